@@ -1,1 +1,51 @@
-//! placeholder
+//! # goro: an async runtime on Go's G-P-M model
+//!
+//! goro runs Rust futures the way Go runs goroutines. Tasks (G) are run by processors (P),
+//! each with its own run queue, `runnext` slot, I/O poller and timers; OS threads, the
+//! machines (M), hold processors and run the scheduling loop; idle processors steal half of a
+//! busy one's queue. The number of processors is `GORO_PROCS` (Go's `GOMAXPROCS`) or the
+//! number of CPUs. The runtime also watches its own tasks: every task records where it was
+//! spawned, and its waker count makes a task that nothing can ever wake visible at once.
+//!
+//! The API follows tokio's shapes, so moving a service over is mostly a matter of paths:
+//!
+//! ```
+//! use std::time::Duration;
+//!
+//! #[goro::main(processors = 2)]
+//! async fn main() {
+//!     let handle = goro::spawn(async {
+//!         goro::task::yield_now().await;
+//!         40 + 2
+//!     });
+//!     assert_eq!(handle.await.unwrap(), 42);
+//!
+//!     let blocking = goro::task::spawn_blocking(|| std::thread::sleep(Duration::from_millis(1)));
+//!     blocking.await.unwrap();
+//! }
+//! ```
+//!
+//! ## Layout
+//!
+//! * [`Runtime`], [`Builder`], [`Handle`]: building, entering and shutting down a runtime.
+//! * [`spawn`], [`task`]: tasks, `JoinHandle`, `yield_now`, `spawn_blocking`.
+//! * [`main`], [`test`]: the attribute macros.
+//!
+//! The scheduler itself lives in the `goro-sched` crate; its crate docs explain the design.
+
+mod builder;
+mod handle;
+mod runtime;
+pub mod task;
+
+pub use builder::Builder;
+pub use goro_macros::{main, test};
+pub use handle::Handle;
+pub use runtime::Runtime;
+pub use task::spawn;
+
+/// Re-exports for the attribute macros; not part of the public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::builder::Builder;
+}

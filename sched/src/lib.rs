@@ -1,1 +1,77 @@
-//! placeholder
+//! # goro-sched: the G-P-M scheduler
+//!
+//! This crate is goro's scheduler, built on the model Go's runtime uses (see Go's
+//! `runtime/proc.go`), adapted to Rust futures.
+//!
+//! ## The three actors
+//!
+//! * **G — task** ([`task`]). A spawned future in one allocation with its header: an atomic
+//!   state word (run state, join interest, reference count, and the number of outstanding
+//!   wakers), the task id, its spawn location, and a slot for its output.
+//! * **P — processor** (`processor`). The right to run tasks. There are `processors(n)`
+//!   of them (GOMAXPROCS). Each owns a local FIFO run queue (a crossbeam-deque `Worker`), a
+//!   `runnext` slot, a poller (`goro-netpoll`) to park in, and its counters.
+//! * **M — machine** (`machine`). An OS thread that holds a processor and runs the
+//!   scheduling loop on it. A processor is a value machines hand to each other, not a thread.
+//!
+//! ## The scheduling loop
+//!
+//! A machine repeatedly takes the next task of its processor and polls it once. Sources, in
+//! order: the global injector every 61st tick (fairness for tasks scheduled from outside),
+//! the `runnext` slot (at most 3 times in a row), the local queue, the injector. With
+//! nothing there the processor *spins*: it steals half of a random victim's queue, checks the
+//! injector, and finally takes the `runnext` task of a victim stuck in one poll. At most half
+//! of the unparked processors spin at once. A processor that finds nothing parks in its
+//! poller's `epoll_wait` (so that I/O and timers can wake it too).
+//!
+//! ## Waking
+//!
+//! A task woken on a machine of the same runtime goes to that processor's `runnext` (it runs
+//! next, on the same core as the data its waker just produced); the task it displaces goes to
+//! the tail of the local queue. A wake from any other thread goes to the injector. Whenever
+//! work is added, one parked processor is woken if none is spinning (`idle`); a spinner
+//! that finds work wakes the next one if it was the last spinner. The park protocol
+//! (`park`) keeps wake-ups from being lost or paid for twice. Wakes during or after shutdown
+//! are harmless: the task is dropped from the queue it lands in.
+//!
+//! ## Fairness
+//!
+//! A task gets a cooperative budget of 128 operations on goro's leaf futures per poll
+//! ([`coop`]); when it runs out the operation returns `Pending` and the task goes to the
+//! back of the queue. `yield_now` always goes to the back of the queue.
+//!
+//! ## Task lifetime and shutdown
+//!
+//! Every live task is in the `registry` (sharded intrusive lists) from spawn until it
+//! completes. Shutdown stops the machines (each finishes the poll it is in), then walks the
+//! registry and drops every future exactly once; their `JoinHandle`s resolve as cancelled.
+//!
+//! ## Blocking work
+//!
+//! `spawn_blocking` closures run on a separate pool of threads without a processor
+//! (`blocking`), so they never stall the tasks of a processor.
+//!
+//! ## Concurrency checking
+//!
+//! The lock-free protocols live in small files that import their atomics from `sync`:
+//! `task/state.rs` (task state machine), `runnext.rs`, `idle.rs` and `park.rs`. The
+//! `goro-loom-tests` crate compiles those exact files against loom and checks them.
+
+mod block_on;
+mod blocking;
+mod config;
+mod context;
+pub mod coop;
+mod idle;
+mod machine;
+mod park;
+mod processor;
+mod registry;
+mod runnext;
+mod scheduler;
+mod shared;
+mod sync;
+pub mod task;
+
+pub use config::{Config, MAX_PROCESSORS};
+pub use scheduler::{current_task_id, Handle, Scheduler};

@@ -1,1 +1,21 @@
-//! placeholder
+//! # goro-stats: what the runtime knows about itself
+//!
+//! goro watches its own scheduler. This crate holds the numbers; it knows nothing about
+//! tasks, processors or pollers as types — `sched` and `netpoll` feed it plain counts.
+//!
+//! ## Counters
+//!
+//! Every processor (P) owns one [`ProcCounters`] block. Only the machine (M) that currently
+//! holds the P writes to it, so an increment is a relaxed load and a relaxed store on a cache
+//! line no other P writes: no `lock`-prefixed instruction and no cache-line ping-pong on the
+//! hot path. Readers on other threads (the monitor, a stats snapshot) load the values with
+//! relaxed ordering and may see them a few events late, which is fine for statistics.
+//!
+//! A counter that is bumped from any thread (for instance unparks, which the *waking* thread
+//! counts) uses a real atomic add instead, see [`Counter::add_shared`].
+//!
+//! The block is cache-padded so two Ps never share a line.
+
+mod counters;
+
+pub use counters::{Counter, CounterSnapshot, ProcCounters};

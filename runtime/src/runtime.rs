@@ -1,0 +1,92 @@
+//! [`Runtime`]: a goro runtime you own.
+
+use crate::task::JoinHandle;
+use crate::{Builder, Handle};
+use goro_sched::{Config, Scheduler};
+use std::future::Future;
+use std::io;
+use std::time::Duration;
+
+/// A goro runtime: processors, the machines that run them, and a blocking pool.
+///
+/// Dropping it shuts it down: machines finish their current poll, every task's future is
+/// dropped, `JoinHandle`s resolve as cancelled, and the drop waits for running
+/// `spawn_blocking` closures (use [`Runtime::shutdown_timeout`] to bound that wait).
+///
+/// ```
+/// let rt = goro::Runtime::new()?;
+/// let handle = rt.spawn(async { "hello" });
+/// assert_eq!(rt.block_on(handle).unwrap(), "hello");
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub struct Runtime {
+    scheduler: Scheduler,
+    handle: Handle,
+}
+
+impl Runtime {
+    /// A runtime with the default settings (see [`Builder::new`]).
+    pub fn new() -> io::Result<Runtime> {
+        Builder::new().build()
+    }
+
+    /// A [`Builder`] to configure a runtime.
+    pub fn builder() -> Builder {
+        Builder::new()
+    }
+
+    pub(crate) fn from_config(config: Config) -> io::Result<Runtime> {
+        let scheduler = Scheduler::new(config)?;
+        let handle = Handle::from_sched(scheduler.handle().clone());
+        Ok(Runtime { scheduler, handle })
+    }
+
+    /// Runs a future to completion on the current thread, which becomes part of the
+    /// runtime for the duration (`Handle::current()` works, `spawn` spawns here).
+    ///
+    /// # Panics
+    /// If called from a thread that already drives a runtime: a task, or `block_on`.
+    #[track_caller]
+    pub fn block_on<F: Future>(&self, future: F) -> F::Output {
+        self.handle.block_on(future)
+    }
+
+    /// Spawns a task on this runtime.
+    #[track_caller]
+    pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.handle.spawn(future)
+    }
+
+    /// Runs a blocking closure on the runtime's blocking pool.
+    #[track_caller]
+    pub fn spawn_blocking<F, R>(&self, f: F) -> JoinHandle<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        self.handle.spawn_blocking(f)
+    }
+
+    /// The runtime's handle.
+    pub fn handle(&self) -> &Handle {
+        &self.handle
+    }
+
+    /// Shuts down, waiting at most `timeout` for running `spawn_blocking` closures; those
+    /// still running afterwards are detached (their threads exit when they finish).
+    pub fn shutdown_timeout(mut self, timeout: Duration) {
+        self.scheduler.shutdown(Some(timeout));
+    }
+}
+
+impl std::fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runtime")
+            .field("handle", &self.handle)
+            .finish()
+    }
+}

@@ -1,0 +1,197 @@
+//! The blocking pool: threads for `spawn_blocking` work.
+//!
+//! Blocking closures must not run on a machine: they would stop every task of its
+//! processor. They run on a pool of threads without a processor, started on demand up to
+//! `max_blocking_threads`; a thread that finds no work for `blocking_keep_alive` exits. A
+//! blocking closure is wrapped in a task (a future that runs the closure in its only poll),
+//! so it gets a `JoinHandle`, can be aborted before it starts, and is cancelled at shutdown
+//! if it never started.
+//!
+//! Code on a blocking thread sees the runtime as `Handle::current()`: it can spawn tasks,
+//! create goro futures, and `block_on` them.
+
+use crate::shared::Shared;
+use crate::task::{JoinHandle, Notified, RawTask, TaskMeta};
+use crate::{context, Config};
+use parking_lot::{Condvar, Mutex};
+use std::collections::VecDeque;
+use std::future::Future;
+use std::panic::Location;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+pub(crate) struct BlockingPool {
+    state: Mutex<PoolState>,
+    work: Condvar,
+    exited: Condvar,
+    max_threads: usize,
+    keep_alive: Duration,
+    thread_name: String,
+    stack_size: Option<usize>,
+}
+
+#[derive(Default)]
+struct PoolState {
+    queue: VecDeque<Notified>,
+    threads: usize,
+    idle: usize,
+    /// Idle threads notified but not yet awake: they will take queued work.
+    notified: usize,
+    shutdown: bool,
+}
+
+/// The future that runs a blocking closure in its first poll.
+struct BlockingTask<F>(Option<F>);
+
+impl<F> Unpin for BlockingTask<F> {}
+
+impl<F: FnOnce() -> R, R> Future for BlockingTask<F> {
+    type Output = R;
+
+    fn poll(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<R> {
+        let f = self.0.take().expect("a blocking task runs once");
+        // Blocking code may use goro futures via `block_on`: no budget applies to it.
+        crate::context::set_budget(crate::coop::Budget::unconstrained());
+        Poll::Ready(f())
+    }
+}
+
+impl BlockingPool {
+    pub(crate) fn new(config: &Config) -> BlockingPool {
+        BlockingPool {
+            state: Mutex::new(PoolState::default()),
+            work: Condvar::new(),
+            exited: Condvar::new(),
+            max_threads: config.max_blocking_threads,
+            keep_alive: config.blocking_keep_alive,
+            thread_name: config.thread_name.clone(),
+            stack_size: config.thread_stack_size,
+        }
+    }
+
+    /// Runs `f` on the pool; the handle yields its result.
+    pub(crate) fn spawn<F, R>(
+        shared: &Arc<Shared>,
+        f: F,
+        spawned_at: &'static Location<'static>,
+    ) -> JoinHandle<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        let meta = TaskMeta {
+            shared: shared.clone(),
+            blocking: true,
+            spawned_at,
+            name: None,
+        };
+        let (notified, join) = shared.register(RawTask::new(BlockingTask(Some(f)), meta));
+        if let Some(notified) = notified {
+            shared.blocking.push(shared, notified);
+        }
+        join
+    }
+
+    /// Queues a blocking task and makes sure a thread will run it.
+    pub(crate) fn push(&self, shared: &Arc<Shared>, task: Notified) {
+        let mut state = self.state.lock();
+        if state.shutdown {
+            // The registry's shutdown sweep cancels the task; just drop the reference.
+            drop(state);
+            drop(task);
+            return;
+        }
+        state.queue.push_back(task);
+        if state.idle > state.notified {
+            state.notified += 1;
+            self.work.notify_one();
+        } else if state.threads < self.max_threads {
+            state.threads += 1;
+            drop(state);
+            if let Err(e) = self.start_thread(shared.clone()) {
+                let mut state = self.state.lock();
+                state.threads -= 1;
+                if state.threads == 0 {
+                    // No thread can run the queue: fail loudly rather than hang forever.
+                    panic!("goro: cannot start a blocking thread and none is running: {e}");
+                }
+            }
+        }
+    }
+
+    fn start_thread(&self, shared: Arc<Shared>) -> std::io::Result<()> {
+        let mut builder = std::thread::Builder::new().name(self.thread_name.clone());
+        if let Some(size) = self.stack_size {
+            builder = builder.stack_size(size);
+        }
+        builder.spawn(move || {
+            let _runtime = context::set_runtime(shared.clone());
+            shared.blocking.run_thread();
+        })?;
+        Ok(())
+    }
+
+    fn run_thread(&self) {
+        let mut state = self.state.lock();
+        loop {
+            if let Some(task) = state.queue.pop_front() {
+                drop(state);
+                task.run();
+                state = self.state.lock();
+                continue;
+            }
+            if state.shutdown {
+                break;
+            }
+            state.idle += 1;
+            let deadline = Instant::now() + self.keep_alive;
+            let timed_out = loop {
+                if self.work.wait_until(&mut state, deadline).timed_out() {
+                    break true;
+                }
+                if state.notified > 0 {
+                    state.notified -= 1;
+                    break false;
+                }
+                if state.shutdown {
+                    break false;
+                }
+            };
+            state.idle -= 1;
+            if timed_out && state.queue.is_empty() {
+                break;
+            }
+        }
+        state.threads -= 1;
+        if state.threads == 0 {
+            self.exited.notify_all();
+        }
+    }
+
+    /// Stops accepting work, drops queued tasks, and waits up to `timeout` (forever with
+    /// `None`) for running closures to finish. Returns whether every thread exited; threads
+    /// still running are left detached.
+    pub(crate) fn shutdown(&self, timeout: Option<Duration>) -> bool {
+        let mut state = self.state.lock();
+        state.shutdown = true;
+        let queued = std::mem::take(&mut state.queue);
+        self.work.notify_all();
+        drop(state);
+        drop(queued);
+        let deadline = timeout.map(|t| Instant::now() + t);
+        let mut state = self.state.lock();
+        while state.threads > 0 {
+            match deadline {
+                Some(deadline) => {
+                    if self.exited.wait_until(&mut state, deadline).timed_out() {
+                        return state.threads == 0;
+                    }
+                }
+                None => self.exited.wait(&mut state),
+            }
+        }
+        true
+    }
+}

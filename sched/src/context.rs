@@ -1,0 +1,166 @@
+//! What the current thread is doing for the runtime, in one thread-local.
+//!
+//! * `runtime`: the runtime whose `Handle::current()` this thread sees (machines, blocking
+//!   threads, and threads inside `block_on`).
+//! * `entered`: the thread is driving the runtime (a machine, or inside `block_on`), so
+//!   blocking on another runtime future here would deadlock: `block_on` refuses.
+//! * `processor`: the processor this machine holds, so a wake on this thread can go to its
+//!   `runnext` slot instead of the injector.
+//! * `task`: the id of the task being polled (`task::try_id`).
+//! * `budget`: the cooperative budget of the current poll (see `coop`).
+
+use crate::coop::Budget;
+use crate::processor::Processor;
+use crate::shared::Shared;
+use crate::task::Id;
+use std::cell::{Cell, RefCell};
+use std::ptr::NonNull;
+use std::sync::Arc;
+
+struct Context {
+    runtime: RefCell<Option<Arc<Shared>>>,
+    entered: Cell<bool>,
+    processor: Cell<Option<NonNull<Processor>>>,
+    task: Cell<Option<Id>>,
+    budget: Cell<Budget>,
+}
+
+thread_local! {
+    static CONTEXT: Context = const {
+        Context {
+            runtime: RefCell::new(None),
+            entered: Cell::new(false),
+            processor: Cell::new(None),
+            task: Cell::new(None),
+            budget: Cell::new(Budget::unconstrained()),
+        }
+    };
+}
+
+/// The runtime of this thread, if any.
+pub(crate) fn current_runtime() -> Option<Arc<Shared>> {
+    CONTEXT
+        .try_with(|cx| cx.runtime.borrow().clone())
+        .ok()
+        .flatten()
+}
+
+/// Calls `f` with this thread's runtime without cloning the `Arc`.
+pub(crate) fn with_runtime<R>(f: impl FnOnce(Option<&Arc<Shared>>) -> R) -> R {
+    let mut f = Some(f);
+    CONTEXT
+        .try_with(|cx| (f.take().unwrap())(cx.runtime.borrow().as_ref()))
+        .unwrap_or_else(|_| (f.take().unwrap())(None))
+}
+
+/// Restores the previous runtime of the thread when dropped.
+pub(crate) struct RuntimeGuard {
+    prev: Option<Arc<Shared>>,
+}
+
+/// Makes `shared` this thread's runtime until the guard drops.
+pub(crate) fn set_runtime(shared: Arc<Shared>) -> RuntimeGuard {
+    let prev = CONTEXT.with(|cx| cx.runtime.replace(Some(shared)));
+    RuntimeGuard { prev }
+}
+
+impl Drop for RuntimeGuard {
+    fn drop(&mut self) {
+        let prev = self.prev.take();
+        let _ = CONTEXT.try_with(|cx| *cx.runtime.borrow_mut() = prev);
+    }
+}
+
+/// Marks the thread as driving a runtime until dropped.
+pub(crate) struct EnterGuard(());
+
+/// Enters the "driving a runtime" state, or panics with `what` explained if the thread
+/// already drives one.
+#[track_caller]
+pub(crate) fn enter(what: &str) -> EnterGuard {
+    if try_enter().is_none() {
+        panic!(
+            "{what}: cannot block this thread on a goro future because the thread is already \
+             driving a runtime (it is a goro worker, or inside `block_on`). Blocking here \
+             would stop the tasks this thread runs. Use `.await` instead, or move the blocking \
+             call to `spawn_blocking`."
+        );
+    }
+    EnterGuard(())
+}
+
+/// Enters the "driving a runtime" state if the thread is not in it already.
+pub(crate) fn try_enter() -> Option<EnterGuard> {
+    CONTEXT.with(|cx| {
+        if cx.entered.replace(true) {
+            None
+        } else {
+            Some(EnterGuard(()))
+        }
+    })
+}
+
+impl Drop for EnterGuard {
+    fn drop(&mut self) {
+        let _ = CONTEXT.try_with(|cx| cx.entered.set(false));
+    }
+}
+
+/// Publishes the processor this machine holds until the guard drops.
+pub(crate) struct ProcessorGuard(());
+
+pub(crate) fn set_processor(p: &Processor) -> ProcessorGuard {
+    CONTEXT.with(|cx| cx.processor.set(Some(NonNull::from(p))));
+    ProcessorGuard(())
+}
+
+impl Drop for ProcessorGuard {
+    fn drop(&mut self) {
+        let _ = CONTEXT.try_with(|cx| cx.processor.set(None));
+    }
+}
+
+/// Calls `f` with the processor this thread holds, if any.
+#[inline]
+pub(crate) fn with_processor<R>(f: impl FnOnce(Option<&Processor>) -> R) -> R {
+    let p = CONTEXT.try_with(|cx| cx.processor.get()).ok().flatten();
+    // SAFETY: the pointer is set by `set_processor` from a live `&Processor` and cleared by
+    // the guard before that borrow ends; only this thread reads it.
+    f(p.map(|p| unsafe { p.as_ref() }))
+}
+
+/// Runs `f` as the poll of task `id`: sets `task::try_id()` and a fresh budget.
+#[inline]
+pub(crate) fn with_current_task<R>(id: Id, f: impl FnOnce() -> R) -> R {
+    struct Reset(Option<Id>, Budget);
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            let _ = CONTEXT.try_with(|cx| {
+                cx.task.set(self.0);
+                cx.budget.set(self.1);
+            });
+        }
+    }
+    let _reset = CONTEXT.with(|cx| {
+        Reset(
+            cx.task.replace(Some(id)),
+            cx.budget.replace(Budget::initial()),
+        )
+    });
+    f()
+}
+
+/// The id of the task being polled on this thread.
+pub(crate) fn current_task() -> Option<Id> {
+    CONTEXT.try_with(|cx| cx.task.get()).ok().flatten()
+}
+
+pub(crate) fn budget() -> Budget {
+    CONTEXT
+        .try_with(|cx| cx.budget.get())
+        .unwrap_or(Budget::unconstrained())
+}
+
+pub(crate) fn set_budget(budget: Budget) {
+    let _ = CONTEXT.try_with(|cx| cx.budget.set(budget));
+}

@@ -1,0 +1,315 @@
+//! The processor (P): a local run queue, a `runnext` slot, a poller to park in, counters.
+//!
+//! A processor is split in two:
+//! * [`Processor`], the part only its holder touches: the owning end of the local queue
+//!   (a crossbeam-deque FIFO `Worker`), the scheduling tick, the `runnext` streak, its
+//!   random-number state and whether it is spinning. A machine (M) holds it as a value; the
+//!   value moves between threads when a processor is handed to another machine.
+//! * [`ProcShared`], the part everyone may touch: the stealing end of the queue, the
+//!   `runnext` slot, the park state and the poller, and the counters.
+//!
+//! ## Where the next task comes from
+//!
+//! [`Processor::next_task`] looks, in order, at: the global injector every 61st tick (so
+//! tasks injected from outside are never starved by a busy local queue; 61 is Go's prime);
+//! the `runnext` slot, unless it already supplied [`RUNNEXT_CAP`] tasks in a row (so two
+//! tasks waking each other cannot starve the queue); the local queue; the injector. When all
+//! are empty, [`Processor::search`] spins: it steals half of a random victim's queue, tries
+//! the injector again, and in the last round takes the `runnext` task of a victim that has
+//! been stuck in the same poll all along. Then the processor parks.
+
+use crate::context;
+use crate::park::ParkState;
+use crate::runnext::{Runnext, SlotItem};
+use crate::shared::Shared;
+use crate::task::{Notified, RawTask};
+use crossbeam_deque::{Steal, Stealer, Worker};
+use goro_netpoll::Poller;
+use goro_stats::ProcCounters;
+use std::cell::Cell;
+use std::io;
+use std::ptr::NonNull;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Check the injector first every this many ticks.
+const GLOBAL_QUEUE_INTERVAL: u32 = 61;
+/// At most this many consecutive tasks come from `runnext`.
+pub(crate) const RUNNEXT_CAP: u32 = 3;
+/// Rounds over all victims before a spinning processor gives up.
+const STEAL_ROUNDS: usize = 4;
+/// How long a victim must stay in the same poll before its `runnext` task is stolen.
+const RUNNEXT_STEAL_DELAY: Duration = Duration::from_micros(5);
+
+/// The shared half of a processor.
+pub(crate) struct ProcShared {
+    pub(crate) stealer: Stealer<Notified>,
+    pub(crate) runnext: Runnext<Notified>,
+    pub(crate) park: ParkState,
+    pub(crate) poller: Poller,
+    pub(crate) counters: ProcCounters,
+}
+
+/// The owned half of a processor.
+pub(crate) struct Processor {
+    pub(crate) index: usize,
+    pub(crate) shared: Arc<Shared>,
+    local: Worker<Notified>,
+    tick: Cell<u32>,
+    runnext_streak: Cell<u32>,
+    rng: Cell<u64>,
+    spinning: Cell<bool>,
+}
+
+impl SlotItem for Notified {
+    fn into_ptr(self) -> NonNull<()> {
+        let ptr = self.raw().as_ptr().cast();
+        std::mem::forget(self);
+        ptr
+    }
+
+    unsafe fn from_ptr(ptr: NonNull<()>) -> Notified {
+        // SAFETY: the pointer came from `into_ptr` of a `Notified`, whose reference it carries.
+        unsafe { Notified::from_raw(RawTask::from_raw(ptr.cast())) }
+    }
+}
+
+/// Creates the two halves of `n` processors.
+pub(crate) fn new_processors(n: usize) -> io::Result<(Vec<Worker<Notified>>, Vec<ProcShared>)> {
+    let mut workers = Vec::with_capacity(n);
+    let mut shared = Vec::with_capacity(n);
+    for _ in 0..n {
+        let worker = Worker::new_fifo();
+        shared.push(ProcShared {
+            stealer: worker.stealer(),
+            runnext: Runnext::new(),
+            park: ParkState::new(),
+            poller: Poller::new()?,
+            counters: ProcCounters::default(),
+        });
+        workers.push(worker);
+    }
+    Ok((workers, shared))
+}
+
+impl Processor {
+    pub(crate) fn new(index: usize, shared: Arc<Shared>, local: Worker<Notified>) -> Processor {
+        Processor {
+            index,
+            shared,
+            local,
+            tick: Cell::new(0),
+            runnext_streak: Cell::new(0),
+            rng: Cell::new(0x9E37_79B9_7F4A_7C15 ^ (index as u64 + 1).wrapping_mul(0xA24B_AED4)),
+            spinning: Cell::new(false),
+        }
+    }
+
+    pub(crate) fn ps(&self) -> &ProcShared {
+        &self.shared.procs[self.index]
+    }
+
+    pub(crate) fn counters(&self) -> &ProcCounters {
+        &self.ps().counters
+    }
+
+    /// A task woken or spawned on this processor: it runs next; the task it displaces from
+    /// `runnext` goes to the tail of the local queue.
+    pub(crate) fn schedule_local(&self, task: Notified) {
+        if let Some(prev) = self.ps().runnext.replace(task) {
+            self.local.push(prev);
+            self.shared.notify_work();
+        }
+    }
+
+    /// A task that yielded (or was woken while it ran): to the tail of the local queue.
+    pub(crate) fn schedule_yield(&self, task: Notified) {
+        self.local.push(task);
+        self.shared.notify_work();
+    }
+
+    /// The next task from this processor's own sources and the injector.
+    pub(crate) fn next_task(&self) -> Option<Notified> {
+        let tick = self.tick.get().wrapping_add(1);
+        self.tick.set(tick);
+        if tick % GLOBAL_QUEUE_INTERVAL == 0 {
+            if let Some(task) = self.pop_injector() {
+                return Some(task);
+            }
+        }
+        let ps = self.ps();
+        if self.runnext_streak.get() < RUNNEXT_CAP {
+            if let Some(task) = ps.runnext.take() {
+                self.runnext_streak.set(self.runnext_streak.get() + 1);
+                ps.counters.runnext_hits.incr();
+                return Some(task);
+            }
+        }
+        self.runnext_streak.set(0);
+        if let Some(task) = self.local.pop() {
+            ps.counters.local_pulls.incr();
+            return Some(task);
+        }
+        if let Some(task) = ps.runnext.take() {
+            ps.counters.runnext_hits.incr();
+            return Some(task);
+        }
+        self.pop_injector()
+    }
+
+    /// Takes a batch from the injector into the local queue and returns one task of it.
+    fn pop_injector(&self) -> Option<Notified> {
+        loop {
+            match self.shared.injector.steal_batch_and_pop(&self.local) {
+                Steal::Success(task) => {
+                    self.counters().injector_pulls.incr();
+                    return Some(task);
+                }
+                Steal::Empty => return None,
+                Steal::Retry => continue,
+            }
+        }
+    }
+
+    /// Polls one task.
+    pub(crate) fn run_task(&self, task: Notified) {
+        if self.spinning.get() {
+            self.stop_spinning();
+        }
+        self.counters().polls.incr();
+        task.run();
+    }
+
+    fn stop_spinning(&self) {
+        self.spinning.set(false);
+        if self.shared.idle.end_spinning() {
+            // The last spinner found work; there may be more: wake another searcher.
+            self.shared.notify_work();
+        }
+    }
+
+    /// Spins looking for work on other processors and the injector. Returns `None` when
+    /// there is nothing, or when too many processors already spin.
+    pub(crate) fn search(&self) -> Option<Notified> {
+        if !self.spinning.get() {
+            if !self.shared.idle.try_begin_spinning() {
+                return None;
+            }
+            self.spinning.set(true);
+        }
+        let procs = &self.shared.procs;
+        let n = procs.len();
+        let polls_at_start: Vec<u64> = if n > 1 {
+            procs.iter().map(|p| p.counters.polls.get()).collect()
+        } else {
+            Vec::new()
+        };
+        for round in 0..STEAL_ROUNDS {
+            let start = self.next_rand() as usize % n;
+            for i in 0..n {
+                let victim = (start + i) % n;
+                if victim == self.index {
+                    continue;
+                }
+                if let Some(task) = self.steal_half(victim) {
+                    return Some(task);
+                }
+                if round == STEAL_ROUNDS - 1 {
+                    if let Some(task) = self.steal_runnext(victim, polls_at_start[victim]) {
+                        return Some(task);
+                    }
+                }
+            }
+            if let Some(task) = self.pop_injector() {
+                return Some(task);
+            }
+        }
+        None
+    }
+
+    /// Steals half of `victim`'s local queue into ours and returns one of the tasks.
+    fn steal_half(&self, victim: usize) -> Option<Notified> {
+        let stealer = &self.shared.procs[victim].stealer;
+        loop {
+            match stealer.steal_batch_and_pop(&self.local) {
+                Steal::Success(task) => {
+                    let counters = self.counters();
+                    counters.steal_ops.incr();
+                    counters.steals.add(1 + self.local.len() as u64);
+                    return Some(task);
+                }
+                Steal::Empty => return None,
+                Steal::Retry => continue,
+            }
+        }
+    }
+
+    /// Takes `victim`'s `runnext` task if the victim has been inside one poll since our
+    /// search began (it would not get to the task soon), like Go's `runqsteal` does.
+    fn steal_runnext(&self, victim: usize, polls_at_start: u64) -> Option<Notified> {
+        let v = &self.shared.procs[victim];
+        if !v.runnext.is_occupied() || v.counters.polls.get() != polls_at_start {
+            return None;
+        }
+        let until = Instant::now() + RUNNEXT_STEAL_DELAY;
+        while Instant::now() < until {
+            std::hint::spin_loop();
+        }
+        if v.counters.polls.get() != polls_at_start {
+            return None;
+        }
+        let task = v.runnext.take()?;
+        self.counters().steals.incr();
+        Some(task)
+    }
+
+    /// Parks until woken (by new work, shutdown, or an I/O event).
+    pub(crate) fn park(&self) {
+        let was_spinning = self.spinning.replace(false);
+        let shared = &*self.shared;
+        if shared.idle.transition_to_parked(self.index, was_spinning) && shared.has_visible_work() {
+            shared.notify_work();
+        }
+        let ps = self.ps();
+        if !shared.is_shutdown() {
+            ps.counters.parks.incr();
+            if ps.park.begin_park() {
+                // An error here (which epoll_wait only returns for invalid arguments) must
+                // not spin the processor: treat it as a wake-up.
+                let _ = ps.poller.wait(None);
+                if !ps.park.end_park() {
+                    ps.counters.spurious_unparks.incr();
+                }
+            }
+        }
+        let notified = shared.idle.transition_from_parked(self.index);
+        self.spinning.set(notified);
+    }
+
+    /// Drops every task left in the local queue and `runnext` (shutdown).
+    pub(crate) fn drain(&self) {
+        while let Some(task) = self.local.pop() {
+            drop(task);
+        }
+        drop(self.ps().runnext.take());
+    }
+
+    fn next_rand(&self) -> u64 {
+        // xorshift64
+        let mut x = self.rng.get();
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.rng.set(x);
+        x
+    }
+}
+
+/// Counts a budget yield on the current processor, if the thread holds one.
+pub(crate) fn count_budget_yield() {
+    context::with_processor(|p| {
+        if let Some(p) = p {
+            p.counters().budget_yields.incr();
+        }
+    });
+}

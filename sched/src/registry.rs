@@ -1,0 +1,123 @@
+//! The task registry: every live task of a runtime, in sharded intrusive lists.
+//!
+//! The registry holds one reference to each task from spawn until the task completes. It is
+//! how shutdown finds every future to drop, whether the task is queued, idle or forgotten by
+//! everyone else. Tasks are spread over shards by id so that spawning and completing on
+//! different processors rarely touch the same lock; each shard is a doubly-linked list
+//! threaded through the tasks' headers, so insert and remove never allocate.
+
+use crate::task::RawTask;
+use crossbeam_utils::CachePadded;
+use parking_lot::Mutex;
+
+pub(crate) struct Registry {
+    shards: Box<[CachePadded<Mutex<Shard>>]>,
+    mask: usize,
+}
+
+struct Shard {
+    head: Option<RawTask>,
+    len: usize,
+    closed: bool,
+}
+
+// SAFETY: the tasks in a shard are only reached through the shard's lock.
+unsafe impl Send for Shard {}
+
+impl Registry {
+    /// A registry with at least `shards` shards (rounded up to a power of two).
+    pub(crate) fn new(shards: usize) -> Registry {
+        let n = shards.max(1).next_power_of_two();
+        Registry {
+            shards: (0..n)
+                .map(|_| {
+                    CachePadded::new(Mutex::new(Shard {
+                        head: None,
+                        len: 0,
+                        closed: false,
+                    }))
+                })
+                .collect(),
+            mask: n - 1,
+        }
+    }
+
+    fn shard(&self, task: RawTask) -> &Mutex<Shard> {
+        &self.shards[task.id().as_u64() as usize & self.mask]
+    }
+
+    /// Adds a task (the registry takes over one of its references). Returns `false` if the
+    /// registry is closed: the runtime is shutting down and the caller must cancel the task.
+    pub(crate) fn insert(&self, task: RawTask) -> bool {
+        let mut shard = self.shard(task).lock();
+        if shard.closed {
+            return false;
+        }
+        // SAFETY: the links are only touched under this shard's lock.
+        let links = unsafe { &mut *task.header().registry_links.get() };
+        links.prev = None;
+        links.next = shard.head;
+        links.linked = true;
+        if let Some(head) = shard.head {
+            // SAFETY: as above; `head` is linked in this shard.
+            unsafe { (*head.header().registry_links.get()).prev = Some(task) };
+        }
+        shard.head = Some(task);
+        shard.len += 1;
+        true
+    }
+
+    /// Removes a task; returns whether it was present (and so whether the caller now owns the
+    /// registry's reference).
+    pub(crate) fn remove(&self, task: RawTask) -> bool {
+        let mut shard = self.shard(task).lock();
+        Self::unlink(&mut shard, task)
+    }
+
+    fn unlink(shard: &mut Shard, task: RawTask) -> bool {
+        // SAFETY: the links are only touched under this shard's lock, which we hold.
+        let links = unsafe { &mut *task.header().registry_links.get() };
+        if !links.linked {
+            return false;
+        }
+        match links.prev {
+            // SAFETY: neighbours are linked in the same shard.
+            Some(prev) => unsafe { (*prev.header().registry_links.get()).next = links.next },
+            None => shard.head = links.next,
+        }
+        if let Some(next) = links.next {
+            // SAFETY: as above.
+            unsafe { (*next.header().registry_links.get()).prev = links.prev };
+        }
+        links.prev = None;
+        links.next = None;
+        links.linked = false;
+        shard.len -= 1;
+        true
+    }
+
+    /// Closes the registry to new tasks and calls `f` on every task, handing over the
+    /// registry's reference. `f` runs without any lock held, so it may drop futures whose
+    /// destructors spawn or wake tasks.
+    pub(crate) fn close_and_drain(&self, mut f: impl FnMut(RawTask)) {
+        for shard in self.shards.iter() {
+            shard.lock().closed = true;
+        }
+        for shard in self.shards.iter() {
+            loop {
+                let task = {
+                    let mut shard = shard.lock();
+                    let Some(head) = shard.head else { break };
+                    Self::unlink(&mut shard, head);
+                    head
+                };
+                f(task);
+            }
+        }
+    }
+
+    /// The number of live tasks.
+    pub(crate) fn len(&self) -> usize {
+        self.shards.iter().map(|s| s.lock().len).sum()
+    }
+}

@@ -1,0 +1,193 @@
+//! [`Shared`]: the state of one runtime that every thread sees.
+//!
+//! It owns the processors' shared halves, the global injector, the idle-processor protocol,
+//! the task registry and the blocking pool, and implements the operations that can come
+//! from any thread: spawn, schedule (wake), and shutdown.
+//!
+//! ## Where a woken task goes
+//!
+//! A wake on a machine that holds a processor of this runtime puts the task in that
+//! processor's `runnext` slot: the waker is usually the task that produced what the woken
+//! task waits for, so running it next, on the same core, keeps the data in cache. A wake from
+//! anywhere else (a foreign thread, a blocking thread, another runtime) pushes to the
+//! injector and wakes one idle processor, if no processor is already searching.
+
+use crate::blocking::BlockingPool;
+use crate::idle::Idle;
+use crate::processor::ProcShared;
+use crate::registry::Registry;
+use crate::task::{JoinHandle, Notified, RawTask, TaskMeta};
+use crate::{context, Config};
+use crossbeam_deque::Injector;
+use std::future::Future;
+use std::panic::Location;
+use std::sync::atomic::{fence, AtomicBool, AtomicU64, Ordering::*};
+use std::sync::Arc;
+
+pub(crate) struct Shared {
+    pub(crate) procs: Box<[ProcShared]>,
+    pub(crate) injector: Injector<Notified>,
+    pub(crate) idle: Idle,
+    pub(crate) registry: Registry,
+    pub(crate) blocking: BlockingPool,
+    pub(crate) config: Config,
+    shutdown: AtomicBool,
+    orphaned: AtomicU64,
+}
+
+impl Shared {
+    pub(crate) fn new(config: Config, procs: Vec<ProcShared>) -> Shared {
+        let n = procs.len();
+        Shared {
+            idle: Idle::new(n),
+            procs: procs.into_boxed_slice(),
+            injector: Injector::new(),
+            registry: Registry::new(n * 16),
+            blocking: BlockingPool::new(&config),
+            config,
+            shutdown: AtomicBool::new(false),
+            orphaned: AtomicU64::new(0),
+        }
+    }
+
+    /// Creates a task and schedules it.
+    pub(crate) fn spawn<F>(
+        self: &Arc<Self>,
+        future: F,
+        spawned_at: &'static Location<'static>,
+        name: Option<Box<str>>,
+    ) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let meta = TaskMeta {
+            shared: self.clone(),
+            blocking: false,
+            spawned_at,
+            name,
+        };
+        let (notified, join) = self.register(RawTask::new(future, meta));
+        if let Some(notified) = notified {
+            context::with_processor(|p| {
+                if let Some(p) = p.filter(|p| Arc::ptr_eq(&p.shared, self)) {
+                    p.counters().spawns.incr();
+                }
+            });
+            self.schedule(notified);
+        }
+        join
+    }
+
+    /// Puts a new task in the registry. If the runtime is shutting down the task is cancelled
+    /// at once and no `Notified` is returned.
+    pub(crate) fn register<T>(&self, raw: RawTask) -> (Option<Notified>, JoinHandle<T>) {
+        // SAFETY: a new task carries three references: registry, `Notified`, `JoinHandle`.
+        let (notified, join) = unsafe { (Notified::from_raw(raw), JoinHandle::new(raw)) };
+        if self.registry.insert(raw) {
+            return (Some(notified), join);
+        }
+        drop(notified);
+        // The registry refused its reference; `shutdown` consumes it and cancels the task.
+        raw.shutdown();
+        (None, join)
+    }
+
+    /// Schedules a woken task (from any thread).
+    pub(crate) fn schedule(&self, task: Notified) {
+        if task.header().blocking {
+            self.blocking.push(&task.header().shared.clone(), task);
+            return;
+        }
+        context::with_processor(|p| match p {
+            Some(p) if std::ptr::eq(&*p.shared, self) => p.schedule_local(task),
+            _ => self.schedule_remote(task),
+        });
+    }
+
+    /// Schedules a task that was woken while it ran (or yielded): behind the others.
+    pub(crate) fn schedule_yield(&self, task: Notified) {
+        context::with_processor(|p| match p {
+            Some(p) if std::ptr::eq(&*p.shared, self) => p.schedule_yield(task),
+            _ => self.schedule_remote(task),
+        });
+    }
+
+    /// Pushes to the injector and wakes an idle processor.
+    pub(crate) fn schedule_remote(&self, task: Notified) {
+        self.injector.push(task);
+        // Pairs with the fence in `begin_shutdown`: either we see the flag and drain what we
+        // pushed, or the shutdown's drain sees our task.
+        fence(SeqCst);
+        if self.is_shutdown() {
+            self.drain_injector();
+            return;
+        }
+        self.notify_work();
+    }
+
+    /// Work was made available: wake a parked processor unless one is searching already.
+    pub(crate) fn notify_work(&self) {
+        if let Some(index) = self.idle.notify_one() {
+            self.unpark(index);
+        }
+    }
+
+    pub(crate) fn unpark(&self, index: usize) {
+        let p = &self.procs[index];
+        if p.park.unpark() {
+            p.counters.unparks.add_shared(1);
+            // A failed eventfd write leaves the processor to its park timeout; there is no
+            // better recovery, and it cannot fail for a valid eventfd.
+            let _ = p.poller.wake();
+        }
+    }
+
+    /// Whether any queue holds a task (racy; used by the last spinner before it parks).
+    pub(crate) fn has_visible_work(&self) -> bool {
+        !self.injector.is_empty()
+            || self
+                .procs
+                .iter()
+                .any(|p| !p.stealer.is_empty() || p.runnext.is_occupied())
+    }
+
+    pub(crate) fn is_shutdown(&self) -> bool {
+        self.shutdown.load(Acquire)
+    }
+
+    /// Tells every processor to stop. Machines finish their current poll and exit.
+    pub(crate) fn begin_shutdown(&self) {
+        self.shutdown.store(true, SeqCst);
+        fence(SeqCst);
+        for index in 0..self.procs.len() {
+            self.unpark(index);
+        }
+    }
+
+    /// After the machines exited: drop every task's future and every queued reference.
+    pub(crate) fn finish_shutdown(&self) {
+        self.registry.close_and_drain(RawTask::shutdown);
+        self.drain_injector();
+    }
+
+    fn drain_injector(&self) {
+        loop {
+            match self.injector.steal() {
+                crossbeam_deque::Steal::Success(task) => drop(task),
+                crossbeam_deque::Steal::Empty => break,
+                crossbeam_deque::Steal::Retry => continue,
+            }
+        }
+    }
+
+    /// A task became orphaned: idle, and no waker for it exists.
+    pub(crate) fn task_orphaned(&self, _task: RawTask) {
+        self.orphaned.fetch_add(1, Relaxed);
+    }
+
+    /// Tasks found orphaned so far.
+    pub(crate) fn orphaned_count(&self) -> u64 {
+        self.orphaned.load(Relaxed)
+    }
+}

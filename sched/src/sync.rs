@@ -1,0 +1,12 @@
+//! The synchronization primitives the concurrent protocols use.
+//!
+//! Protocol files (`task/state.rs`, `runnext.rs`, `idle.rs`, `park.rs`) import their atomics
+//! and locks from `crate::sync`, never from `std` or `parking_lot` directly. The
+//! `goro-loom-tests` crate compiles those same files with its own `sync` module that maps to
+//! `loom`'s types, so the code that loom checks is the code that ships.
+
+pub(crate) mod atomic {
+    pub(crate) use std::sync::atomic::{fence, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
+}
+
+pub(crate) use parking_lot::Mutex;

@@ -1,0 +1,274 @@
+//! The typed half of a task: allocation, poll, completion, cancellation, output hand-over.
+//!
+//! Exclusive access to the future and to the output is given by the state word:
+//! * the future (stage `Running`) is touched only by the thread that set RUNNING;
+//! * the output (stage `Finished`) is written by that thread before it sets COMPLETE, and
+//!   afterwards belongs to the `JoinHandle` if JOIN_INTEREST was set at that moment, or is
+//!   dropped by the completing thread if it was not;
+//! * the join waker slot is written by the `JoinHandle` only while JOIN_WAKER is clear and the
+//!   task is not complete; while JOIN_WAKER is set both sides only read it. The waker is
+//!   dropped by the `JoinHandle` when it clears JOIN_WAKER, or with the allocation.
+
+use super::raw::{Header, Notified, RawTask, Vtable};
+use super::state::{ToIdle, ToRunning};
+use super::waker::waker_ref;
+use super::JoinError;
+use std::cell::UnsafeCell;
+use std::future::Future;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::Pin;
+use std::ptr::NonNull;
+use std::task::{Context, Poll, Waker};
+
+/// The whole task allocation. `header` must stay first: a `*Header` is a `*Cell<F>`.
+#[repr(C)]
+struct Cell<F: Future> {
+    header: Header,
+    stage: UnsafeCell<Stage<F>>,
+    join_waker: UnsafeCell<Option<Waker>>,
+}
+
+enum Stage<F: Future> {
+    Running(F),
+    Finished(Result<F::Output, JoinError>),
+    Consumed,
+}
+
+pub(super) fn vtable<F>() -> &'static Vtable
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    &Vtable {
+        poll: poll::<F>,
+        dealloc: dealloc::<F>,
+        try_read_output: try_read_output::<F>,
+        drop_join_handle: drop_join_handle::<F>,
+        shutdown: shutdown::<F>,
+    }
+}
+
+pub(super) fn allocate<F: Future>(header: Header, future: F) -> NonNull<Header> {
+    let cell = Box::new(Cell {
+        header,
+        stage: UnsafeCell::new(Stage::Running(future)),
+        join_waker: UnsafeCell::new(None),
+    });
+    // `Cell` is `repr(C)` with the header first, so the cast is to its first field.
+    NonNull::from(Box::leak(cell)).cast()
+}
+
+/// # Safety
+/// `ptr` must be the header of a live `Cell<F>`.
+unsafe fn cell<'a, F: Future>(ptr: NonNull<Header>) -> &'a Cell<F> {
+    // SAFETY: per the caller; the header is the first field of the `repr(C)` cell.
+    unsafe { ptr.cast::<Cell<F>>().as_ref() }
+}
+
+impl<F: Future> Cell<F> {
+    fn raw(&self) -> RawTask {
+        // SAFETY: `self` is a live task.
+        unsafe { RawTask::from_raw(NonNull::from(&self.header)) }
+    }
+
+    /// # Safety
+    /// The caller holds RUNNING, or owns the completed output.
+    #[allow(clippy::mut_from_ref)]
+    unsafe fn stage(&self) -> &mut Stage<F> {
+        // SAFETY: exclusive per the caller (see the module docs).
+        unsafe { &mut *self.stage.get() }
+    }
+
+    /// Polls the future with panics caught. Caller holds RUNNING.
+    fn poll_future(&self) -> std::thread::Result<Poll<F::Output>> {
+        let waker = waker_ref(self.raw());
+        let mut cx = Context::from_waker(&waker);
+        let id = self.header.id;
+        crate::context::with_current_task(id, || {
+            catch_unwind(AssertUnwindSafe(|| {
+                // SAFETY: caller holds RUNNING, so the stage is ours.
+                let Stage::Running(future) = (unsafe { self.stage() }) else {
+                    unreachable!("a RUNNING task's future is present");
+                };
+                // SAFETY: the future lives in the heap cell and is never moved until dropped.
+                unsafe { Pin::new_unchecked(future) }.poll(&mut cx)
+            }))
+        })
+    }
+
+    /// Drops the future with panics caught; `Err` carries the panic. Caller holds RUNNING.
+    fn drop_future(&self) -> std::thread::Result<()> {
+        // SAFETY: caller holds RUNNING.
+        catch_unwind(AssertUnwindSafe(|| unsafe {
+            *self.stage() = Stage::Consumed
+        }))
+    }
+
+    /// Drops the future of a cancelled task and completes it.
+    fn cancel(&self) {
+        let id = self.header.id;
+        let output = match self.drop_future() {
+            Ok(()) => Err(JoinError::cancelled(id)),
+            Err(panic) => Err(JoinError::panic(id, panic)),
+        };
+        self.complete(output);
+    }
+
+    /// Stores the output, publishes COMPLETE, wakes the joiner, and releases the caller's
+    /// reference (plus the registry's). The future must already be dropped.
+    fn complete(&self, output: Result<F::Output, JoinError>) {
+        // SAFETY: we hold RUNNING until the transition below.
+        unsafe { *self.stage() = Stage::Finished(output) };
+        let prev = self.header.state.transition_to_complete();
+        if !prev.is_join_interested() {
+            // Nobody will read the output: drop it here (panics in its drop are swallowed,
+            // as there is nobody to report them to).
+            // SAFETY: without join interest the completing thread owns the output.
+            let _ = catch_unwind(AssertUnwindSafe(|| unsafe {
+                *self.stage() = Stage::Consumed
+            }));
+        } else if prev.has_join_waker() {
+            // SAFETY: JOIN_WAKER was set when we completed, so the JoinHandle only reads.
+            if let Some(waker) = unsafe { &*self.join_waker.get() } {
+                waker.wake_by_ref();
+            }
+        }
+        let raw = self.raw();
+        let registered = self.header.shared.registry.remove(raw);
+        if self.header.state.ref_dec(1 + registered as u64) {
+            raw.dealloc();
+        }
+    }
+
+    /// The JoinHandle side: is the output ready? If not, leave `waker` to be woken.
+    fn can_read_output(&self, waker: &Waker) -> bool {
+        let snapshot = self.header.state.load();
+        if snapshot.is_complete() {
+            return true;
+        }
+        if snapshot.has_join_waker() {
+            // SAFETY: JOIN_WAKER is set, so both sides only read the slot.
+            let same = unsafe { &*self.join_waker.get() }
+                .as_ref()
+                .is_some_and(|w| w.will_wake(waker));
+            if same {
+                return false;
+            }
+            if self.header.state.unset_join_waker().is_err() {
+                return true;
+            }
+        }
+        self.set_join_waker(waker.clone()).is_err()
+    }
+
+    /// Writes the join waker and publishes it; `Err` if the task completed first.
+    fn set_join_waker(&self, waker: Waker) -> Result<(), ()> {
+        // SAFETY: JOIN_WAKER is clear and the task was not complete, so the slot is ours.
+        unsafe { *self.join_waker.get() = Some(waker) };
+        let res = self.header.state.set_join_waker();
+        if res.is_err() {
+            // SAFETY: the flag was not published, so the completing side never reads it.
+            unsafe { *self.join_waker.get() = None };
+        }
+        res
+    }
+}
+
+/// Vtable `poll`: runs one poll; consumes the `Notified` reference.
+unsafe fn poll<F: Future + Send + 'static>(ptr: NonNull<Header>)
+where
+    F::Output: Send + 'static,
+{
+    // SAFETY: the vtable is only reached through a live task of this type.
+    let cell = unsafe { cell::<F>(ptr) };
+    match cell.header.state.transition_to_running() {
+        ToRunning::Skip => cell.raw().drop_reference(),
+        ToRunning::Cancel => cell.cancel(),
+        ToRunning::Poll => poll_running(cell),
+    }
+}
+
+fn poll_running<F: Future>(cell: &Cell<F>) {
+    let id = cell.header.id;
+    match cell.poll_future() {
+        Ok(Poll::Ready(value)) => {
+            let output = match cell.drop_future() {
+                Ok(()) => Ok(value),
+                Err(panic) => Err(JoinError::panic(id, panic)),
+            };
+            cell.complete(output);
+        }
+        Err(panic) => {
+            // The future panicked; drop it (a second panic in its drop is ignored).
+            let _ = cell.drop_future();
+            cell.complete(Err(JoinError::panic(id, panic)));
+        }
+        Ok(Poll::Pending) => match cell.header.state.transition_to_idle() {
+            ToIdle::Idle => {}
+            ToIdle::Orphaned => {
+                let raw = cell.raw();
+                cell.header.shared.task_orphaned(raw);
+                raw.drop_reference();
+            }
+            ToIdle::Notified => {
+                // SAFETY: the transition kept our reference for the new `Notified`.
+                let notified = unsafe { Notified::from_raw(cell.raw()) };
+                cell.header.shared.schedule_yield(notified);
+            }
+            ToIdle::Cancel => cell.cancel(),
+        },
+    }
+}
+
+/// Vtable `dealloc`.
+unsafe fn dealloc<F: Future>(ptr: NonNull<Header>) {
+    // SAFETY: the last reference is gone; the cell came from `Box::leak` in `allocate`.
+    drop(unsafe { Box::from_raw(ptr.cast::<Cell<F>>().as_ptr()) });
+}
+
+/// Vtable `try_read_output`.
+unsafe fn try_read_output<F: Future>(ptr: NonNull<Header>, dst: *mut (), waker: &Waker) {
+    // SAFETY: called by the JoinHandle, which holds a reference.
+    let cell = unsafe { cell::<F>(ptr) };
+    if !cell.can_read_output(waker) {
+        return;
+    }
+    // SAFETY: the task is complete with join interest: the output is the JoinHandle's.
+    let stage = std::mem::replace(unsafe { cell.stage() }, Stage::Consumed);
+    let Stage::Finished(output) = stage else {
+        panic!("JoinHandle polled after it returned the task's output");
+    };
+    // SAFETY: the caller passes a `*mut Poll<Result<F::Output, JoinError>>`.
+    unsafe { *dst.cast::<Poll<Result<F::Output, JoinError>>>() = Poll::Ready(output) };
+}
+
+/// Vtable `drop_join_handle`: releases join interest and the JoinHandle's reference.
+unsafe fn drop_join_handle<F: Future>(ptr: NonNull<Header>) {
+    // SAFETY: called by the JoinHandle, which holds a reference.
+    let cell = unsafe { cell::<F>(ptr) };
+    match cell.header.state.unset_join_interest() {
+        Err(_complete) => {
+            // SAFETY: complete with join interest: the output is ours to drop.
+            let _ = catch_unwind(AssertUnwindSafe(|| unsafe {
+                *cell.stage() = Stage::Consumed
+            }));
+        }
+        Ok(prev) if prev.has_join_waker() => {
+            // SAFETY: we cleared JOIN_WAKER before COMPLETE, so the slot is ours.
+            unsafe { *cell.join_waker.get() = None };
+        }
+        Ok(_) => {}
+    }
+    cell.raw().drop_reference();
+}
+
+/// Vtable `shutdown`: the registry hands over its reference.
+unsafe fn shutdown<F: Future>(ptr: NonNull<Header>) {
+    // SAFETY: the registry's reference keeps the task alive.
+    let cell = unsafe { cell::<F>(ptr) };
+    if cell.header.state.transition_to_shutdown() {
+        cell.cancel();
+    } else {
+        cell.raw().drop_reference();
+    }
+}

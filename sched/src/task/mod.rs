@@ -1,0 +1,28 @@
+//! Tasks: goro's G.
+//!
+//! A task is a spawned future in one heap allocation together with its header (state word,
+//! id, spawn location, the runtime it belongs to) and the slot for its output. The modules:
+//!
+//! * `state` — the atomic state word: run state, join interest, reference count and the count
+//!   of outstanding wakers, with every transition the task can make;
+//! * `raw` — the type-erased header, its vtable, and `Notified` (a scheduled task);
+//! * `harness` — the typed operations: poll, complete, cancel, hand the output over;
+//! * `waker` — the hand-written waker vtable;
+//! * `join` — [`JoinHandle`]; `error` — [`JoinError`]; `id` — [`Id`].
+//!
+//! References: a task is kept alive by the registry (until it completes), by the scheduler
+//! (one `Notified` while NOTIFIED, then the machine polling it), by its `JoinHandle`, and by
+//! each waker. The last one to go frees it.
+
+mod error;
+mod harness;
+mod id;
+mod join;
+mod raw;
+pub(crate) mod state;
+mod waker;
+
+pub use error::JoinError;
+pub use id::Id;
+pub use join::JoinHandle;
+pub(crate) use raw::{Notified, RawTask, TaskMeta};

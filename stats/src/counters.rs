@@ -1,0 +1,143 @@
+//! Per-processor counters.
+
+use crossbeam_utils::CachePadded;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+/// One monotonically increasing count.
+///
+/// Written by a single owner thread with [`Counter::incr`] (no atomic read-modify-write), or
+/// from any thread with [`Counter::add_shared`].
+///
+/// ```
+/// use goro_stats::Counter;
+/// let c = Counter::default();
+/// c.incr();
+/// c.add_shared(2);
+/// assert_eq!(c.get(), 3);
+/// ```
+#[derive(Debug, Default)]
+pub struct Counter(AtomicU64);
+
+impl Counter {
+    /// Adds one. Only the owner of the counter block may call this: two concurrent
+    /// owners could lose an increment (never corrupt memory).
+    #[inline]
+    pub fn incr(&self) {
+        self.add(1);
+    }
+
+    /// Adds `n`; same single-writer rule as [`Counter::incr`].
+    #[inline]
+    pub fn add(&self, n: u64) {
+        self.0.store(self.0.load(Relaxed).wrapping_add(n), Relaxed);
+    }
+
+    /// Adds `n` from any thread.
+    #[inline]
+    pub fn add_shared(&self, n: u64) {
+        self.0.fetch_add(n, Relaxed);
+    }
+
+    /// The current value.
+    #[inline]
+    pub fn get(&self) -> u64 {
+        self.0.load(Relaxed)
+    }
+}
+
+macro_rules! proc_counters {
+    ($($(#[$doc:meta])* $name:ident,)*) => {
+        /// The counters of one processor. See the crate docs for the write discipline.
+        #[derive(Debug, Default)]
+        pub struct ProcCounters {
+            inner: CachePadded<ProcCountersInner>,
+        }
+
+        #[derive(Debug, Default)]
+        #[doc(hidden)]
+        pub struct ProcCountersInner {
+            $($(#[$doc])* pub $name: Counter,)*
+        }
+
+        /// A plain copy of a [`ProcCounters`] block.
+        #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+        pub struct CounterSnapshot {
+            $($(#[$doc])* pub $name: u64,)*
+        }
+
+        impl ProcCounters {
+            /// Copies every counter.
+            pub fn snapshot(&self) -> CounterSnapshot {
+                CounterSnapshot { $($name: self.inner.$name.get(),)* }
+            }
+        }
+
+        impl CounterSnapshot {
+            /// Field-wise sum, for totals over processors.
+            pub fn merge(&mut self, other: &CounterSnapshot) {
+                $(self.$name += other.$name;)*
+            }
+        }
+    };
+}
+
+proc_counters! {
+    /// Task polls started on this processor.
+    polls,
+    /// Tasks spawned from this processor.
+    spawns,
+    /// Tasks taken from the `runnext` slot.
+    runnext_hits,
+    /// Tasks taken from the local run queue.
+    local_pulls,
+    /// Tasks taken from the global injector.
+    injector_pulls,
+    /// Tasks stolen from other processors.
+    steals,
+    /// Successful steal operations (one operation moves up to half a queue).
+    steal_ops,
+    /// Times this processor parked.
+    parks,
+    /// Times this processor was unparked by another thread.
+    unparks,
+    /// Wake-ups from park that found no work.
+    spurious_unparks,
+    /// Polls of this processor's poller.
+    netpoll_polls,
+    /// I/O events returned by this processor's poller.
+    netpoll_events,
+    /// Polls of another processor's poller.
+    poll_steals,
+    /// Times this processor was handed to another machine.
+    handoffs,
+    /// Tasks that yielded because their cooperative budget ran out.
+    budget_yields,
+    /// Accept errors (EMFILE and friends) on listeners of this processor.
+    accept_errors,
+}
+
+impl std::ops::Deref for ProcCounters {
+    type Target = ProcCountersInner;
+    fn deref(&self) -> &ProcCountersInner {
+        &self.inner
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snapshot_and_merge() {
+        let a = ProcCounters::default();
+        a.polls.incr();
+        a.polls.incr();
+        a.steals.add_shared(5);
+        let mut total = a.snapshot();
+        assert_eq!(total.polls, 2);
+        assert_eq!(total.steals, 5);
+        total.merge(&a.snapshot());
+        assert_eq!(total.polls, 4);
+        assert_eq!(total.parks, 0);
+    }
+}
