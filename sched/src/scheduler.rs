@@ -18,6 +18,7 @@ use std::time::Duration;
 pub struct Scheduler {
     handle: Handle,
     machines: Vec<ThreadHandle<()>>,
+    shut_down: bool,
 }
 
 /// A cloneable reference to a scheduler, usable from any thread.
@@ -43,6 +44,7 @@ impl Scheduler {
                 shared: shared.clone(),
             },
             machines: Vec::with_capacity(n),
+            shut_down: false,
         };
         for (index, worker) in workers.into_iter().enumerate() {
             let p = Processor::new(index, shared.clone(), worker);
@@ -71,8 +73,12 @@ impl Scheduler {
     /// Shuts down: machines finish their current poll and stop; every task's future is
     /// dropped and its `JoinHandle` resolves as cancelled. Waits up to `blocking_timeout`
     /// (forever with `None`) for running blocking closures, then leaves them detached.
-    /// Returns whether every blocking thread finished in time. Idempotent.
+    /// Returns whether every blocking thread finished in time. Only the first call does
+    /// anything; later calls (such as the one in `Drop`) return `true` at once.
     pub fn shutdown(&mut self, blocking_timeout: Option<Duration>) -> bool {
+        if std::mem::replace(&mut self.shut_down, true) {
+            return true;
+        }
         let shared = &self.handle.shared;
         shared.begin_shutdown();
         for machine in self.machines.drain(..) {
@@ -89,6 +95,9 @@ impl Scheduler {
 
 impl Drop for Scheduler {
     fn drop(&mut self) {
+        if self.shut_down {
+            return;
+        }
         if context::with_processor(|p| p.is_some()) {
             // Joining our own machine would deadlock.
             panic!(
