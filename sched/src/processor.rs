@@ -132,7 +132,7 @@ impl Processor {
     pub(crate) fn next_task(&self) -> Option<Notified> {
         let tick = self.tick.get().wrapping_add(1);
         self.tick.set(tick);
-        if tick % GLOBAL_QUEUE_INTERVAL == 0 {
+        if tick.is_multiple_of(GLOBAL_QUEUE_INTERVAL) {
             if let Some(task) = self.pop_injector() {
                 return Some(task);
             }

@@ -52,7 +52,7 @@ const WAKER_REF: u64 = REF_ONE | WAKER_ONE;
 
 /// A new task: scheduled, a `JoinHandle` wants its output, and three references
 /// (registry, scheduler, `JoinHandle`).
-const INITIAL: u64 = NOTIFIED | JOIN_INTEREST | 3 * REF_ONE;
+const INITIAL: u64 = NOTIFIED | JOIN_INTEREST | (3 * REF_ONE);
 
 /// The state word.
 pub(crate) struct State {
