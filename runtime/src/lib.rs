@@ -37,6 +37,7 @@ mod builder;
 mod handle;
 mod runtime;
 pub mod task;
+pub mod time;
 
 pub use builder::Builder;
 pub use goro_macros::{main, test};

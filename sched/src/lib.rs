@@ -72,6 +72,7 @@ mod scheduler;
 mod shared;
 mod sync;
 pub mod task;
+pub mod time;
 
 pub use config::{Config, MAX_PROCESSORS};
 pub use scheduler::{current_task_id, Handle, Scheduler};

@@ -22,6 +22,7 @@ pub(crate) fn run(p: Processor) {
 /// Go's `schedule()`: find a runnable task and run it, forever.
 fn schedule(p: &Processor) {
     while !p.shared.is_shutdown() {
+        p.fire_timers();
         if let Some(task) = p.next_task() {
             p.run_task(task);
         } else if let Some(task) = p.search() {

@@ -23,6 +23,7 @@ use crate::park::ParkState;
 use crate::runnext::{Runnext, SlotItem};
 use crate::shared::Shared;
 use crate::task::{Notified, RawTask};
+use crate::time::{clock_now, queue::TimerQueue};
 use crossbeam_deque::{Steal, Stealer, Worker};
 use goro_netpoll::Poller;
 use goro_stats::ProcCounters;
@@ -47,6 +48,7 @@ pub(crate) struct ProcShared {
     pub(crate) runnext: Runnext<Notified>,
     pub(crate) park: ParkState,
     pub(crate) poller: Poller,
+    pub(crate) timers: TimerQueue,
     pub(crate) counters: ProcCounters,
 }
 
@@ -85,6 +87,7 @@ pub(crate) fn new_processors(n: usize) -> io::Result<(Vec<Worker<Notified>>, Vec
             runnext: Runnext::new(),
             park: ParkState::new(),
             poller: Poller::new()?,
+            timers: TimerQueue::new(),
             counters: ProcCounters::default(),
         });
         workers.push(worker);
@@ -171,6 +174,37 @@ impl Processor {
         }
     }
 
+    /// Fires this processor's due timers. Costs one relaxed load when no timer is armed.
+    #[inline]
+    pub(crate) fn fire_timers(&self) {
+        let timers = &self.ps().timers;
+        if timers.next_deadline() == crate::time::queue::NONE {
+            return;
+        }
+        let now = clock_now();
+        if timers.next_deadline() <= now {
+            timers.fire_due(now);
+        }
+    }
+
+    /// Fires other processors' overdue timers (their owners are busy or stuck). The woken
+    /// tasks land here. Returns how many fired.
+    fn steal_timers(&self) -> usize {
+        let mut now = None;
+        let mut fired = 0;
+        for (i, p) in self.shared.procs.iter().enumerate() {
+            let next = p.timers.next_deadline();
+            if i == self.index || next == crate::time::queue::NONE {
+                continue;
+            }
+            let now = *now.get_or_insert_with(clock_now);
+            if next <= now {
+                fired += p.timers.try_fire_due(now);
+            }
+        }
+        fired
+    }
+
     /// Polls one task.
     pub(crate) fn run_task(&self, task: Notified) {
         if self.spinning.get() {
@@ -196,6 +230,11 @@ impl Processor {
                 return None;
             }
             self.spinning.set(true);
+        }
+        if self.steal_timers() > 0 {
+            if let Some(task) = self.ps().runnext.take().or_else(|| self.local.pop()) {
+                return Some(task);
+            }
         }
         let procs = &self.shared.procs;
         let n = procs.len();
@@ -263,8 +302,13 @@ impl Processor {
         Some(task)
     }
 
-    /// Parks until woken (by new work, shutdown, or an I/O event).
+    /// Parks until woken (by new work, shutdown, an I/O event, or its earliest timer).
     pub(crate) fn park(&self) {
+        let timeout = self.ps().timers.park_timeout(clock_now());
+        if timeout == Some(Duration::ZERO) {
+            // A timer is due: fire it on the next turn instead of parking.
+            return;
+        }
         let was_spinning = self.spinning.replace(false);
         let shared = &*self.shared;
         if shared.idle.transition_to_parked(self.index, was_spinning) && shared.has_visible_work() {
@@ -276,7 +320,7 @@ impl Processor {
             if ps.park.begin_park() {
                 // An error here (which epoll_wait only returns for invalid arguments) must
                 // not spin the processor: treat it as a wake-up.
-                let _ = ps.poller.wait(None);
+                let _ = ps.poller.wait(timeout);
                 if !ps.park.end_park() {
                     ps.counters.spurious_unparks.incr();
                 }

@@ -168,6 +168,10 @@ impl Shared {
     /// After the machines exited: drop every task's future and every queued reference.
     pub(crate) fn finish_shutdown(&self) {
         self.registry.close_and_drain(RawTask::shutdown);
+        for p in self.procs.iter() {
+            // Timers hold wakers, which hold tasks, which hold this `Shared`: break the cycle.
+            p.timers.clear();
+        }
         self.drain_injector();
     }
 

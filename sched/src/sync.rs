@@ -9,4 +9,5 @@ pub(crate) mod atomic {
     pub(crate) use std::sync::atomic::{fence, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
 }
 
+#[allow(unused_imports)]
 pub(crate) use parking_lot::Mutex;

@@ -1,0 +1,72 @@
+//! One armed timer: the state shared by a `Sleep` and the timer queue holding it.
+//!
+//! ```text
+//!   ARMED ──fire()──► FIRED       (the queue popped it at or after its deadline)
+//!     │
+//!     └──cancel()──► CANCELLED    (the Sleep was dropped or reset first)
+//! ```
+//!
+//! Exactly one of `fire` and `cancel` wins the CAS out of ARMED. The waker slot is a small
+//! mutex: `fire` takes the waker after winning, the `Sleep` stores its waker and then checks
+//! the state again, so a fire that races the store is never lost (either the fire takes the
+//! new waker, or the `Sleep` sees FIRED on its re-check).
+
+use crate::sync::atomic::{AtomicUsize, Ordering::*};
+use crate::sync::Mutex;
+use std::task::Waker;
+
+const ARMED: usize = 0;
+const FIRED: usize = 1;
+const CANCELLED: usize = 2;
+
+pub(crate) struct TimerEntry {
+    state: AtomicUsize,
+    waker: Mutex<Option<Waker>>,
+}
+
+impl TimerEntry {
+    pub(crate) fn new(waker: Waker) -> TimerEntry {
+        TimerEntry {
+            state: AtomicUsize::new(ARMED),
+            waker: Mutex::new(Some(waker)),
+        }
+    }
+
+    /// The deadline passed: returns the waker to wake, if the timer was still armed.
+    pub(crate) fn fire(&self) -> Option<Waker> {
+        self.state
+            .compare_exchange(ARMED, FIRED, AcqRel, Acquire)
+            .ok()?;
+        self.waker.lock().take()
+    }
+
+    /// Cancels an armed timer; returns whether it was armed (so it still sits in a queue).
+    pub(crate) fn cancel(&self) -> bool {
+        if self
+            .state
+            .compare_exchange(ARMED, CANCELLED, AcqRel, Acquire)
+            .is_err()
+        {
+            return false;
+        }
+        drop(self.waker.lock().take());
+        true
+    }
+
+    pub(crate) fn is_fired(&self) -> bool {
+        self.state.load(Acquire) == FIRED
+    }
+
+    pub(crate) fn is_cancelled(&self) -> bool {
+        self.state.load(Acquire) == CANCELLED
+    }
+
+    /// Stores the waker to wake on fire (if it differs from the stored one). The caller must
+    /// check [`TimerEntry::is_fired`] afterwards.
+    pub(crate) fn set_waker(&self, waker: &Waker) {
+        let mut slot = self.waker.lock();
+        if !slot.as_ref().is_some_and(|w| w.will_wake(waker)) {
+            *slot = Some(waker.clone());
+        }
+    }
+}

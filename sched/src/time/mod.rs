@@ -1,0 +1,313 @@
+//! Timers, per processor: `sleep`, `sleep_until`, `timeout`, `interval`.
+//!
+//! A timer lives on the processor where it was armed: the first poll of a `Sleep` on a
+//! machine puts its entry in that processor's [`TimerQueue`](queue::TimerQueue); from a
+//! thread without a processor (`block_on`, a blocking thread) it goes to one picked
+//! round-robin, which is woken if the new timer is its earliest. The owner fires due timers
+//! on every turn of its loop and parks no longer than its earliest deadline; idle processors
+//! fire the overdue timers of busy ones. A fired timer wakes its task from the firing
+//! thread, so the task lands on that processor.
+//!
+//! Resolution: deadlines are kept in nanoseconds; a parked processor wakes at the next
+//! millisecond boundary after its deadline (epoll's resolution), a busy one on its next turn.
+//! A timer never fires before its deadline.
+
+mod clock;
+mod entry;
+pub(crate) mod queue;
+
+use crate::context;
+use crate::shared::Shared;
+use entry::TimerEntry;
+use std::fmt;
+use std::future::{Future, IntoFuture};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+pub(crate) use clock::now as clock_now;
+
+const NO_RUNTIME: &str = "goro timers need a runtime: create `sleep`, `timeout` and `interval` \
+     inside a goro task, `Runtime::block_on`, or a goro blocking thread";
+
+/// Waits until `duration` has elapsed.
+///
+/// # Panics
+/// Outside a goro runtime.
+///
+/// ```
+/// # let rt = goro_sched::Scheduler::new(goro_sched::Config::with_processors(1)).unwrap();
+/// # rt.handle().block_on(async {
+/// use std::time::{Duration, Instant};
+/// let start = Instant::now();
+/// goro_sched::time::sleep(Duration::from_millis(5)).await;
+/// assert!(start.elapsed() >= Duration::from_millis(5));
+/// # });
+/// ```
+#[track_caller]
+pub fn sleep(duration: Duration) -> Sleep {
+    let now = Instant::now();
+    sleep_until(now.checked_add(duration).unwrap_or_else(far_future))
+}
+
+/// Waits until `deadline`.
+///
+/// # Panics
+/// Outside a goro runtime.
+#[track_caller]
+pub fn sleep_until(deadline: Instant) -> Sleep {
+    let Some(shared) = context::current_runtime() else {
+        panic!("{NO_RUNTIME}");
+    };
+    Sleep {
+        deadline,
+        shared,
+        armed: None,
+    }
+}
+
+fn far_future() -> Instant {
+    // About 30 years: further than any deadline a program means.
+    Instant::now() + Duration::from_secs(86400 * 365 * 30)
+}
+
+/// The future returned by [`sleep`] and [`sleep_until`]. Dropping it cancels the timer.
+pub struct Sleep {
+    deadline: Instant,
+    shared: Arc<Shared>,
+    armed: Option<Armed>,
+}
+
+struct Armed {
+    entry: Arc<TimerEntry>,
+    processor: usize,
+}
+
+impl Sleep {
+    /// The instant this sleep completes at.
+    pub fn deadline(&self) -> Instant {
+        self.deadline
+    }
+
+    /// Whether the deadline has passed.
+    pub fn is_elapsed(&self) -> bool {
+        self.armed.as_ref().is_some_and(|a| a.entry.is_fired()) || Instant::now() >= self.deadline
+    }
+
+    /// Moves the deadline; the sleep is pending again until then.
+    pub fn reset(&mut self, deadline: Instant) {
+        self.cancel();
+        self.deadline = deadline;
+    }
+
+    fn cancel(&mut self) {
+        if let Some(armed) = self.armed.take() {
+            if armed.entry.cancel() {
+                self.shared.procs[armed.processor].timers.note_cancelled();
+            }
+        }
+    }
+
+    fn arm(&mut self, cx: &Context<'_>) {
+        let entry = Arc::new(TimerEntry::new(cx.waker().clone()));
+        let deadline = clock::to_nanos(self.deadline);
+        let processor = arm_on_some_processor(&self.shared, deadline, entry.clone());
+        self.armed = Some(Armed { entry, processor });
+    }
+}
+
+/// Arms on the current thread's processor, or on one picked round-robin (waking it if the
+/// timer is its earliest). Returns the processor's index.
+fn arm_on_some_processor(shared: &Arc<Shared>, deadline: u64, entry: Arc<TimerEntry>) -> usize {
+    let local = context::with_processor(|p| {
+        p.filter(|p| Arc::ptr_eq(&p.shared, shared))
+            .map(|p| p.index)
+    });
+    if let Some(index) = local {
+        // Our own processor checks its timers before it next parks.
+        shared.procs[index].timers.arm(deadline, entry);
+        return index;
+    }
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let index = NEXT.fetch_add(1, Relaxed) % shared.procs.len();
+    if shared.procs[index].timers.arm(deadline, entry) {
+        shared.unpark(index);
+    }
+    index
+}
+
+impl Future for Sleep {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let spent = std::task::ready!(crate::coop::poll_proceed(cx));
+        let fired = match &self.armed {
+            Some(armed) if armed.entry.is_fired() => true,
+            Some(armed) => {
+                armed.entry.set_waker(cx.waker());
+                armed.entry.is_fired()
+            }
+            None if Instant::now() >= self.deadline => true,
+            None => {
+                self.arm(cx);
+                false
+            }
+        };
+        if fired {
+            spent.made_progress();
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    }
+}
+
+impl Drop for Sleep {
+    fn drop(&mut self) {
+        self.cancel();
+    }
+}
+
+impl fmt::Debug for Sleep {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sleep")
+            .field("deadline", &self.deadline)
+            .finish()
+    }
+}
+
+/// The error of a [`Timeout`] whose time ran out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Elapsed(());
+
+impl fmt::Display for Elapsed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("deadline has elapsed")
+    }
+}
+
+impl std::error::Error for Elapsed {}
+
+impl From<Elapsed> for std::io::Error {
+    fn from(_: Elapsed) -> std::io::Error {
+        std::io::ErrorKind::TimedOut.into()
+    }
+}
+
+/// Runs `future` for at most `duration`: `Ok(output)` if it finished first, else
+/// `Err(Elapsed)` (and the future is dropped with the `Timeout`).
+///
+/// # Panics
+/// Outside a goro runtime.
+#[track_caller]
+pub fn timeout<F: IntoFuture>(duration: Duration, future: F) -> Timeout<F::IntoFuture> {
+    Timeout {
+        future: future.into_future(),
+        sleep: sleep(duration),
+    }
+}
+
+/// Like [`timeout`] with a deadline.
+#[track_caller]
+pub fn timeout_at<F: IntoFuture>(deadline: Instant, future: F) -> Timeout<F::IntoFuture> {
+    Timeout {
+        future: future.into_future(),
+        sleep: sleep_until(deadline),
+    }
+}
+
+/// The future returned by [`timeout`].
+#[derive(Debug)]
+pub struct Timeout<F> {
+    future: F,
+    sleep: Sleep,
+}
+
+impl<F> Timeout<F> {
+    /// The wrapped future.
+    pub fn into_inner(self) -> F {
+        self.future
+    }
+}
+
+impl<F: Future> Future for Timeout<F> {
+    type Output = Result<F::Output, Elapsed>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        // SAFETY: `future` is structurally pinned: it is never moved out of a pinned
+        // `Timeout` (no method moves it while pinned, and `Timeout` has no `Drop` that does).
+        // `sleep` is `Unpin` and not pinned.
+        let this = unsafe { self.get_unchecked_mut() };
+        // SAFETY: see above.
+        let future = unsafe { Pin::new_unchecked(&mut this.future) };
+        if let Poll::Ready(out) = future.poll(cx) {
+            return Poll::Ready(Ok(out));
+        }
+        Pin::new(&mut this.sleep)
+            .poll(cx)
+            .map(|()| Err(Elapsed(())))
+    }
+}
+
+/// Ticks every `period`; the first tick completes at once. Missed ticks are delivered in a
+/// burst (each late tick completes immediately until the schedule has caught up), as
+/// tokio's default `MissedTickBehavior::Burst`.
+///
+/// # Panics
+/// Outside a goro runtime, or if `period` is zero.
+///
+/// ```
+/// # let rt = goro_sched::Scheduler::new(goro_sched::Config::with_processors(1)).unwrap();
+/// # rt.handle().block_on(async {
+/// let mut every = goro_sched::time::interval(std::time::Duration::from_millis(2));
+/// let first = every.tick().await;
+/// let second = every.tick().await;
+/// assert!(second - first >= std::time::Duration::from_millis(2));
+/// # });
+/// ```
+#[track_caller]
+pub fn interval(period: Duration) -> Interval {
+    assert!(
+        !period.is_zero(),
+        "goro::time::interval: the period must be non-zero"
+    );
+    Interval {
+        period,
+        sleep: sleep_until(Instant::now()),
+    }
+}
+
+/// The stream of ticks returned by [`interval`].
+#[derive(Debug)]
+pub struct Interval {
+    period: Duration,
+    sleep: Sleep,
+}
+
+impl Interval {
+    /// Waits for the next tick and returns its scheduled instant.
+    pub async fn tick(&mut self) -> Instant {
+        std::future::poll_fn(|cx| self.poll_tick(cx)).await
+    }
+
+    /// Polls for the next tick.
+    pub fn poll_tick(&mut self, cx: &mut Context<'_>) -> Poll<Instant> {
+        std::task::ready!(Pin::new(&mut self.sleep).poll(cx));
+        let tick = self.sleep.deadline();
+        let next = tick.checked_add(self.period).unwrap_or_else(far_future);
+        self.sleep.reset(next);
+        Poll::Ready(tick)
+    }
+
+    /// The period.
+    pub fn period(&self) -> Duration {
+        self.period
+    }
+
+    /// Restarts the schedule: the next tick is one period from now.
+    pub fn reset(&mut self) {
+        self.sleep.reset(Instant::now() + self.period);
+    }
+}
