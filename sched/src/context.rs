@@ -78,15 +78,15 @@ pub(crate) struct EnterGuard(());
 /// already drives one.
 #[track_caller]
 pub(crate) fn enter(what: &str) -> EnterGuard {
-    if try_enter().is_none() {
-        panic!(
+    match try_enter() {
+        Some(guard) => guard,
+        None => panic!(
             "{what}: cannot block this thread on a goro future because the thread is already \
              driving a runtime (it is a goro worker, or inside `block_on`). Blocking here \
              would stop the tasks this thread runs. Use `.await` instead, or move the blocking \
              call to `spawn_blocking`."
-        );
+        ),
     }
-    EnterGuard(())
 }
 
 /// Enters the "driving a runtime" state if the thread is not in it already.

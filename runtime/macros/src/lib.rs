@@ -1,1 +1,299 @@
-//! placeholder
+//! `#[goro::main]` and `#[goro::test]`: run an `async fn` on a goro runtime.
+//!
+//! This crate is re-exported by `goro` as `goro::main` and `goro::test`; depend on `goro`,
+//! not on this crate.
+//!
+//! Both attributes turn an `async fn` into an ordinary fn that builds a runtime with
+//! `goro::Runtime::builder()`, runs the body with `block_on`, and drops the runtime (which
+//! shuts it down) when the body returns. If the runtime cannot be built (for example because
+//! `GORO_PROCS` holds a bad value) the generated fn panics with the builder's error.
+//!
+//! ```no_run
+//! #[goro::main]
+//! async fn main() {
+//!     let answer = goro::spawn(async { 6 * 7 }).await.unwrap();
+//!     println!("{answer}");
+//! }
+//! ```
+//!
+//! The fn may return a value, for example a `Result` so that `?` works in the body:
+//!
+//! ```no_run
+//! #[goro::main(processors = 2)]
+//! async fn main() -> Result<(), std::num::ParseIntError> {
+//!     let n: u32 = "42".parse()?;
+//!     println!("{n}");
+//!     Ok(())
+//! }
+//! ```
+//!
+//! Tests:
+//!
+//! ```no_run
+//! #[goro::test]
+//! async fn adds() {
+//!     assert_eq!(goro::spawn(async { 1 + 1 }).await.unwrap(), 2);
+//! }
+//!
+//! #[goro::test(processors = 1)]
+//! async fn on_one_processor() {
+//!     goro::task::yield_now().await;
+//! }
+//! ```
+//!
+//! # Arguments
+//!
+//! | argument | on | meaning |
+//! |---|---|---|
+//! | `processors = N` | `main`, `test` | `Builder::processors(N)`; `N` is an integer literal above 0. Without it the builder's default applies (`GORO_PROCS`, else the number of CPUs). |
+//! | `allow_orphans` | `test` | Accepted now, reserved for leak detection: `#[goro::test]` is going to fail a test that leaves orphaned tasks behind, and `allow_orphans` will turn that check off for one test. Today it has no effect. |
+//!
+//! Anything else is a compile error, as is applying either attribute to a fn that is not
+//! `async`, that takes arguments, or that is generic:
+//!
+//! ```compile_fail
+//! #[goro::test(processors = 0)] // error: `processors` must be at least 1
+//! async fn zero() {}
+//! ```
+//!
+//! ```compile_fail
+//! #[goro::test(workers = 2)] // error: unknown argument `workers`
+//! async fn unknown() {}
+//! ```
+//!
+//! ```compile_fail
+//! #[goro::main] // error: the `async` keyword is missing
+//! fn main() {}
+//! ```
+
+use proc_macro::TokenStream;
+use proc_macro2::{Span, TokenStream as TokenStream2};
+use quote::{quote, quote_spanned, ToTokens};
+use syn::parse::Parser;
+use syn::punctuated::Punctuated;
+use syn::spanned::Spanned;
+use syn::{Expr, ExprLit, ItemFn, Lit, Meta, ReturnType, Token};
+
+/// Runs `async fn main` on a goro runtime.
+///
+/// `#[goro::main]` or `#[goro::main(processors = N)]`. See the [crate docs](crate).
+#[proc_macro_attribute]
+pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
+    expand(Kind::Main, args.into(), item.into())
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}
+
+/// Runs an `async fn` test on its own goro runtime.
+///
+/// `#[goro::test]`, `#[goro::test(processors = N)]`, `#[goro::test(allow_orphans)]` (the last
+/// is reserved for leak detection and has no effect yet). See the [crate docs](crate).
+#[proc_macro_attribute]
+pub fn test(args: TokenStream, item: TokenStream) -> TokenStream {
+    expand(Kind::Test, args.into(), item.into())
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Kind {
+    Main,
+    Test,
+}
+
+impl Kind {
+    fn attr(self) -> &'static str {
+        match self {
+            Kind::Main => "#[goro::main]",
+            Kind::Test => "#[goro::test]",
+        }
+    }
+}
+
+#[derive(Default)]
+struct Args {
+    processors: Option<syn::LitInt>,
+    /// Parsed and kept for the leak detector; unused until it lands.
+    #[allow(dead_code)]
+    allow_orphans: bool,
+}
+
+fn parse_args(kind: Kind, args: TokenStream2) -> syn::Result<Args> {
+    let metas = Punctuated::<Meta, Token![,]>::parse_terminated.parse2(args)?;
+    let mut out = Args::default();
+    let mut seen_orphans = false;
+    for meta in metas {
+        let name = meta
+            .path()
+            .get_ident()
+            .map(|i| i.to_string())
+            .unwrap_or_default();
+        match (name.as_str(), &meta) {
+            ("processors", Meta::NameValue(nv)) => {
+                if out.processors.is_some() {
+                    return Err(syn::Error::new_spanned(
+                        &meta,
+                        "`processors` is given twice",
+                    ));
+                }
+                let lit = match &nv.value {
+                    Expr::Lit(ExprLit {
+                        lit: Lit::Int(lit), ..
+                    }) => lit.clone(),
+                    other => {
+                        return Err(syn::Error::new_spanned(
+                            other,
+                            "`processors` takes an integer literal, as in `processors = 2`",
+                        ))
+                    }
+                };
+                let n: usize = lit.base10_parse()?;
+                if n == 0 {
+                    return Err(syn::Error::new_spanned(
+                        &lit,
+                        "`processors` must be at least 1 (it is the number of processors that run tasks)",
+                    ));
+                }
+                out.processors = Some(lit);
+            }
+            ("processors", _) => {
+                return Err(syn::Error::new_spanned(
+                    &meta,
+                    "`processors` takes a value, as in `processors = 2`",
+                ))
+            }
+            ("allow_orphans", Meta::Path(_)) if kind == Kind::Test => {
+                if seen_orphans {
+                    return Err(syn::Error::new_spanned(
+                        &meta,
+                        "`allow_orphans` is given twice",
+                    ));
+                }
+                seen_orphans = true;
+                out.allow_orphans = true;
+            }
+            ("allow_orphans", Meta::Path(_)) => {
+                return Err(syn::Error::new_spanned(
+                    &meta,
+                    "`allow_orphans` is only accepted by #[goro::test]",
+                ))
+            }
+            ("allow_orphans", _) => {
+                return Err(syn::Error::new_spanned(
+                    &meta,
+                    "`allow_orphans` is a flag and takes no value: write `allow_orphans`",
+                ))
+            }
+            _ => {
+                let allowed = match kind {
+                    Kind::Main => "`processors = N`",
+                    Kind::Test => "`processors = N` and `allow_orphans`",
+                };
+                return Err(syn::Error::new_spanned(
+                    meta.path(),
+                    format!(
+                        "unknown argument `{}` for {}; the accepted arguments are {allowed}",
+                        meta.path().to_token_stream().to_string().replace(' ', ""),
+                        kind.attr(),
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn expand(kind: Kind, args: TokenStream2, item: TokenStream2) -> syn::Result<TokenStream2> {
+    let args = parse_args(kind, args)?;
+    let ItemFn {
+        attrs,
+        vis,
+        sig,
+        block,
+    } = syn::parse2::<ItemFn>(item)?;
+
+    if sig.asyncness.is_none() {
+        return Err(syn::Error::new_spanned(
+            sig.fn_token,
+            format!(
+                "{} needs an `async fn`: the `async` keyword is missing",
+                kind.attr()
+            ),
+        ));
+    }
+    if !sig.inputs.is_empty() {
+        return Err(syn::Error::new_spanned(
+            &sig.inputs,
+            format!("a fn under {} takes no arguments", kind.attr()),
+        ));
+    }
+    if !sig.generics.params.is_empty() || sig.generics.where_clause.is_some() {
+        return Err(syn::Error::new_spanned(
+            &sig.generics,
+            format!("a fn under {} cannot be generic", kind.attr()),
+        ));
+    }
+    if let Some(v) = &sig.variadic {
+        return Err(syn::Error::new_spanned(v, "variadic fns are not supported"));
+    }
+    if kind == Kind::Test {
+        if let Some(dup) = attrs.iter().find(|a| a.path().is_ident("test")) {
+            return Err(syn::Error::new_spanned(
+                dup,
+                "#[goro::test] already makes this a test: remove the second `#[test]`",
+            ));
+        }
+    }
+
+    let processors = args.processors.map(|n| quote!(.processors(#n)));
+    let name = &sig.ident;
+    let output = &sig.output;
+    let span = block.span();
+
+    // When the return type is written out, pin the async block's output to it so that `?`
+    // in the body knows which error type to convert into.
+    let typed_body = match output {
+        ReturnType::Type(_, ty) if !contains_impl_trait(ty) => quote_spanned! {span=>
+            {
+                fn __goro_output<F: ::core::future::Future<Output = O>, O>(f: F) -> F {
+                    f
+                }
+                __goro_output::<_, #ty>(async move #block)
+            }
+        },
+        _ => quote_spanned!(span=> async move #block),
+    };
+
+    let test_attr = match kind {
+        Kind::Test => quote!(#[::core::prelude::v1::test]),
+        Kind::Main => quote!(),
+    };
+    let unsafety = &sig.unsafety;
+    let fn_token = &sig.fn_token;
+    let rt = syn::Ident::new("__goro_runtime", Span::mixed_site());
+
+    Ok(quote! {
+        #(#attrs)*
+        #test_attr
+        #vis #unsafety #fn_token #name() #output {
+            let #rt = ::goro::Runtime::builder()
+                #processors
+                .build()
+                .unwrap_or_else(|e| ::core::panic!("goro: cannot start the runtime: {e}"));
+            #rt.block_on(#typed_body)
+        }
+    })
+}
+
+/// Whether a written-out return type mentions `impl Trait`, which cannot be named in the
+/// turbofish used to pin the body's output type.
+fn contains_impl_trait(ty: &syn::Type) -> bool {
+    fn walk(ts: TokenStream2) -> bool {
+        ts.into_iter().any(|t| match t {
+            proc_macro2::TokenTree::Ident(i) => i == "impl",
+            proc_macro2::TokenTree::Group(g) => walk(g.stream()),
+            _ => false,
+        })
+    }
+    walk(ty.to_token_stream())
+}

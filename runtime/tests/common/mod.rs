@@ -1,0 +1,197 @@
+//! Helpers shared by the integration tests: runtimes at 1 and 2 processors, time limits,
+//! drop counters, wakers that can be sent to foreign threads.
+#![allow(dead_code)]
+
+use std::future::Future;
+use std::panic::{self, AssertUnwindSafe};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
+use std::task::{Context, Poll, Wake, Waker};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use goro::Runtime;
+
+/// The processor counts every behaviour is tested at.
+pub const PROCS: [usize; 2] = [1, 2];
+
+/// A runtime with `n` processors.
+pub fn rt(n: usize) -> Runtime {
+    Runtime::builder()
+        .processors(n)
+        .build()
+        .unwrap_or_else(|e| panic!("cannot build a runtime with {n} processors: {e}"))
+}
+
+/// Runs `f` on another thread and fails the test if it does not finish within `limit`, so a
+/// hung runtime fails a test instead of hanging the suite. A panic in `f` is re-raised here.
+pub fn within<R: Send + 'static>(limit: Duration, f: impl FnOnce() -> R + Send + 'static) -> R {
+    let (tx, rx) = mpsc::channel();
+    let name = thread::current().name().unwrap_or("test").to_string();
+    let th = thread::Builder::new()
+        .name(name)
+        .spawn(move || {
+            let r = panic::catch_unwind(AssertUnwindSafe(f));
+            let _ = tx.send(r);
+        })
+        .expect("spawn test thread");
+    match rx.recv_timeout(limit) {
+        Ok(Ok(r)) => {
+            let _ = th.join();
+            r
+        }
+        Ok(Err(payload)) => {
+            let _ = th.join();
+            panic::resume_unwind(payload)
+        }
+        Err(_) => panic!("did not finish within {limit:?}: the runtime hung or lost a wakeup"),
+    }
+}
+
+/// Runs `f(n)` for n in [`PROCS`], each under [`within`]`(limit)`.
+pub fn each_procs(limit: Duration, f: impl Fn(usize) + Send + Sync + 'static) {
+    let f = Arc::new(f);
+    for n in PROCS {
+        let f = f.clone();
+        eprintln!("--- processors = {n}");
+        within(limit, move || f(n));
+    }
+}
+
+/// Waits (sleeping) until `cond` holds; panics with `what` after `limit`.
+pub fn wait_until(limit: Duration, what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !cond() {
+        if Instant::now() > deadline {
+            panic!("timed out after {limit:?} waiting for: {what}");
+        }
+        thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// Counts its drops into a shared counter.
+pub struct DropGuard(pub Arc<AtomicUsize>);
+
+impl Drop for DropGuard {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+pub fn counter() -> Arc<AtomicUsize> {
+    Arc::new(AtomicUsize::new(0))
+}
+
+/// A waker that does nothing (`Waker::noop` is newer than the workspace's MSRV).
+pub fn noop_waker() -> Waker {
+    struct Noop;
+    impl Wake for Noop {
+        fn wake(self: Arc<Self>) {}
+    }
+    Waker::from(Arc::new(Noop))
+}
+
+/// Polls `fut` once with a waker that does nothing.
+pub fn poll_once<F: Future + Unpin>(fut: &mut F) -> Poll<F::Output> {
+    let waker = noop_waker();
+    let mut cx = Context::from_waker(&waker);
+    Pin::new(fut).poll(&mut cx)
+}
+
+/// A hand-written future that, on its first poll, sends its waker (and a flag) down a std
+/// channel and returns `Pending`. It is ready, returning how often it was polled, when polled
+/// after the flag is set; whoever holds the waker sets the flag and then wakes it.
+pub struct SendWaker {
+    tx: Option<mpsc::Sender<(Waker, Arc<AtomicBool>)>>,
+    fired: Arc<AtomicBool>,
+    pub polls: usize,
+}
+
+impl SendWaker {
+    pub fn new(tx: mpsc::Sender<(Waker, Arc<AtomicBool>)>) -> Self {
+        SendWaker {
+            tx: Some(tx),
+            fired: Arc::new(AtomicBool::new(false)),
+            polls: 0,
+        }
+    }
+}
+
+impl Future for SendWaker {
+    type Output = usize;
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<usize> {
+        self.polls += 1;
+        if let Some(tx) = self.tx.take() {
+            tx.send((cx.waker().clone(), self.fired.clone()))
+                .expect("waker receiver gone");
+            return Poll::Pending;
+        }
+        if self.fired.load(Ordering::SeqCst) {
+            Poll::Ready(self.polls)
+        } else {
+            Poll::Pending
+        }
+    }
+}
+
+/// A slot a future parks its waker in, for another party to wake.
+#[derive(Clone, Default)]
+pub struct WakerSlot(pub Arc<Mutex<Option<Waker>>>);
+
+impl WakerSlot {
+    pub fn store(&self, w: &Waker) {
+        *self.0.lock().unwrap() = Some(w.clone());
+    }
+    /// Wakes (and removes) the stored waker; returns whether there was one.
+    pub fn wake(&self) -> bool {
+        let w = self.0.lock().unwrap().take();
+        match w {
+            Some(w) => {
+                w.wake();
+                true
+            }
+            None => false,
+        }
+    }
+    pub fn is_set(&self) -> bool {
+        self.0.lock().unwrap().is_some()
+    }
+}
+
+/// Pending until `flag` is set; registers its waker in `slot` on every poll.
+pub struct UntilFlag {
+    pub flag: Arc<AtomicBool>,
+    pub slot: WakerSlot,
+}
+
+impl Future for UntilFlag {
+    type Output = ();
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        self.slot.store(cx.waker());
+        if self.flag.load(Ordering::SeqCst) {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    }
+}
+
+/// The message of a panic payload (`&str` or `String`), or "<non-string panic>".
+pub fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = p.downcast_ref::<&str>() {
+        s.to_string()
+    } else if let Some(s) = p.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "<non-string panic>".to_string()
+    }
+}
+
+/// Runs `f`, expects it to panic, and returns the panic message.
+pub fn expect_panic<R>(f: impl FnOnce() -> R) -> String {
+    match panic::catch_unwind(AssertUnwindSafe(f)) {
+        Ok(_) => panic!("expected a panic, but the call returned"),
+        Err(p) => panic_message(&*p),
+    }
+}
