@@ -63,6 +63,26 @@ where
     }
 }
 
+/// Runs blocking code inside a task without stalling the other tasks of its processor: the
+/// processor is handed to another machine first, and this thread finishes the task's
+/// current poll on its own. Outside a goro task `f` just runs.
+///
+/// Prefer [`spawn_blocking`] for work that need not borrow from the task; use this when
+/// the blocking call needs the task's local state.
+///
+/// ```
+/// # goro::Runtime::builder().processors(1).build().unwrap().block_on(async {
+/// let data = vec![1, 2, 3];
+/// let sum = goro::spawn(async move {
+///     goro::task::block_in_place(|| data.iter().sum::<i32>())
+/// }).await.unwrap();
+/// assert_eq!(sum, 6);
+/// # })
+/// ```
+pub fn block_in_place<F: FnOnce() -> R, R>(f: F) -> R {
+    goro_sched::block_in_place(f)
+}
+
 /// The id of the task being polled on this thread, or `None` outside a task.
 pub fn try_id() -> Option<Id> {
     goro_sched::current_task_id()

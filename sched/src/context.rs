@@ -5,7 +5,8 @@
 //! * `entered`: the thread is driving the runtime (a machine, or inside `block_on`), so
 //!   blocking on another runtime future here would deadlock: `block_on` refuses.
 //! * `processor`: the processor this machine holds, so a wake on this thread can go to its
-//!   `runnext` slot instead of the injector.
+//!   `runnext` slot instead of the injector; `machine`: this machine's id, which the
+//!   processor's ownership check compares against.
 //! * `task`: the id of the task being polled (`task::try_id`).
 //! * `budget`: the cooperative budget of the current poll (see `coop`).
 
@@ -21,6 +22,7 @@ struct Context {
     runtime: RefCell<Option<Arc<Shared>>>,
     entered: Cell<bool>,
     processor: Cell<Option<NonNull<Processor>>>,
+    machine: Cell<usize>,
     task: Cell<Option<Id>>,
     budget: Cell<Budget>,
 }
@@ -31,6 +33,7 @@ thread_local! {
             runtime: RefCell::new(None),
             entered: Cell::new(false),
             processor: Cell::new(None),
+            machine: Cell::new(0),
             task: Cell::new(None),
             budget: Cell::new(Budget::unconstrained()),
         }
@@ -109,9 +112,37 @@ impl Drop for EnterGuard {
 /// Publishes the processor this machine holds until the guard drops.
 pub(crate) struct ProcessorGuard(());
 
-pub(crate) fn set_processor(p: &Processor) -> ProcessorGuard {
-    CONTEXT.with(|cx| cx.processor.set(Some(NonNull::from(p))));
+pub(crate) fn set_processor(p: &Processor, machine: usize) -> ProcessorGuard {
+    CONTEXT.with(|cx| {
+        cx.processor.set(Some(NonNull::from(p)));
+        cx.machine.set(machine);
+    });
     ProcessorGuard(())
+}
+
+/// Forgets the processor early (`block_in_place` gave it away).
+pub(crate) fn clear_processor() {
+    let _ = CONTEXT.try_with(|cx| cx.processor.set(None));
+}
+
+/// This thread's machine id (0 on threads that are not machines).
+#[inline]
+pub(crate) fn machine_id() -> usize {
+    CONTEXT.try_with(|cx| cx.machine.get()).unwrap_or(0)
+}
+
+/// Leaves the "driving a runtime" state until the guard drops (for `block_in_place`).
+pub(crate) struct ExitGuard(bool);
+
+pub(crate) fn exit() -> ExitGuard {
+    ExitGuard(CONTEXT.with(|cx| cx.entered.replace(false)))
+}
+
+impl Drop for ExitGuard {
+    fn drop(&mut self) {
+        let entered = self.0;
+        let _ = CONTEXT.try_with(|cx| cx.entered.set(entered));
+    }
 }
 
 impl Drop for ProcessorGuard {
@@ -120,12 +151,14 @@ impl Drop for ProcessorGuard {
     }
 }
 
-/// Calls `f` with the processor this thread holds, if any.
+/// Calls `f` with the processor this thread holds (or held, until its current poll ends:
+/// check ownership before touching its owned half), if any.
 #[inline]
 pub(crate) fn with_processor<R>(f: impl FnOnce(Option<&Processor>) -> R) -> R {
     let p = CONTEXT.try_with(|cx| cx.processor.get()).ok().flatten();
-    // SAFETY: the pointer is set by `set_processor` from a live `&Processor` and cleared by
-    // the guard before that borrow ends; only this thread reads it.
+    // SAFETY: the pointer is set by `set_processor` from a processor stored in a `Shared`
+    // this thread keeps alive (machines hold an `Arc<Shared>`), and cleared before the
+    // machine lets go of that `Arc`.
     f(p.map(|p| unsafe { p.as_ref() }))
 }
 

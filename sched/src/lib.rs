@@ -64,6 +64,7 @@ mod context;
 pub mod coop;
 mod idle;
 mod machine;
+mod monitor;
 mod park;
 mod processor;
 mod registry;
@@ -75,4 +76,5 @@ pub mod task;
 pub mod time;
 
 pub use config::{Config, MAX_PROCESSORS};
-pub use scheduler::{current_task_id, Handle, Scheduler};
+pub use monitor::STUCK_AFTER;
+pub use scheduler::{block_in_place, current_task_id, Handle, Scheduler};

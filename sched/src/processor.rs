@@ -17,6 +17,23 @@
 //! are empty, [`Processor::search`] spins: it steals half of a random victim's queue, tries
 //! the injector again, and in the last round takes the `runnext` task of a victim that has
 //! been stuck in the same poll all along. Then the processor parks.
+//!
+//! ## Ownership and handoff
+//!
+//! Processors live in the runtime's `Shared` and are handed between machines by index. The
+//! machine that holds a processor is its *owner* (`ProcShared::owner`, a machine id); only
+//! the owner touches the owned half. Two words make handing off safe while the owner is
+//! stuck inside a poll:
+//!
+//! * `run_state` is `seq << 1 | in_poll`. The owner sets it when a poll starts and CASes it
+//!   back when the poll ends. The monitor (or `block_in_place`) takes the processor by
+//!   CASing the same in-poll value to [`HANDED_OFF`]. Exactly one CAS wins, so the machine
+//!   learns at the end of its poll whether it still owns the processor.
+//! * A wake on the stuck machine's thread still finds the processor in its thread context.
+//!   Before touching the local queue it raises `guard` and then checks `owner`; the monitor
+//!   clears `owner` and then waits for `guard` to drop. With SeqCst on both sides either the
+//!   waker sees it lost the processor (and goes to the injector), or the monitor waits until
+//!   the push is done before handing the processor on.
 
 use crate::context;
 use crate::park::ParkState;
@@ -30,7 +47,7 @@ use goro_stats::ProcCounters;
 use std::cell::Cell;
 use std::io;
 use std::ptr::NonNull;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::*};
 use std::time::{Duration, Instant};
 
 /// Check the injector first every this many ticks.
@@ -42,8 +59,19 @@ const STEAL_ROUNDS: usize = 4;
 /// How long a victim must stay in the same poll before its `runnext` task is stolen.
 const RUNNEXT_STEAL_DELAY: Duration = Duration::from_micros(5);
 
+/// `run_state` of a processor taken from a machine stuck in a poll.
+pub(crate) const HANDED_OFF: u64 = u64::MAX;
+/// `owner` of a processor no machine holds.
+pub(crate) const NO_OWNER: usize = 0;
+
 /// The shared half of a processor.
 pub(crate) struct ProcShared {
+    /// `seq << 1 | in_poll`, or [`HANDED_OFF`]; see the module docs.
+    pub(crate) run_state: AtomicU64,
+    /// The id of the machine holding the processor, or [`NO_OWNER`].
+    pub(crate) owner: AtomicUsize,
+    /// Raised while a wake pushes to the local queue; see the module docs.
+    guard: AtomicBool,
     pub(crate) stealer: Stealer<Notified>,
     pub(crate) runnext: Runnext<Notified>,
     pub(crate) park: ParkState,
@@ -55,8 +83,10 @@ pub(crate) struct ProcShared {
 /// The owned half of a processor.
 pub(crate) struct Processor {
     pub(crate) index: usize,
-    pub(crate) shared: Arc<Shared>,
+    /// The runtime this processor belongs to; it lives inside it.
+    shared: *const Shared,
     local: Worker<Notified>,
+    poll_seq: Cell<u64>,
     tick: Cell<u32>,
     runnext_streak: Cell<u32>,
     rng: Cell<u64>,
@@ -83,6 +113,9 @@ pub(crate) fn new_processors(n: usize) -> io::Result<(Vec<Worker<Notified>>, Vec
     for _ in 0..n {
         let worker = Worker::new_fifo();
         shared.push(ProcShared {
+            run_state: AtomicU64::new(0),
+            owner: AtomicUsize::new(NO_OWNER),
+            guard: AtomicBool::new(false),
             stealer: worker.stealer(),
             runnext: Runnext::new(),
             park: ParkState::new(),
@@ -95,12 +128,36 @@ pub(crate) fn new_processors(n: usize) -> io::Result<(Vec<Worker<Notified>>, Vec
     Ok((workers, shared))
 }
 
+/// A processor stored in `Shared`, accessed under the ownership protocol above.
+pub(crate) struct ProcessorCell(Processor);
+
+// SAFETY: the owned half is only used by the machine that owns the processor (see the module
+// docs); other threads read only its immutable fields (`index`, `shared`).
+unsafe impl Sync for ProcessorCell {}
+// SAFETY: as above; the `Worker` and `Cell`s move with the processor between owners.
+unsafe impl Send for ProcessorCell {}
+
+impl ProcessorCell {
+    pub(crate) fn new(p: Processor) -> ProcessorCell {
+        ProcessorCell(p)
+    }
+
+    /// # Safety
+    /// The caller owns the processor (it set `owner` to its machine id after the processor
+    /// was handed to it), or no machine is running any more (shutdown).
+    pub(crate) unsafe fn get(&self) -> &Processor {
+        &self.0
+    }
+}
+
 impl Processor {
-    pub(crate) fn new(index: usize, shared: Arc<Shared>, local: Worker<Notified>) -> Processor {
+    /// `shared` must point to the `Shared` that will hold this processor.
+    pub(crate) fn new(index: usize, shared: *const Shared, local: Worker<Notified>) -> Processor {
         Processor {
             index,
             shared,
             local,
+            poll_seq: Cell::new(0),
             tick: Cell::new(0),
             runnext_streak: Cell::new(0),
             rng: Cell::new(0x9E37_79B9_7F4A_7C15 ^ (index as u64 + 1).wrapping_mul(0xA24B_AED4)),
@@ -108,8 +165,57 @@ impl Processor {
         }
     }
 
+    pub(crate) fn shared(&self) -> &Shared {
+        // SAFETY: the processor is stored inside this `Shared`, so it outlives `self`.
+        unsafe { &*self.shared }
+    }
+
     pub(crate) fn ps(&self) -> &ProcShared {
-        &self.shared.procs[self.index]
+        &self.shared().procs[self.index]
+    }
+
+    /// Machine `machine` takes this processor (it was handed to it).
+    pub(crate) fn acquire(&self, machine: usize) {
+        let ps = self.ps();
+        ps.owner.store(machine, SeqCst);
+        ps.run_state.store(self.poll_seq.get() << 1, Release);
+    }
+
+    /// Raises the guard and checks that `machine` still owns the processor. On `false`
+    /// the guard is already lowered and the caller must not touch the owned half.
+    fn enter_local(&self, machine: usize) -> bool {
+        let ps = self.ps();
+        ps.guard.store(true, SeqCst);
+        if ps.owner.load(SeqCst) == machine {
+            return true;
+        }
+        ps.guard.store(false, Release);
+        false
+    }
+
+    fn exit_local(&self) {
+        self.ps().guard.store(false, Release);
+    }
+
+    /// Takes the processor from the machine polling with `run_state == polling` (which is
+    /// stuck, or is the caller in `block_in_place`). Returns `false` if the poll ended first.
+    pub(crate) fn retake(ps: &ProcShared, polling: u64) -> bool {
+        if polling & 1 == 0 || polling == HANDED_OFF {
+            return false;
+        }
+        if ps
+            .run_state
+            .compare_exchange(polling, HANDED_OFF, SeqCst, SeqCst)
+            .is_err()
+        {
+            return false;
+        }
+        ps.owner.store(NO_OWNER, SeqCst);
+        while ps.guard.load(SeqCst) {
+            std::hint::spin_loop();
+        }
+        ps.counters.handoffs.add_shared(1);
+        true
     }
 
     pub(crate) fn counters(&self) -> &ProcCounters {
@@ -118,17 +224,29 @@ impl Processor {
 
     /// A task woken or spawned on this processor: it runs next; the task it displaces from
     /// `runnext` goes to the tail of the local queue.
-    pub(crate) fn schedule_local(&self, task: Notified) {
-        if let Some(prev) = self.ps().runnext.replace(task) {
+    pub(crate) fn schedule_local(&self, machine: usize, task: Notified) {
+        if !self.enter_local(machine) {
+            return self.shared().schedule_remote(task);
+        }
+        let displaced = self.ps().runnext.replace(task);
+        let notify = displaced.is_some();
+        if let Some(prev) = displaced {
             self.local.push(prev);
-            self.shared.notify_work();
+        }
+        self.exit_local();
+        if notify {
+            self.shared().notify_work();
         }
     }
 
     /// A task that yielded (or was woken while it ran): to the tail of the local queue.
-    pub(crate) fn schedule_yield(&self, task: Notified) {
+    pub(crate) fn schedule_yield(&self, machine: usize, task: Notified) {
+        if !self.enter_local(machine) {
+            return self.shared().schedule_remote(task);
+        }
         self.local.push(task);
-        self.shared.notify_work();
+        self.exit_local();
+        self.shared().notify_work();
     }
 
     /// The next task from this processor's own sources and the injector.
@@ -163,7 +281,7 @@ impl Processor {
     /// Takes a batch from the injector into the local queue and returns one task of it.
     fn pop_injector(&self) -> Option<Notified> {
         loop {
-            match self.shared.injector.steal_batch_and_pop(&self.local) {
+            match self.shared().injector.steal_batch_and_pop(&self.local) {
                 Steal::Success(task) => {
                     self.counters().injector_pulls.incr();
                     return Some(task);
@@ -192,7 +310,7 @@ impl Processor {
     fn steal_timers(&self) -> usize {
         let mut now = None;
         let mut fired = 0;
-        for (i, p) in self.shared.procs.iter().enumerate() {
+        for (i, p) in self.shared().procs.iter().enumerate() {
             let next = p.timers.next_deadline();
             if i == self.index || next == crate::time::queue::NONE {
                 continue;
@@ -205,20 +323,29 @@ impl Processor {
         fired
     }
 
-    /// Polls one task.
-    pub(crate) fn run_task(&self, task: Notified) {
+    /// Polls one task. Returns whether the machine still owns the processor afterwards (it
+    /// loses it if the poll ran so long that the monitor handed the processor off, or if the
+    /// task called `block_in_place`).
+    pub(crate) fn run_task(&self, task: Notified) -> bool {
         if self.spinning.get() {
             self.stop_spinning();
         }
         self.counters().polls.incr();
+        let seq = self.poll_seq.get().wrapping_add(1) & (u64::MAX >> 2);
+        self.poll_seq.set(seq);
+        let run_state = &self.ps().run_state;
+        run_state.store(seq << 1 | 1, SeqCst);
         task.run();
+        run_state
+            .compare_exchange(seq << 1 | 1, seq << 1, AcqRel, Acquire)
+            .is_ok()
     }
 
     fn stop_spinning(&self) {
         self.spinning.set(false);
-        if self.shared.idle.end_spinning() {
+        if self.shared().idle.end_spinning() {
             // The last spinner found work; there may be more: wake another searcher.
-            self.shared.notify_work();
+            self.shared().notify_work();
         }
     }
 
@@ -226,7 +353,7 @@ impl Processor {
     /// there is nothing, or when too many processors already spin.
     pub(crate) fn search(&self) -> Option<Notified> {
         if !self.spinning.get() {
-            if !self.shared.idle.try_begin_spinning() {
+            if !self.shared().idle.try_begin_spinning() {
                 return None;
             }
             self.spinning.set(true);
@@ -236,7 +363,7 @@ impl Processor {
                 return Some(task);
             }
         }
-        let procs = &self.shared.procs;
+        let procs = &self.shared().procs;
         let n = procs.len();
         let polls_at_start: Vec<u64> = if n > 1 {
             procs.iter().map(|p| p.counters.polls.get()).collect()
@@ -268,7 +395,7 @@ impl Processor {
 
     /// Steals half of `victim`'s local queue into ours and returns one of the tasks.
     fn steal_half(&self, victim: usize) -> Option<Notified> {
-        let stealer = &self.shared.procs[victim].stealer;
+        let stealer = &self.shared().procs[victim].stealer;
         loop {
             match stealer.steal_batch_and_pop(&self.local) {
                 Steal::Success(task) => {
@@ -286,7 +413,7 @@ impl Processor {
     /// Takes `victim`'s `runnext` task if the victim has been inside one poll since our
     /// search began (it would not get to the task soon), like Go's `runqsteal` does.
     fn steal_runnext(&self, victim: usize, polls_at_start: u64) -> Option<Notified> {
-        let v = &self.shared.procs[victim];
+        let v = &self.shared().procs[victim];
         if !v.runnext.is_occupied() || v.counters.polls.get() != polls_at_start {
             return None;
         }
@@ -310,7 +437,7 @@ impl Processor {
             return;
         }
         let was_spinning = self.spinning.replace(false);
-        let shared = &*self.shared;
+        let shared = self.shared();
         if shared.idle.transition_to_parked(self.index, was_spinning) && shared.has_visible_work() {
             shared.notify_work();
         }

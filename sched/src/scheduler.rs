@@ -1,23 +1,24 @@
 //! [`Scheduler`] (owns the machines) and [`Handle`] (a reference to the runtime).
 
 use crate::blocking::BlockingPool;
-use crate::machine;
-use crate::processor::{new_processors, Processor};
+use crate::machine::Machines;
+use crate::monitor;
+use crate::processor::{new_processors, Processor, ProcessorCell};
 use crate::shared::Shared;
 use crate::task::{Id, JoinHandle};
 use crate::{block_on, context, Config};
 use std::future::Future;
 use std::io;
 use std::panic::Location;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::thread::JoinHandle as ThreadHandle;
 use std::time::Duration;
 
-/// A running scheduler: processors, the machines that run them, and the blocking pool.
-/// Dropping it shuts it down (see [`Scheduler::shutdown`]).
+/// A running scheduler: processors, the machines that run them, the monitor, and the
+/// blocking pool. Dropping it shuts it down (see [`Scheduler::shutdown`]).
 pub struct Scheduler {
     handle: Handle,
-    machines: Vec<ThreadHandle<()>>,
+    monitor: Option<ThreadHandle<()>>,
     shut_down: bool,
 }
 
@@ -28,40 +29,45 @@ pub struct Handle {
 }
 
 impl Scheduler {
-    /// Starts `config.processors` processors, each on its own machine thread.
+    /// Starts `config.processors` processors, each on its own machine thread, and the
+    /// monitor thread.
     pub fn new(config: Config) -> io::Result<Scheduler> {
         config.validate()?;
         let n = config.processors;
         let (workers, procs) = new_processors(n)?;
-        let shared = Arc::new(Shared::new(config, procs));
+        let shared = Arc::new_cyclic(|weak: &Weak<Shared>| {
+            let processors = workers
+                .into_iter()
+                .enumerate()
+                .map(|(index, worker)| {
+                    ProcessorCell::new(Processor::new(index, weak.as_ptr(), worker))
+                })
+                .collect();
+            Shared::new(config, procs, processors)
+        });
+        let mut scheduler = Scheduler {
+            handle: Handle {
+                shared: shared.clone(),
+            },
+            monitor: None,
+            shut_down: false,
+        };
+        // On an error below, `scheduler` drops, shutting down what was started.
         let cores = if shared.config.pin_threads {
             core_affinity::get_core_ids().unwrap_or_default()
         } else {
             Vec::new()
         };
-        let mut scheduler = Scheduler {
-            handle: Handle {
-                shared: shared.clone(),
-            },
-            machines: Vec::with_capacity(n),
-            shut_down: false,
-        };
-        for (index, worker) in workers.into_iter().enumerate() {
-            let p = Processor::new(index, shared.clone(), worker);
+        for index in 0..n {
             let core = (!cores.is_empty()).then(|| cores[index % cores.len()]);
-            let mut builder = std::thread::Builder::new().name(shared.config.thread_name.clone());
-            if let Some(size) = shared.config.thread_stack_size {
-                builder = builder.stack_size(size);
-            }
-            // On error `scheduler` drops here, shutting down the machines already started.
-            let thread = builder.spawn(move || {
-                if let Some(core) = core {
-                    core_affinity::set_for_current(core);
-                }
-                machine::run(p);
-            })?;
-            scheduler.machines.push(thread);
+            Machines::start_initial(&shared, index, core)?;
         }
+        let monitor_shared = shared.clone();
+        scheduler.monitor = Some(
+            std::thread::Builder::new()
+                .name(format!("{}-monitor", shared.config.thread_name))
+                .spawn(move || monitor::run(monitor_shared))?,
+        );
         Ok(scheduler)
     }
 
@@ -81,9 +87,9 @@ impl Scheduler {
         }
         let shared = &self.handle.shared;
         shared.begin_shutdown();
-        for machine in self.machines.drain(..) {
-            // A machine that panicked outside a task has nothing left to clean up.
-            let _ = machine.join();
+        shared.machines.join_all();
+        if let Some(monitor) = self.monitor.take() {
+            let _ = monitor.join();
         }
         shared.finish_shutdown();
         let done = shared.blocking.shutdown(blocking_timeout);
@@ -202,4 +208,40 @@ impl std::fmt::Debug for Handle {
 /// The id of the task being polled on this thread, if any.
 pub fn current_task_id() -> Option<Id> {
     context::current_task()
+}
+
+/// Runs `f`, a piece of blocking work, on the current thread, after handing this thread's
+/// processor to another machine so that the processor's other tasks keep running.
+///
+/// Inside a goro task on a machine, the processor is handed off first; the task then
+/// continues on this thread, which leaves the processor's machine pool once the task's poll
+/// ends. Elsewhere (a blocking thread, `block_on`, a plain thread) `f` simply runs. `f` may
+/// call `Handle::block_on`.
+///
+/// ```
+/// # let rt = goro_sched::Scheduler::new(goro_sched::Config::with_processors(1)).unwrap();
+/// # let h = rt.handle().clone();
+/// let sum = rt.handle().block_on(rt.handle().spawn(async {
+///     goro_sched::block_in_place(|| {
+///         std::thread::sleep(std::time::Duration::from_millis(20));
+///         2 + 2
+///     })
+/// }, None)).unwrap();
+/// assert_eq!(sum, 4);
+/// ```
+pub fn block_in_place<F: FnOnce() -> R, R>(f: F) -> R {
+    let handed = context::with_processor(|p| {
+        let p = p?;
+        let ps = p.ps();
+        let polling = ps.run_state.load(std::sync::atomic::Ordering::Acquire);
+        Processor::retake(ps, polling).then_some(p.index)
+    });
+    if let Some(index) = handed {
+        context::clear_processor();
+        if let Some(shared) = context::current_runtime() {
+            Machines::hand_off(&shared, index);
+        }
+    }
+    let _exit = context::exit();
+    f()
 }

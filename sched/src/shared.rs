@@ -14,7 +14,9 @@
 
 use crate::blocking::BlockingPool;
 use crate::idle::Idle;
-use crate::processor::ProcShared;
+use crate::machine::Machines;
+use crate::monitor::MonitorSignal;
+use crate::processor::{ProcShared, Processor, ProcessorCell};
 use crate::registry::Registry;
 use crate::task::{JoinHandle, Notified, RawTask, TaskMeta};
 use crate::{context, Config};
@@ -26,6 +28,9 @@ use std::sync::Arc;
 
 pub(crate) struct Shared {
     pub(crate) procs: Box<[ProcShared]>,
+    processors: Box<[ProcessorCell]>,
+    pub(crate) machines: Machines,
+    pub(crate) monitor: MonitorSignal,
     pub(crate) injector: Injector<Notified>,
     pub(crate) idle: Idle,
     pub(crate) registry: Registry,
@@ -36,11 +41,18 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    pub(crate) fn new(config: Config, procs: Vec<ProcShared>) -> Shared {
+    pub(crate) fn new(
+        config: Config,
+        procs: Vec<ProcShared>,
+        processors: Vec<ProcessorCell>,
+    ) -> Shared {
         let n = procs.len();
         Shared {
             idle: Idle::new(n),
             procs: procs.into_boxed_slice(),
+            processors: processors.into_boxed_slice(),
+            machines: Machines::new(),
+            monitor: MonitorSignal::new(),
             injector: Injector::new(),
             registry: Registry::new(n * 16),
             blocking: BlockingPool::new(&config),
@@ -70,7 +82,7 @@ impl Shared {
         let (notified, join) = self.register(RawTask::new(future, meta));
         if let Some(notified) = notified {
             context::with_processor(|p| {
-                if let Some(p) = p.filter(|p| Arc::ptr_eq(&p.shared, self)) {
+                if let Some(p) = p.filter(|p| std::ptr::eq(p.shared(), &**self)) {
                     p.counters().spawns.incr();
                 }
             });
@@ -100,7 +112,9 @@ impl Shared {
             return;
         }
         context::with_processor(|p| match p {
-            Some(p) if std::ptr::eq(&*p.shared, self) => p.schedule_local(task),
+            Some(p) if std::ptr::eq(p.shared(), self) => {
+                p.schedule_local(context::machine_id(), task)
+            }
             _ => self.schedule_remote(task),
         });
     }
@@ -108,7 +122,9 @@ impl Shared {
     /// Schedules a task that was woken while it ran (or yielded): behind the others.
     pub(crate) fn schedule_yield(&self, task: Notified) {
         context::with_processor(|p| match p {
-            Some(p) if std::ptr::eq(&*p.shared, self) => p.schedule_yield(task),
+            Some(p) if std::ptr::eq(p.shared(), self) => {
+                p.schedule_yield(context::machine_id(), task)
+            }
             _ => self.schedule_remote(task),
         });
     }
@@ -156,18 +172,34 @@ impl Shared {
         self.shutdown.load(Acquire)
     }
 
-    /// Tells every processor to stop. Machines finish their current poll and exit.
+    /// Processor `index`, for the machine that owns it.
+    ///
+    /// # Safety
+    /// The caller owns the processor (it was handed to it), or all machines have exited.
+    pub(crate) unsafe fn processor(&self, index: usize) -> &Processor {
+        // SAFETY: per the caller.
+        unsafe { self.processors[index].get() }
+    }
+
+    /// Tells every processor, spare machine and the monitor to stop. Machines finish their
+    /// current poll and exit.
     pub(crate) fn begin_shutdown(&self) {
         self.shutdown.store(true, SeqCst);
         fence(SeqCst);
         for index in 0..self.procs.len() {
             self.unpark(index);
         }
+        self.machines.shutdown();
+        self.monitor.shutdown();
     }
 
-    /// After the machines exited: drop every task's future and every queued reference.
+    /// After every machine exited: drop every task's future and every queued reference.
     pub(crate) fn finish_shutdown(&self) {
         self.registry.close_and_drain(RawTask::shutdown);
+        for index in 0..self.processors.len() {
+            // SAFETY: called after every machine thread was joined.
+            unsafe { self.processor(index) }.drain();
+        }
         for p in self.procs.iter() {
             // Timers hold wakers, which hold tasks, which hold this `Shared`: break the cycle.
             p.timers.clear();

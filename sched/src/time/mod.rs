@@ -122,7 +122,7 @@ impl Sleep {
 /// timer is its earliest). Returns the processor's index.
 fn arm_on_some_processor(shared: &Arc<Shared>, deadline: u64, entry: Arc<TimerEntry>) -> usize {
     let local = context::with_processor(|p| {
-        p.filter(|p| Arc::ptr_eq(&p.shared, shared))
+        p.filter(|p| std::ptr::eq(p.shared(), &**shared))
             .map(|p| p.index)
     });
     if let Some(index) = local {
