@@ -15,7 +15,48 @@
 //!   behalf ("poll stealing"), and the monitor polls pollers nobody polled for a while.
 //!
 //! This crate knows nothing about tasks: it stores and calls plain `std::task::Waker`s.
+//!
+//! ## Readiness
+//!
+//! A source is registered on one poller with [`Registration::new`] (any thread). Its
+//! readiness is one atomic word, readiness bits plus a tick that counts dispatches, and one
+//! read and one write waker slot ([`Readiness`], see `readiness.rs`). Registration is
+//! edge-triggered and no wake-up is lost when readiness races a task that is about to wait;
+//! a task that saw `WouldBlock` clears only the readiness of the tick it acted on, never newer
+//! readiness. Whoever polls a poller ([`Poller::wait`], or [`Poller::try_poll_now`] when
+//! stealing a poll) dispatches its events and so runs the wakers: the woken task lands on the
+//! polling processor. [`Poller::shutdown_all`] wakes every waiter at runtime shutdown.
+//!
+//! ```
+//! use goro_netpoll::{Direction, Readiness, Ready};
+//!
+//! let r = Readiness::new();
+//! r.dispatch(Ready::READABLE | Ready::WRITABLE); // what the poller does for an event
+//! let seen = r.current(Direction::Read);
+//! assert_eq!(seen.ready(), Ready::READABLE);
+//! r.dispatch(Ready::READABLE); // newer readiness: tick + 1
+//! r.clear_readiness(seen); // stale: clears nothing
+//! assert!(r.current(Direction::Read).ready().is_readable());
+//! assert!(r.current(Direction::Write).ready().is_writable());
+//! ```
+//!
+//! `readiness.rs` takes its atomics and lock from the private `sync` module, so a loom model
+//! can compile it unchanged. The crate has no `unsafe` code.
+
+#![forbid(unsafe_code)]
 
 mod poller;
+mod readiness;
+mod registration;
+mod sync;
+
+#[cfg(test)]
+mod readiness_tests;
+#[cfg(test)]
+mod test_util;
+#[cfg(test)]
+mod tests;
 
 pub use poller::{Poller, WaitOutcome};
+pub use readiness::{Direction, Readiness, Ready, ReadyEvent};
+pub use registration::Registration;

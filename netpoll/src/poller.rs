@@ -1,10 +1,33 @@
-//! [`Poller`]: a `mio::Poll` with a `mio::Waker`, owned by one processor.
+//! [`Poller`]: a `mio::Poll` with a `mio::Waker`, owned by one processor, and the set of
+//! registrations whose events it dispatches.
+//!
+//! ## Tokens and the lifetime of registration state
+//!
+//! A registration's shared state (`IoState`: its readiness word and waker slots, see
+//! `registration.rs`) lives in the poller's **registration set**, a slab of `Arc<IoState>`.
+//! The token a source is registered with is its slot's index plus the slot's **generation**,
+//! which changes each time the slot is freed. A wait looks its events' tokens up in the set
+//! under the set's lock, once per batch, takes an `Arc` of each live state, releases the lock,
+//! and then dispatches (so wakers never run under a lock). An event whose token is stale (its
+//! registration was deregistered or dropped after `epoll_wait` fetched it, or its source was
+//! never removed from epoll) finds an empty slot or another generation and is ignored.
+//!
+//! So no token can ever reach freed state, whatever safe code does (deregister the wrong
+//! source, drop a registration without deregistering, duplicate a file descriptor), and no
+//! `unsafe` is needed. The cost is one uncontended lock per wait with events and one `Arc`
+//! increment and decrement per event, small next to the `epoll_wait` itself. Registration,
+//! deregistration and [`Poller::shutdown_all`] take only the set's lock, never the poll lock,
+//! so they work from any thread while another thread blocks in [`Poller::wait`].
 
+use crate::readiness::Ready;
+use crate::registration::IoState;
 use parking_lot::Mutex;
 use std::io;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
-/// The token reserved for the poller's own waker.
+/// The token reserved for the poller's own waker (its index part is never a slot's).
 const WAKE_TOKEN: mio::Token = mio::Token(usize::MAX);
 
 /// Events fetched per `epoll_wait`.
@@ -22,21 +45,67 @@ const EVENTS_CAPACITY: usize = 1024;
 /// poller.wait(Some(Duration::from_secs(1)))?;
 /// # Ok::<(), std::io::Error>(())
 /// ```
+///
+/// Sources are registered through [`Registration::new`](crate::Registration::new), which
+/// takes an `&Arc<Poller>`: a registration keeps its poller alive.
 pub struct Poller {
     poll: Mutex<PollState>,
     registry: mio::Registry,
     waker: mio::Waker,
+    regs: Mutex<RegSet>,
+    shutdown: AtomicBool,
+    /// Completed waits; written only under the poll lock.
+    polls: AtomicU64,
 }
 
 struct PollState {
     poll: mio::Poll,
     events: mio::Events,
+    /// The live states a batch of events is dispatched to, and their readiness.
+    batch: Vec<(Arc<IoState>, Ready)>,
+}
+
+/// Low bits of a token: the slot index. High bits: the slot's generation.
+const INDEX_BITS: u32 = usize::BITS / 2;
+const INDEX_MASK: usize = (1 << INDEX_BITS) - 1;
+/// At most this many registrations per poller; keeps tokens away from `WAKE_TOKEN`.
+const MAX_REGISTRATIONS: usize = INDEX_MASK;
+
+/// The registered states, a slab: `slots[state.index]` holds the state while registered.
+#[derive(Default)]
+struct RegSet {
+    slots: Vec<Slot>,
+    free: Vec<usize>,
+    live: usize,
+}
+
+#[derive(Default)]
+struct Slot {
+    /// Bumped (wrapping) whenever the slot is freed, so old tokens stop matching.
+    generation: usize,
+    state: Option<Arc<IoState>>,
+}
+
+impl RegSet {
+    fn token(&self, index: usize) -> mio::Token {
+        let generation = self.slots[index].generation & (usize::MAX >> INDEX_BITS);
+        mio::Token(generation << INDEX_BITS | index)
+    }
+
+    fn lookup(&self, token: mio::Token) -> Option<&Arc<IoState>> {
+        let index = token.0 & INDEX_MASK;
+        let slot = self.slots.get(index)?;
+        match &slot.state {
+            Some(state) if self.token(index) == token => Some(state),
+            _ => None,
+        }
+    }
 }
 
 /// What one [`Poller::wait`] saw.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct WaitOutcome {
-    /// I/O events delivered (the poller's own wake-up is not counted).
+    /// I/O events dispatched to registrations (the poller's own wake-up is not counted).
     pub io_events: usize,
     /// Whether [`Poller::wake`] was among the events.
     pub woken: bool,
@@ -44,6 +113,8 @@ pub struct WaitOutcome {
 
 impl Poller {
     /// Creates the poller and its waker (an epoll instance and an eventfd on Linux).
+    ///
+    /// Wrap it in an `Arc` to register sources with it.
     pub fn new() -> io::Result<Poller> {
         let poll = mio::Poll::new()?;
         let registry = poll.registry().try_clone()?;
@@ -52,45 +123,70 @@ impl Poller {
             poll: Mutex::new(PollState {
                 poll,
                 events: mio::Events::with_capacity(EVENTS_CAPACITY),
+                batch: Vec::with_capacity(EVENTS_CAPACITY),
             }),
             registry,
             waker,
+            regs: Mutex::new(RegSet::default()),
+            shutdown: AtomicBool::new(false),
+            polls: AtomicU64::new(0),
         })
     }
 
     /// The registry through which sources are (de)registered, from any thread.
-    pub fn registry(&self) -> &mio::Registry {
+    pub(crate) fn registry(&self) -> &mio::Registry {
         &self.registry
     }
 
     /// Blocks until an event, a [`Poller::wake`], or the timeout (`None`: no timeout;
-    /// `Some(ZERO)`: do not block). Interrupted waits (`EINTR`) return as an empty outcome.
+    /// `Some(ZERO)`: do not block), and dispatches every I/O event to its registration (whose
+    /// wakers therefore run on this thread). Interrupted waits (`EINTR`) return as an empty
+    /// outcome.
     pub fn wait(&self, timeout: Option<Duration>) -> io::Result<WaitOutcome> {
         let mut state = self.poll.lock();
-        Self::wait_locked(&mut state, timeout)
+        self.wait_locked(&mut state, timeout)
     }
 
     /// Like [`Poller::wait`] with a zero timeout, but gives up at once (returning `None`) if
     /// another thread is polling this poller. This is poll stealing's entry point.
     pub fn try_poll_now(&self) -> Option<io::Result<WaitOutcome>> {
         let mut state = self.poll.try_lock()?;
-        Some(Self::wait_locked(&mut state, Some(Duration::ZERO)))
+        Some(self.wait_locked(&mut state, Some(Duration::ZERO)))
     }
 
-    fn wait_locked(state: &mut PollState, timeout: Option<Duration>) -> io::Result<WaitOutcome> {
-        let PollState { poll, events } = state;
+    fn wait_locked(
+        &self,
+        state: &mut PollState,
+        timeout: Option<Duration>,
+    ) -> io::Result<WaitOutcome> {
+        // Single writer: the poll lock is held.
+        self.polls
+            .store(self.polls.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+        let PollState {
+            poll,
+            events,
+            batch,
+        } = state;
         match poll.poll(events, timeout) {
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::Interrupted => return Ok(WaitOutcome::default()),
             Err(e) => return Err(e),
         }
         let mut outcome = WaitOutcome::default();
-        for event in events.iter() {
-            if event.token() == WAKE_TOKEN {
-                outcome.woken = true;
-            } else {
-                outcome.io_events += 1;
+        if !events.is_empty() {
+            let regs = self.regs.lock();
+            for event in events.iter() {
+                if event.token() == WAKE_TOKEN {
+                    outcome.woken = true;
+                } else if let Some(io) = regs.lookup(event.token()) {
+                    batch.push((io.clone(), ready_of(event)));
+                }
             }
+        }
+        outcome.io_events = batch.len();
+        // Outside the set's lock: wakers may (de)register.
+        for (io, ready) in batch.drain(..) {
+            io.readiness.dispatch(ready);
         }
         Ok(outcome)
     }
@@ -99,18 +195,119 @@ impl Poller {
     pub fn wake(&self) -> io::Result<()> {
         self.waker.wake()
     }
+
+    /// Runtime shutdown: marks every registration of this poller [`Ready::SHUTDOWN`], which
+    /// wakes all their waiters (their waits then fail), and refuses new registrations.
+    /// Idempotent.
+    pub fn shutdown_all(&self) {
+        let states: Vec<Arc<IoState>> = {
+            let regs = self.regs.lock();
+            self.shutdown.store(true, Ordering::Release);
+            regs.slots.iter().filter_map(|s| s.state.clone()).collect()
+        };
+        // Wakers run outside the set's lock (they may deregister).
+        for state in &states {
+            state.readiness.shutdown();
+        }
+    }
+
+    /// Whether [`Poller::shutdown_all`] ran.
+    pub fn is_shutdown(&self) -> bool {
+        self.shutdown.load(Ordering::Acquire)
+    }
+
+    /// The number of live registrations (neither deregistered nor dropped); for leak checks.
+    pub fn registrations(&self) -> usize {
+        self.regs.lock().live
+    }
+
+    /// Waits completed so far ([`Poller::wait`] and [`Poller::try_poll_now`]); a monitor that
+    /// sees it unchanged over an interval knows nobody polled this poller meanwhile.
+    pub fn poll_count(&self) -> u64 {
+        self.polls.load(Ordering::Relaxed)
+    }
+
+    /// Inserts a new state into the set and returns it with its token, or fails if the
+    /// poller is shutting down or full.
+    pub(crate) fn insert_state(&self) -> io::Result<(Arc<IoState>, mio::Token)> {
+        let mut regs = self.regs.lock();
+        if self.shutdown.load(Ordering::Acquire) {
+            return Err(crate::registration::shutdown_error());
+        }
+        let index = match regs.free.pop() {
+            Some(i) => i,
+            None if regs.slots.len() < MAX_REGISTRATIONS => {
+                regs.slots.push(Slot::default());
+                regs.slots.len() - 1
+            }
+            None => {
+                return Err(io::Error::other(
+                    "too many registrations on one goro poller",
+                ))
+            }
+        };
+        let state = Arc::new(IoState::new(index));
+        regs.slots[index].state = Some(state.clone());
+        regs.live += 1;
+        Ok((state, regs.token(index)))
+    }
+
+    /// Removes `state` from the set if it is still there; events still carrying its token
+    /// are ignored from now on. Returns whether it was there.
+    pub(crate) fn remove_state(&self, state: &Arc<IoState>) -> bool {
+        let removed = {
+            let mut regs = self.regs.lock();
+            let index = state.index;
+            let slot = &mut regs.slots[index];
+            match &slot.state {
+                Some(s) if Arc::ptr_eq(s, state) => {}
+                _ => return false,
+            }
+            slot.generation = slot.generation.wrapping_add(1);
+            let removed = slot.state.take();
+            regs.free.push(index);
+            regs.live -= 1;
+            removed
+        };
+        // Dropped outside the set's lock.
+        drop(removed);
+        true
+    }
+}
+
+/// The readiness an event reports.
+fn ready_of(event: &mio::event::Event) -> Ready {
+    let mut ready = Ready::EMPTY;
+    if event.is_readable() {
+        ready |= Ready::READABLE;
+    }
+    if event.is_writable() {
+        ready |= Ready::WRITABLE;
+    }
+    if event.is_read_closed() {
+        ready |= Ready::READ_CLOSED;
+    }
+    if event.is_write_closed() {
+        ready |= Ready::WRITE_CLOSED;
+    }
+    if event.is_error() {
+        ready |= Ready::ERROR;
+    }
+    ready
 }
 
 impl std::fmt::Debug for Poller {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Poller").finish_non_exhaustive()
+        f.debug_struct("Poller")
+            .field("registrations", &self.registrations())
+            .field("shutdown", &self.is_shutdown())
+            .finish_non_exhaustive()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Arc;
     use std::time::Instant;
 
     #[test]
@@ -135,6 +332,7 @@ mod tests {
         let out = poller.wait(Some(Duration::from_millis(20))).unwrap();
         assert_eq!(out, WaitOutcome::default());
         assert!(start.elapsed() >= Duration::from_millis(19));
+        assert_eq!(poller.poll_count(), 1);
     }
 
     #[test]
