@@ -46,6 +46,14 @@
 //! completes. Shutdown stops the machines (each finishes the poll it is in), then walks the
 //! registry and drops every future exactly once; their `JoinHandle`s resolve as cancelled.
 //!
+//! ## I/O
+//!
+//! Every processor owns a poller (`goro-netpoll`); a socket registers with the poller of
+//! the processor that created it ([`io::current_poller`]). A processor polls its poller
+//! without blocking every 61 ticks and when it runs out of tasks, blocks in it when it parks,
+//! and idle processors poll busy processors' pollers. Events wake tasks on the polling
+//! thread, so they land on the polling processor.
+//!
 //! ## Blocking work
 //!
 //! `spawn_blocking` closures run on a separate pool of threads without a processor
@@ -63,6 +71,7 @@ mod config;
 mod context;
 pub mod coop;
 mod idle;
+pub mod io;
 mod machine;
 mod monitor;
 mod park;

@@ -169,6 +169,7 @@ fn schedule(p: &Processor) {
         p.fire_timers();
         let task = match p.next_task() {
             Some(task) => Some(task),
+            None if p.poll_io_now() > 0 => continue,
             None => p.search(),
         };
         match task {

@@ -6,7 +6,10 @@
 //! * samples every processor's `run_state` (`seq << 1 | in_poll`): a processor seen in the
 //!   same poll for over [`STUCK_AFTER`] is handed to a spare machine, so its other tasks,
 //!   timers and I/O go on while the stuck poll finishes on the old machine;
-//! * calls the runtime's tick hook (the place where the stats cycle runs).
+//! * polls every poller that nobody polled for [`STUCK_AFTER`] (its processor is busy and no
+//!   processor is idle to steal the poll), so no socket starves behind a busy task; the
+//!   woken tasks go to the injector;
+//! * is where the stats cycle will hook in.
 //!
 //! Sampling costs the machines nothing: they only write `run_state`, which they own.
 
@@ -58,6 +61,8 @@ impl MonitorSignal {
 struct Sample {
     run_state: u64,
     since: Instant,
+    polls: u64,
+    polled_at: Instant,
 }
 
 /// The monitor thread's loop.
@@ -66,14 +71,16 @@ pub(crate) fn run(shared: Arc<Shared>) {
     let mut samples = vec![
         Sample {
             run_state: 0,
-            since: now
+            since: now,
+            polls: 0,
+            polled_at: now,
         };
         shared.procs.len()
     ];
     let mut delay = MIN_DELAY;
     let mut idle_rounds = 0;
     while shared.monitor.sleep(delay) {
-        let acted = retake_stuck(&shared, &mut samples);
+        let acted = retake_stuck(&shared, &mut samples) | poll_starved(&shared, &mut samples);
         if acted {
             delay = MIN_DELAY;
             idle_rounds = 0;
@@ -93,10 +100,8 @@ fn retake_stuck(shared: &Arc<Shared>, samples: &mut [Sample]) -> bool {
     for (index, (ps, sample)) in shared.procs.iter().zip(samples.iter_mut()).enumerate() {
         let run_state = ps.run_state.load(std::sync::atomic::Ordering::Acquire);
         if run_state != sample.run_state {
-            *sample = Sample {
-                run_state,
-                since: now,
-            };
+            sample.run_state = run_state;
+            sample.since = now;
             continue;
         }
         let in_poll = run_state & 1 == 1 && run_state != crate::processor::HANDED_OFF;
@@ -106,6 +111,30 @@ fn retake_stuck(shared: &Arc<Shared>, samples: &mut [Sample]) -> bool {
         {
             Machines::hand_off(shared, index);
             acted = true;
+        }
+    }
+    acted
+}
+
+/// Polls the pollers nobody polled for [`STUCK_AFTER`]; returns whether any had events.
+fn poll_starved(shared: &Shared, samples: &mut [Sample]) -> bool {
+    let now = Instant::now();
+    let mut acted = false;
+    for (ps, sample) in shared.procs.iter().zip(samples.iter_mut()) {
+        let polls = ps.poller.poll_count();
+        if polls != sample.polls {
+            sample.polls = polls;
+            sample.polled_at = now;
+            continue;
+        }
+        if now.duration_since(sample.polled_at) < STUCK_AFTER || ps.poller.registrations() == 0 {
+            continue;
+        }
+        // A parked processor holds its poller's lock while it waits: `try_poll_now` fails
+        // and nothing is starved there.
+        if let Some(Ok(outcome)) = ps.poller.try_poll_now() {
+            sample.polled_at = now;
+            acted |= outcome.io_events > 0;
         }
     }
     acted

@@ -14,9 +14,14 @@
 //! tasks injected from outside are never starved by a busy local queue; 61 is Go's prime);
 //! the `runnext` slot, unless it already supplied [`RUNNEXT_CAP`] tasks in a row (so two
 //! tasks waking each other cannot starve the queue); the local queue; the injector. When all
-//! are empty, [`Processor::search`] spins: it steals half of a random victim's queue, tries
-//! the injector again, and in the last round takes the `runnext` task of a victim that has
-//! been stuck in the same poll all along. Then the processor parks.
+//! are empty, the processor polls its own poller without blocking; then
+//! [`Processor::search`] spins: it fires other processors' overdue timers, steals half of a
+//! random victim's queue, tries the injector again, polls busy victims' pollers (poll
+//! stealing), and in the last round takes the `runnext` task of a victim that has been stuck
+//! in the same poll all along. Then the processor parks in its poller.
+//!
+//! Besides, every 61st tick the processor polls its poller without blocking, so a busy
+//! processor never starves its sockets.
 //!
 //! ## Ownership and handoff
 //!
@@ -48,6 +53,7 @@ use std::cell::Cell;
 use std::io;
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::*};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Check the injector first every this many ticks.
@@ -75,7 +81,7 @@ pub(crate) struct ProcShared {
     pub(crate) stealer: Stealer<Notified>,
     pub(crate) runnext: Runnext<Notified>,
     pub(crate) park: ParkState,
-    pub(crate) poller: Poller,
+    pub(crate) poller: Arc<Poller>,
     pub(crate) timers: TimerQueue,
     pub(crate) counters: ProcCounters,
 }
@@ -119,7 +125,7 @@ pub(crate) fn new_processors(n: usize) -> io::Result<(Vec<Worker<Notified>>, Vec
             stealer: worker.stealer(),
             runnext: Runnext::new(),
             park: ParkState::new(),
-            poller: Poller::new()?,
+            poller: Arc::new(Poller::new()?),
             timers: TimerQueue::new(),
             counters: ProcCounters::default(),
         });
@@ -254,6 +260,7 @@ impl Processor {
         let tick = self.tick.get().wrapping_add(1);
         self.tick.set(tick);
         if tick.is_multiple_of(GLOBAL_QUEUE_INTERVAL) {
+            self.poll_io_now();
             if let Some(task) = self.pop_injector() {
                 return Some(task);
             }
@@ -276,6 +283,44 @@ impl Processor {
             return Some(task);
         }
         self.pop_injector()
+    }
+
+    /// Polls this processor's poller without blocking; the tasks its events wake land here.
+    /// Returns how many events were dispatched.
+    pub(crate) fn poll_io_now(&self) -> usize {
+        let ps = self.ps();
+        match ps.poller.try_poll_now() {
+            Some(Ok(outcome)) => {
+                ps.counters.netpoll_polls.incr();
+                ps.counters.netpoll_events.add(outcome.io_events as u64);
+                outcome.io_events
+            }
+            // Busy (someone is polling it for us) or failed: nothing dispatched here.
+            _ => 0,
+        }
+    }
+
+    /// Polls the pollers of other processors that are not parked in them (they are busy
+    /// running tasks); the tasks woken land here. Returns how many events were dispatched.
+    fn steal_polls(&self) -> usize {
+        let mut events = 0;
+        for (i, victim) in self.shared().procs.iter().enumerate() {
+            if i == self.index || victim.poller.registrations() == 0 {
+                continue;
+            }
+            if let Some(Ok(outcome)) = victim.poller.try_poll_now() {
+                if outcome.io_events > 0 {
+                    self.counters().poll_steals.incr();
+                    events += outcome.io_events;
+                }
+            }
+        }
+        events
+    }
+
+    /// The next task from `runnext` or the local queue, after events or timers woke some.
+    fn take_woken(&self) -> Option<Notified> {
+        self.ps().runnext.take().or_else(|| self.local.pop())
     }
 
     /// Takes a batch from the injector into the local queue and returns one task of it.
@@ -359,7 +404,7 @@ impl Processor {
             self.spinning.set(true);
         }
         if self.steal_timers() > 0 {
-            if let Some(task) = self.ps().runnext.take().or_else(|| self.local.pop()) {
+            if let Some(task) = self.take_woken() {
                 return Some(task);
             }
         }
@@ -388,6 +433,11 @@ impl Processor {
             }
             if let Some(task) = self.pop_injector() {
                 return Some(task);
+            }
+            if round == 0 && self.steal_polls() > 0 {
+                if let Some(task) = self.take_woken() {
+                    return Some(task);
+                }
             }
         }
         None
@@ -447,7 +497,10 @@ impl Processor {
             if ps.park.begin_park() {
                 // An error here (which epoll_wait only returns for invalid arguments) must
                 // not spin the processor: treat it as a wake-up.
-                let _ = ps.poller.wait(timeout);
+                if let Ok(outcome) = ps.poller.wait(timeout) {
+                    ps.counters.netpoll_polls.incr();
+                    ps.counters.netpoll_events.add(outcome.io_events as u64);
+                }
                 if !ps.park.end_park() {
                     ps.counters.spurious_unparks.incr();
                 }

@@ -195,6 +195,10 @@ impl Shared {
 
     /// After every machine exited: drop every task's future and every queued reference.
     pub(crate) fn finish_shutdown(&self) {
+        for p in self.procs.iter() {
+            // Wake every task waiting on I/O with a shutdown error, refuse new sockets.
+            p.poller.shutdown_all();
+        }
         self.registry.close_and_drain(RawTask::shutdown);
         for index in 0..self.processors.len() {
             // SAFETY: called after every machine thread was joined.
