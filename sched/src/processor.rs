@@ -58,6 +58,9 @@ use std::time::{Duration, Instant};
 
 /// Check the injector first every this many ticks.
 const GLOBAL_QUEUE_INTERVAL: u32 = 61;
+/// At most this many tasks move from the injector to a local queue at once (Go and tokio
+/// take at most half of a 256-slot local queue).
+const INJECTOR_BATCH_MAX: usize = 128;
 /// At most this many consecutive tasks come from `runnext`.
 pub(crate) const RUNNEXT_CAP: u32 = 3;
 /// Rounds over all victims before a spinning processor gives up.
@@ -323,10 +326,18 @@ impl Processor {
         self.ps().runnext.take().or_else(|| self.local.pop())
     }
 
-    /// Takes a batch from the injector into the local queue and returns one task of it.
+    /// Takes a batch from the injector into the local queue and returns one task of it. The
+    /// batch is this processor's fair share, `len / processors + 1`, as in Go's
+    /// `globrunqget`, so a burst of tasks from outside drains in a few checks.
     fn pop_injector(&self) -> Option<Notified> {
+        let shared = self.shared();
         loop {
-            match self.shared().injector.steal_batch_and_pop(&self.local) {
+            let share = shared.injector.len() / shared.procs.len() + 1;
+            let limit = share.min(INJECTOR_BATCH_MAX);
+            match shared
+                .injector
+                .steal_batch_with_limit_and_pop(&self.local, limit)
+            {
                 Steal::Success(task) => {
                     self.counters().injector_pulls.incr();
                     return Some(task);
