@@ -61,6 +61,8 @@ const GLOBAL_QUEUE_INTERVAL: u32 = 61;
 /// At most this many tasks move from the injector to a local queue at once (Go and tokio
 /// take at most half of a 256-slot local queue).
 const INJECTOR_BATCH_MAX: usize = 128;
+/// At most this many tasks move in one steal (on top of the half-the-queue limit).
+const STEAL_BATCH_MAX: usize = 1024;
 /// At most this many consecutive tasks come from `runnext`.
 pub(crate) const RUNNEXT_CAP: u32 = 3;
 /// Rounds over all victims before a spinning processor gives up.
@@ -454,11 +456,12 @@ impl Processor {
         None
     }
 
-    /// Steals half of `victim`'s local queue into ours and returns one of the tasks.
+    /// Steals half of `victim`'s local queue (crossbeam never takes more than half,
+    /// rounded up) into ours and returns one of the tasks.
     fn steal_half(&self, victim: usize) -> Option<Notified> {
         let stealer = &self.shared().procs[victim].stealer;
         loop {
-            match stealer.steal_batch_and_pop(&self.local) {
+            match stealer.steal_batch_with_limit_and_pop(&self.local, STEAL_BATCH_MAX) {
                 Steal::Success(task) => {
                     let counters = self.counters();
                     counters.steal_ops.incr();
