@@ -14,8 +14,10 @@
 //! closed the way Go closes it: the producer does *push; fence; read counts* and a spinner
 //! that parks does *decrement counts; fence; re-check all queues*. With both fences SeqCst,
 //! either the producer sees the decremented count (and wakes a sleeper), or the parking
-//! spinner sees the work (and wakes a sleeper, possibly itself). Only the *last* spinner to
-//! park needs to re-check: while another spinner exists, it carries the same obligation.
+//! processor sees the work (and wakes a sleeper, possibly itself). Every processor that parks
+//! while no spinner remains re-checks, spinning or not: a producer may have skipped the wake
+//! because of a spinner that has since found other work and stopped spinning (found by the
+//! loom model `idle::remote_task_while_other_processor_is_busy`).
 //!
 //! A processor woken by `notify_one` is counted as spinning by the waker, so that a burst of
 //! work wakes one processor at a time; when a spinner finds work it stops spinning and, if it
@@ -96,8 +98,8 @@ impl Idle {
         spinning(prev) == 1
     }
 
-    /// Processor `index` is about to park. Returns whether it was the last spinner: then
-    /// the caller must re-check every queue, and call `notify_one` if it finds work.
+    /// Processor `index` is about to park. Returns whether no spinner remains: then the
+    /// caller must re-check every queue, and call `notify_one` if it finds work.
     pub(crate) fn transition_to_parked(&self, index: usize, was_spinning: bool) -> bool {
         let mut sleepers = self.sleepers.lock();
         let dec = UNPARKED_ONE + was_spinning as usize;
@@ -106,7 +108,7 @@ impl Idle {
         drop(sleepers);
         // Pairs with the fence in `notify_one`: see the module docs.
         fence(SeqCst);
-        was_spinning && spinning(prev) == 1
+        spinning(prev) == was_spinning as usize
     }
 
     /// Processor `index` returned from park. Returns `true` if it was woken by

@@ -133,6 +133,10 @@ fn poll_starved(shared: &Shared, samples: &mut [Sample]) -> bool {
         // A parked processor holds its poller's lock while it waits: `try_poll_now` fails
         // and nothing is starved there.
         if let Some(Ok(outcome)) = ps.poller.try_poll_now() {
+            if outcome.woken {
+                // The wake was meant for the owner: pass it on.
+                let _ = ps.poller.wake();
+            }
             sample.polled_at = now;
             acted |= outcome.io_events > 0;
         }

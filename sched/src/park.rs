@@ -45,7 +45,10 @@ impl ParkState {
             Ok(_) => true,
             Err(actual) => {
                 debug_assert_eq!(actual, NOTIFIED);
-                self.state.store(EMPTY, SeqCst);
+                // A swap, not a store: it reads every unpark's NOTIFIED, and so synchronizes
+                // with the work each unparker published before it (a store would only
+                // synchronize with the unpark the failed CAS happened to read).
+                self.state.swap(EMPTY, SeqCst);
                 false
             }
         }

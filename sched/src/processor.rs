@@ -314,6 +314,11 @@ impl Processor {
                 continue;
             }
             if let Some(Ok(outcome)) = victim.poller.try_poll_now() {
+                if outcome.woken {
+                    // We consumed a wake meant for the victim (it may be about to park):
+                    // pass it on, or it would sleep through it.
+                    let _ = victim.poller.wake();
+                }
                 if outcome.io_events > 0 {
                     self.counters().poll_steals.incr();
                     events += outcome.io_events;
