@@ -1,7 +1,20 @@
 //! Scheduler configuration, validated by [`Config::validate`].
 
+use std::fmt;
 use std::io;
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// A function the monitor calls on every round (every 20 µs to 10 ms), with the round's
+/// time. This is where a stats cycle hooks in; it must return quickly.
+#[derive(Clone)]
+pub struct MonitorHook(pub Arc<dyn Fn(Instant) + Send + Sync>);
+
+impl fmt::Debug for MonitorHook {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("MonitorHook(..)")
+    }
+}
 
 /// How a [`Scheduler`](crate::Scheduler) is built. The `goro` crate's `Builder` fills it in.
 #[derive(Debug, Clone)]
@@ -18,6 +31,8 @@ pub struct Config {
     pub blocking_keep_alive: Duration,
     /// Stack size of the runtime's threads, if not the default.
     pub thread_stack_size: Option<usize>,
+    /// Called by the monitor on every round.
+    pub monitor_hook: Option<MonitorHook>,
 }
 
 impl Config {
@@ -30,6 +45,7 @@ impl Config {
             max_blocking_threads: 512,
             blocking_keep_alive: Duration::from_secs(10),
             thread_stack_size: None,
+            monitor_hook: None,
         }
     }
 

@@ -9,7 +9,8 @@
 //! * polls every poller that nobody polled for [`STUCK_AFTER`] (its processor is busy and no
 //!   processor is idle to steal the poll), so no socket starves behind a busy task; the
 //!   woken tasks go to the injector;
-//! * is where the stats cycle will hook in.
+//! * calls the configured [`MonitorHook`](crate::MonitorHook), where the stats cycle hooks
+//!   in.
 //!
 //! Sampling costs the machines nothing: they only write `run_state`, which they own.
 
@@ -81,6 +82,9 @@ pub(crate) fn run(shared: Arc<Shared>) {
     let mut idle_rounds = 0;
     while shared.monitor.sleep(delay) {
         let acted = retake_stuck(&shared, &mut samples) | poll_starved(&shared, &mut samples);
+        if let Some(hook) = &shared.config.monitor_hook {
+            (hook.0)(Instant::now());
+        }
         if acted {
             delay = MIN_DELAY;
             idle_rounds = 0;
