@@ -29,12 +29,16 @@
 //!
 //! * [`Runtime`], [`Builder`], [`Handle`]: building, entering and shutting down a runtime.
 //! * [`spawn`], [`task`]: tasks, `JoinHandle`, `yield_now`, `spawn_blocking`.
+//! * [`net`], [`io`]: TCP, UDP and Unix sockets on the processors' pollers, and the
+//!   `futures_io` traits with `async` extension methods.
 //! * [`main`], [`test`]: the attribute macros.
 //!
 //! The scheduler itself lives in the `goro-sched` crate; its crate docs explain the design.
 
 mod builder;
 mod handle;
+pub mod io;
+pub mod net;
 mod runtime;
 pub mod task;
 pub mod time;

@@ -280,5 +280,5 @@ fn pending_timers_are_released_at_shutdown() {
 #[test]
 #[should_panic(expected = "goro timers need a runtime")]
 fn sleep_outside_a_runtime_panics() {
-    let _ = sleep(Duration::from_millis(1));
+    drop(sleep(Duration::from_millis(1)));
 }

@@ -1,0 +1,349 @@
+//! What TCP and Unix streams share, written once as macros: the `futures_io` impls (for the
+//! stream and for `&stream`), the inherent `async` read/write methods, and the owned halves
+//! of `into_split`.
+//!
+//! A stream type `S` passed to these macros has a `pub(crate) io: IoSource<_>` field whose
+//! source reads and writes through `&source`, and `shutdown(&self, Shutdown)`,
+//! `peer_addr()`, `local_addr()` methods.
+//!
+//! Halves share the stream through an `Arc`. Reads wait for read readiness and writes for
+//! write readiness, each with its own waker slot in the registration, so a reader task and a
+//! writer task never steal each other's wake-ups.
+
+/// `futures_io::{AsyncRead, AsyncWrite}` for `$stream` and `&$stream`, and the inherent
+/// `read`, `read_exact`, `write`, `write_all`, `flush`.
+macro_rules! stream_io {
+    ($stream:ident) => {
+        impl $stream {
+            /// Reads into `buf`, waiting until data or end-of-stream arrives; returns the
+            /// number of bytes read, 0 at end-of-stream (or if `buf` is empty).
+            pub async fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                let this = &*self;
+                std::future::poll_fn(|cx| this.io.poll_read(cx, buf)).await
+            }
+
+            /// Reads exactly `buf.len()` bytes; `UnexpectedEof` if the stream ends first.
+            /// Returns `buf.len()`.
+            pub async fn read_exact(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                crate::io::AsyncReadExt::read_exact(self, buf).await
+            }
+
+            /// Writes some of `buf`, waiting until the socket can take data; returns how
+            /// much was written.
+            pub async fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                let this = &*self;
+                std::future::poll_fn(|cx| this.io.poll_write(cx, buf)).await
+            }
+
+            /// Writes all of `buf`.
+            pub async fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
+                crate::io::AsyncWriteExt::write_all(self, buf).await
+            }
+
+            /// Does nothing: stream sockets have no user-space buffer. For symmetry with
+            /// buffered writers.
+            pub async fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+
+        impl futures_io::AsyncRead for $stream {
+            fn poll_read(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                buf: &mut [u8],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                self.io.poll_read(cx, buf)
+            }
+
+            fn poll_read_vectored(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                bufs: &mut [std::io::IoSliceMut<'_>],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                self.io.poll_read_vectored(cx, bufs)
+            }
+        }
+
+        impl futures_io::AsyncRead for &$stream {
+            fn poll_read(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                buf: &mut [u8],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                self.io.poll_read(cx, buf)
+            }
+
+            fn poll_read_vectored(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                bufs: &mut [std::io::IoSliceMut<'_>],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                self.io.poll_read_vectored(cx, bufs)
+            }
+        }
+
+        impl futures_io::AsyncWrite for $stream {
+            fn poll_write(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                buf: &[u8],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                self.io.poll_write(cx, buf)
+            }
+
+            fn poll_write_vectored(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                bufs: &[std::io::IoSlice<'_>],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                self.io.poll_write_vectored(cx, bufs)
+            }
+
+            fn poll_flush(
+                self: std::pin::Pin<&mut Self>,
+                _cx: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                std::task::Poll::Ready(Ok(()))
+            }
+
+            /// Shuts the write direction down (the peer reads end-of-stream).
+            fn poll_close(
+                self: std::pin::Pin<&mut Self>,
+                _cx: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                std::task::Poll::Ready(self.shutdown(std::net::Shutdown::Write))
+            }
+        }
+
+        impl futures_io::AsyncWrite for &$stream {
+            fn poll_write(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                buf: &[u8],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                self.io.poll_write(cx, buf)
+            }
+
+            fn poll_write_vectored(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                bufs: &[std::io::IoSlice<'_>],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                self.io.poll_write_vectored(cx, bufs)
+            }
+
+            fn poll_flush(
+                self: std::pin::Pin<&mut Self>,
+                _cx: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                std::task::Poll::Ready(Ok(()))
+            }
+
+            /// Shuts the write direction down (the peer reads end-of-stream).
+            fn poll_close(
+                self: std::pin::Pin<&mut Self>,
+                _cx: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                std::task::Poll::Ready(self.shutdown(std::net::Shutdown::Write))
+            }
+        }
+    };
+}
+
+/// `OwnedReadHalf`, `OwnedWriteHalf`, `ReuniteError` for `$stream`, whose addresses are
+/// `$addr`, and `fn split_owned`.
+macro_rules! owned_halves {
+    ($stream:ident, $addr:ty) => {
+        use std::future::poll_fn;
+        use std::io;
+        use std::net::Shutdown;
+        use std::pin::Pin;
+        use std::sync::Arc;
+        use std::task::{Context, Poll};
+
+        #[doc = concat!(
+            "The read half of a [`", stringify!($stream), "`], from [`",
+            stringify!($stream), "::into_split`]. Usable from another task than the write half."
+        )]
+        #[derive(Debug)]
+        pub struct OwnedReadHalf {
+            inner: Arc<$stream>,
+        }
+
+        #[doc = concat!(
+            "The write half of a [`", stringify!($stream), "`], from [`",
+            stringify!($stream), "::into_split`].\n\n",
+            "Dropping it shuts the write direction of the stream down, so the peer reads \
+             end-of-stream (as tokio's does), unless it was given to \
+             [`OwnedWriteHalf::forget`] or [`OwnedReadHalf::reunite`]."
+        )]
+        #[derive(Debug)]
+        pub struct OwnedWriteHalf {
+            inner: Arc<$stream>,
+            shutdown_on_drop: bool,
+        }
+
+        /// [`OwnedReadHalf::reunite`] was given halves of two different streams; here they
+        /// are back.
+        #[derive(Debug)]
+        pub struct ReuniteError(pub OwnedReadHalf, pub OwnedWriteHalf);
+
+        impl std::fmt::Display for ReuniteError {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("tried to reunite halves that are not from the same socket")
+            }
+        }
+
+        impl std::error::Error for ReuniteError {}
+
+        pub(crate) fn split_owned(stream: $stream) -> (OwnedReadHalf, OwnedWriteHalf) {
+            let inner = Arc::new(stream);
+            (
+                OwnedReadHalf {
+                    inner: inner.clone(),
+                },
+                OwnedWriteHalf {
+                    inner,
+                    shutdown_on_drop: true,
+                },
+            )
+        }
+
+        impl OwnedReadHalf {
+            /// Reads into `buf`; 0 at end-of-stream. See the stream's `read`.
+            pub async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                let inner = &*self.inner;
+                poll_fn(|cx| inner.io.poll_read(cx, buf)).await
+            }
+
+            /// Reads exactly `buf.len()` bytes; `UnexpectedEof` if the stream ends first.
+            pub async fn read_exact(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                crate::io::AsyncReadExt::read_exact(self, buf).await
+            }
+
+            /// The remote address.
+            pub fn peer_addr(&self) -> io::Result<$addr> {
+                self.inner.peer_addr()
+            }
+
+            /// The local address.
+            pub fn local_addr(&self) -> io::Result<$addr> {
+                self.inner.local_addr()
+            }
+
+            /// Puts the halves back together; fails (handing them back) if they come from
+            /// two different streams.
+            pub fn reunite(self, mut other: OwnedWriteHalf) -> Result<$stream, ReuniteError> {
+                if !Arc::ptr_eq(&self.inner, &other.inner) {
+                    return Err(ReuniteError(self, other));
+                }
+                other.shutdown_on_drop = false;
+                drop(other);
+                Ok(Arc::try_unwrap(self.inner)
+                    .expect(concat!(stringify!($stream), ": both halves were given back")))
+            }
+        }
+
+        impl OwnedWriteHalf {
+            /// Writes some of `buf`; see the stream's `write`.
+            pub async fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+                let inner = &*self.inner;
+                poll_fn(|cx| inner.io.poll_write(cx, buf)).await
+            }
+
+            /// Writes all of `buf`.
+            pub async fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+                crate::io::AsyncWriteExt::write_all(self, buf).await
+            }
+
+            /// Does nothing (no user-space buffer).
+            pub async fn flush(&mut self) -> io::Result<()> {
+                Ok(())
+            }
+
+            /// Drops the half without shutting the write direction down.
+            pub fn forget(mut self) {
+                self.shutdown_on_drop = false;
+            }
+
+            /// The remote address.
+            pub fn peer_addr(&self) -> io::Result<$addr> {
+                self.inner.peer_addr()
+            }
+
+            /// The local address.
+            pub fn local_addr(&self) -> io::Result<$addr> {
+                self.inner.local_addr()
+            }
+        }
+
+        impl Drop for OwnedWriteHalf {
+            fn drop(&mut self) {
+                if self.shutdown_on_drop {
+                    let _ = self.inner.shutdown(Shutdown::Write);
+                }
+            }
+        }
+
+        impl AsRef<$stream> for OwnedReadHalf {
+            fn as_ref(&self) -> &$stream {
+                &self.inner
+            }
+        }
+
+        impl AsRef<$stream> for OwnedWriteHalf {
+            fn as_ref(&self) -> &$stream {
+                &self.inner
+            }
+        }
+
+        impl futures_io::AsyncRead for OwnedReadHalf {
+            fn poll_read(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                buf: &mut [u8],
+            ) -> Poll<io::Result<usize>> {
+                self.inner.io.poll_read(cx, buf)
+            }
+
+            fn poll_read_vectored(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                bufs: &mut [io::IoSliceMut<'_>],
+            ) -> Poll<io::Result<usize>> {
+                self.inner.io.poll_read_vectored(cx, bufs)
+            }
+        }
+
+        impl futures_io::AsyncWrite for OwnedWriteHalf {
+            fn poll_write(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                buf: &[u8],
+            ) -> Poll<io::Result<usize>> {
+                self.inner.io.poll_write(cx, buf)
+            }
+
+            fn poll_write_vectored(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                bufs: &[io::IoSlice<'_>],
+            ) -> Poll<io::Result<usize>> {
+                self.inner.io.poll_write_vectored(cx, bufs)
+            }
+
+            fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                Poll::Ready(Ok(()))
+            }
+
+            /// Shuts the write direction down (the peer reads end-of-stream).
+            fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                Poll::Ready(self.inner.shutdown(Shutdown::Write))
+            }
+        }
+    };
+}
+
+pub(crate) use owned_halves;
+pub(crate) use stream_io;

@@ -1,0 +1,11 @@
+//! TCP: [`TcpListener`], [`TcpStream`], and the owned halves of [`TcpStream::into_split`].
+//!
+//! See the [`net`](crate::net) module docs for how an operation waits for readiness.
+
+mod listener;
+mod split;
+mod stream;
+
+pub use listener::TcpListener;
+pub use split::{OwnedReadHalf, OwnedWriteHalf, ReuniteError};
+pub use stream::TcpStream;
