@@ -1,26 +1,30 @@
 //! # goro-loom-tests: loom models of goro's lock-free protocols
 //!
-//! goro keeps every lock-free protocol of the scheduler in a small file that takes its
-//! atomics and locks from `crate::sync` and from nowhere else (see `sched/src/sync.rs`):
+//! goro keeps every lock-free protocol of the scheduler and of the poller in a small file
+//! that takes its atomics and locks from `crate::sync` and from nowhere else (see
+//! `sched/src/sync.rs` and `netpoll/src/sync.rs`):
 //!
-//! | file                      | protocol                                                       |
-//! |---------------------------|----------------------------------------------------------------|
-//! | `sched/src/task/state.rs` | the task state word (run state, join interest, wakers, refs)   |
-//! | `sched/src/runnext.rs`    | a processor's `runnext` slot (owner `replace`, thieves `take`) |
-//! | `sched/src/park.rs`       | park/unpark of one processor in its poller                     |
-//! | `sched/src/idle.rs`       | idle processors and spinning (Go's `pidle`/`nmspinning`)       |
+//! | file                       | protocol                                                       |
+//! |----------------------------|----------------------------------------------------------------|
+//! | `sched/src/task/state.rs`  | the task state word (run state, join interest, wakers, refs)   |
+//! | `sched/src/runnext.rs`     | a processor's `runnext` slot (owner `replace`, thieves `take`) |
+//! | `sched/src/park.rs`        | park/unpark of one processor in its poller                     |
+//! | `sched/src/idle.rs`        | idle processors and spinning (Go's `pidle`/`nmspinning`)       |
+//! | `sched/src/time/entry.rs`  | one timer: ARMED → FIRED or CANCELLED, and its waker slot      |
+//! | `netpoll/src/readiness.rs` | an I/O registration's readiness word and read/write wakers     |
 //!
 //! ## The shim trick
 //!
 //! This crate compiles **those exact files** — no copy, no `cfg(loom)` in them — with
-//! `#[path = "../../sched/src/…"] mod …;`. Inside them `crate::sync` resolves to this crate's
-//! `sync` module, which re-exports `loom::sync::atomic::{fence, AtomicPtr, AtomicU64,
-//! AtomicUsize, Ordering}` and wraps `loom::sync::Mutex` so that `lock()` returns the guard
-//! directly (parking_lot style, as the shipped code expects). So every atomic operation and
-//! every lock of the shipped protocol code is a loom operation, and loom explores their
-//! interleavings and the weak-memory behaviours its C11 model allows. The models are plain
-//! `#[test]`s (no `--cfg loom`, no environment variables): each one runs
-//! `loom::model::Builder` with a preemption bound set in code (see `models::check`).
+//! `#[path = "../../sched/src/…"] mod …;` (or `../../netpoll/src/…`). Inside them
+//! `crate::sync` resolves to this crate's `sync` module, which re-exports
+//! `loom::sync::atomic::{fence, AtomicPtr, AtomicU64, AtomicUsize, Ordering}` and wraps
+//! `loom::sync::Mutex` so that `lock()` returns the guard directly (parking_lot style, as the
+//! shipped code expects). So every atomic operation and every lock of the shipped protocol
+//! code is a loom operation, and loom explores their interleavings and the weak-memory
+//! behaviours its C11 model allows. The models are plain `#[test]`s (no `--cfg loom`, no
+//! environment variables): each one runs `loom::model::Builder` with a preemption bound set
+//! in code (see `models::check`).
 //!
 //! The rest of the runtime (the task harness, the processors, crossbeam-deque, mio) is not
 //! loom-aware, so each model has a small *harness* in `src/models/` that drives the protocol
@@ -29,8 +33,10 @@
 //! `loom::cell::UnsafeCell`s (so loom's race detector checks every exclusive access the
 //! state word is supposed to grant), the run queues and the injector are loom mutexes or
 //! counters, and the poller's eventfd is a `Mutex<bool>` + `Condvar` ("a wake is remembered
-//! until the next wait"). A parked processor that nobody will ever wake shows up as a loom
-//! deadlock, i.e. as a lost wake-up.
+//! until the next wait"), the tasks' `std::task::Waker`s are probes that count their wakes
+//! and drops and can block their thread until woken (`models::probe`), and the kernel's
+//! socket buffers are counters. A parked processor (or a sleeping task) that nobody will
+//! ever wake shows up as a loom deadlock, i.e. as a lost wake-up.
 //!
 //! ## The models
 //!
@@ -68,12 +74,31 @@
 //!   rest, whether it comes from the injector or from the stuck processor's local queue);
 //!   every processor leaves its loop at shutdown; and at the end the (unparked, spinning)
 //!   counts match what the processors themselves believe.
+//! * `models::readiness` — `Readiness` driven like `goro-netpoll`'s polling thread
+//!   (`dispatch` per event, `shutdown`) and the I/O types' edge-triggered loop (`poll_ready`;
+//!   try the operation against a stand-in kernel count; `clear_readiness` on `WouldBlock`;
+//!   sleep until woken on `Pending`), with real `std::task::Waker`s that count their wakes and
+//!   drops (`models::probe`). Checks: a dispatch racing `poll_ready` (check, store the waker,
+//!   re-check) never loses the wake-up, and wakes the waker the task just stored, not a
+//!   replaced one; a stale-tick `clear_readiness` racing a dispatch never erases the fresh
+//!   readiness, and read/write loops on one registration always get all their data and room
+//!   (a loss is a loom deadlock); the read and write waiters never take each other's
+//!   wake-ups, and one direction's clear never erases the other's readiness; `shutdown` wakes
+//!   both waiters and `SHUTDOWN` is never cleared; every waker is dropped exactly once.
+//! * `models::timer` — `TimerEntry` driven like `time/mod.rs` (`Sleep::poll`: fired? else
+//!   `set_waker`, then `is_fired` again; drop or reset: `cancel`) and `time/queue.rs` (`fire`
+//!   then wake outside the lock; shutdown `clear`: `cancel`). Checks: exactly one of
+//!   `fire`/`cancel` wins, also with two cancels; a `Sleep` re-polled with a new waker (or
+//!   the same task's) while its timer fires either sees FIRED on its re-check or has that
+//!   most recent waker woken; a fire wakes exactly one waker, and none is woken once a cancel
+//!   won; every waker is dropped exactly once (the armed one as soon as fire or cancel wins).
 //!
 //! A lost wake-up shows up as a loom deadlock ("deadlock; threads = [...]"). Loom 0.7 cannot
-//! unwind out of a deadlock and aborts the test binary, so a failing `park` or `idle` model
-//! ends the whole run; the first message printed names the test.
+//! unwind out of a deadlock and aborts the test binary, so a failing `park` or `idle` model,
+//! or a failing read/write loop of `readiness`, ends the whole run; the first message printed
+//! names the test.
 //!
-//! Run with `cargo test -p goro-loom-tests --release`: about 12 s on two cores (the debug
+//! Run with `cargo test -p goro-loom-tests --release`: about 14 s on two cores (the debug
 //! build takes about 1.5 min). Each model's preemption bound is set in code.
 
 /// The loom versions of what `sched/src/sync.rs` exports to the protocol files.
@@ -113,6 +138,14 @@ mod park;
 #[allow(dead_code)]
 #[path = "../../sched/src/idle.rs"]
 mod idle;
+
+#[allow(dead_code)]
+#[path = "../../sched/src/time/entry.rs"]
+mod timer_entry;
+
+#[allow(dead_code)]
+#[path = "../../netpoll/src/readiness.rs"]
+mod readiness;
 
 #[cfg(test)]
 mod models;

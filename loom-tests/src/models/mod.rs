@@ -3,8 +3,11 @@
 mod idle;
 mod park;
 mod poller;
+mod probe;
+mod readiness;
 mod runnext;
 mod task_state;
+mod timer;
 
 /// Runs `f` under loom with the given preemption bound, set here so that no environment
 /// variable is needed (a `LOOM_MAX_PREEMPTIONS` in the environment is overridden).

@@ -49,7 +49,9 @@ impl TimerEntry {
         {
             return false;
         }
-        drop(self.waker.lock().take());
+        // Dropped after the lock is released: a waker's drop may run arbitrary code.
+        let waker = self.waker.lock().take();
+        drop(waker);
         true
     }
 
@@ -65,8 +67,12 @@ impl TimerEntry {
     /// check [`TimerEntry::is_fired`] afterwards.
     pub(crate) fn set_waker(&self, waker: &Waker) {
         let mut slot = self.waker.lock();
-        if !slot.as_ref().is_some_and(|w| w.will_wake(waker)) {
-            *slot = Some(waker.clone());
+        if slot.as_ref().is_some_and(|w| w.will_wake(waker)) {
+            return;
         }
+        let old = slot.replace(waker.clone());
+        drop(slot);
+        // Dropped after the lock is released: a waker's drop may run arbitrary code.
+        drop(old);
     }
 }
