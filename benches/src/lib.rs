@@ -1,7 +1,10 @@
 //! goro vs tokio, side by side.
 //!
 //! This crate holds the workloads that the criterion suites in `benches/` and the
-//! `goro-bench` quick runner in `tools/` both time. Each workload is written once, generic
+//! `goro-bench` quick runner in `tools/` both time. There are three suites: [`sched`] (below),
+//! [`timers`] (arming/cancelling 10 000 sleeps; 1 000 tasks sleeping 1 ms in a loop) and
+//! [`echo`] (TCP echo over loopback, 64 connections, 1 KiB and 64 B messages, the clients on a
+//! separate tokio runtime). The scheduler and timer suites are written once, generic
 //! over [`BenchRuntime`], a thin trait with one implementation for `goro::Runtime` and one for
 //! a multi-threaded `tokio::runtime::Runtime`. Both runtimes are built with the same number of
 //! workers (`processors(n)` for goro, `worker_threads(n)` for tokio), so a figure for one is
@@ -40,11 +43,24 @@
 //! Completion is signalled with `std::sync::mpsc` and atomics, as in tokio's bench, and the
 //! bench thread waits *outside* the runtime, so no worker thread is ever blocked by the bench.
 //!
-//! Nothing here pins threads: the scheduler suite leaves placement to the OS scheduler.
+//! The scheduler and timer suites pin nothing: they leave placement to the OS scheduler.
+//!
+//! # The timer suite ([`timers`]) and the TCP echo suite ([`echo`])
+//!
+//! See their module docs. The echo suite cannot use [`BenchRuntime`] as is, because at one
+//! worker the tokio server is tokio's `current_thread` runtime (the runtime the bar
+//! compares goro's single processor with), so its servers go through [`server::Server`],
+//! which also backs the `http-hello` tool; [`affinity`] says where its threads run.
 
 use std::fmt::Debug;
 use std::future::Future;
 use std::io;
+use std::time::Duration;
+
+pub mod affinity;
+pub mod echo;
+pub mod server;
+pub mod timers;
 
 /// What a workload needs from a runtime. Implemented for `goro::Runtime` and for
 /// `tokio::runtime::Runtime` (multi-threaded flavour).
@@ -77,6 +93,10 @@ pub trait BenchRuntime: Sized {
 
     /// The runtime's `yield_now`.
     fn yield_now() -> impl Future<Output = ()> + Send;
+
+    /// The runtime's `sleep` (`goro::time::sleep` / `tokio::time::sleep`). Must be called
+    /// inside the runtime (from one of its tasks or `block_on`).
+    fn sleep(duration: Duration) -> impl Future<Output = ()> + Send + 'static;
 }
 
 impl BenchRuntime for goro::Runtime {
@@ -109,6 +129,10 @@ impl BenchRuntime for goro::Runtime {
 
     fn yield_now() -> impl Future<Output = ()> + Send {
         goro::task::yield_now()
+    }
+
+    fn sleep(duration: Duration) -> impl Future<Output = ()> + Send + 'static {
+        goro::time::sleep(duration)
     }
 }
 
@@ -145,6 +169,10 @@ impl BenchRuntime for tokio::runtime::Runtime {
 
     fn yield_now() -> impl Future<Output = ()> + Send {
         tokio::task::yield_now()
+    }
+
+    fn sleep(duration: Duration) -> impl Future<Output = ()> + Send + 'static {
+        tokio::time::sleep(duration)
     }
 }
 

@@ -24,3 +24,34 @@ fn workloads_complete_on_goro() {
 fn workloads_complete_on_tokio() {
     run_all::<tokio::runtime::Runtime>();
 }
+
+#[test]
+fn timer_workloads_complete() {
+    use goro_benches::timers::Workload;
+    for procs in [1, 2] {
+        for workload in Workload::ALL {
+            workload.prepare::<goro::Runtime>(procs).unwrap().run();
+            workload
+                .prepare::<tokio::runtime::Runtime>(procs)
+                .unwrap()
+                .run();
+        }
+    }
+}
+
+#[test]
+fn echo_workloads_complete() {
+    use goro_benches::echo::Workload;
+    use goro_benches::server::Side;
+    for procs in [1, 2] {
+        for workload in Workload::ALL {
+            for side in [Side::Goro, Side::Tokio] {
+                let mut bench = workload
+                    .prepare(side, procs)
+                    .unwrap_or_else(|e| panic!("{} procs={procs}: {e}", side.name()));
+                bench.run();
+                bench.run();
+            }
+        }
+    }
+}

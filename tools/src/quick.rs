@@ -1,6 +1,13 @@
-//! Quick mode of the scheduler suite, for `goro-bench`.
+//! Quick mode of goro-benches' suites, for `goro-bench`.
 //!
-//! For every selected processor count and workload, both runtimes are timed in two rounds in
+//! Suites (`--suite`, default all three): `sched` (tokio's `rt_multi_threaded` shapes),
+//! `timers` (arm/cancel 10 000 sleeps; 1 000 tasks sleeping 1 ms ten times) and `echo` (TCP
+//! echo, 64 loopback connections x 100 round trips of 1 KiB or 64 B, the server on the runtime
+//! under test and the clients on a tokio `current_thread` runtime of their own; tokio's side
+//! is its `current_thread` runtime at procs=1 and `multi_thread` otherwise). See the
+//! `goro_benches` crate for what each workload stresses.
+//!
+//! For every selected suite, processor count and workload, both runtimes are timed in two rounds in
 //! ABBA order (goro then tokio, then tokio then goro). Each round builds a fresh runtime with
 //! that many workers, warms it up, times its share of `--iters` runs and shuts it down, so
 //! only one runtime is ever alive and neither always goes first. A runtime's figure is the
@@ -8,8 +15,9 @@
 //! [`CELL_BUDGET`] (keeping at least [`MIN_RUNS`] runs per round), so that one pathological
 //! workload cannot make the whole suite take minutes. A watchdog thread ends the process with
 //! a clear message if a single run (or a runtime's start-up or shutdown) makes no progress for
-//! `--timeout` seconds; a panic marks that cell as failed and the suite goes on. Threads are
-//! not pinned.
+//! `--timeout` seconds; a panic marks that cell as failed and the suite goes on. The sched and
+//! timers suites pin nothing; the echo suite pins as `goro_benches::affinity` describes
+//! (clients on one core, the server on the other at procs=1; `GORO_BENCH_PIN=0` to disable).
 
 use std::fmt::Write as _;
 use std::panic::{self, AssertUnwindSafe};
@@ -17,8 +25,12 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use goro_benches::sched::Workload;
-use goro_benches::BenchRuntime;
+use std::fmt;
+use std::io;
+
+use goro_benches::affinity::Placement;
+use goro_benches::server::Side;
+use goro_benches::{echo, sched, timers};
 
 /// Default number of timed runs per cell.
 pub const DEFAULT_ITERS: usize = 30;
@@ -40,24 +52,150 @@ pub const MIN_RUNS: usize = 3;
 
 /// Usage text for `--help` and flag errors.
 pub const USAGE: &str = "\
-usage: goro-bench [--procs 1,2] [--filter SUBSTR] [--iters N] [--warmup N] [--timeout SECS] [--json]
+usage: goro-bench [--suite sched,timers,echo] [--procs 1,2] [--filter SUBSTR] [--iters N]
+                  [--warmup N] [--timeout SECS] [--json]
 
-Runs the scheduler suite (shapes of tokio's benches/rt_multi_threaded.rs) on goro and on
-tokio with the same number of workers, in quick mode, and prints goro/tokio ratios.
+Runs goro-benches' suites on goro and on tokio with the same number of workers, in quick
+mode, and prints one table per suite with goro/tokio ratios and their geometric mean.
+
+suites:
+  sched    shapes of tokio's benches/rt_multi_threaded.rs; threads not pinned
+  timers   arm and cancel 10 000 sleeps; 1 000 tasks x 10 sleeps of 1 ms; not pinned
+  echo     TCP echo over loopback, 64 connections x 100 round trips, 1 KiB and 64 B; server
+           on the runtime under test (tokio: current_thread at procs=1, multi_thread
+           otherwise), clients on a separate tokio current_thread runtime pinned to one
+           core, server pinned to the other at procs=1 (GORO_BENCH_PIN=0: no pinning)
 
 options:
+  --suite LIST      comma-separated suites (default sched,timers,echo)
   --procs LIST      comma-separated worker counts (default 1,2)
-  --filter SUBSTR   only workloads whose name contains SUBSTR
+  --filter SUBSTR   only workloads whose name (or suite/name) contains SUBSTR
   --iters N         timed runs per workload and runtime; the median is reported (default 30)
   --warmup N        warm-up runs on each freshly built runtime (default 3)
   --timeout SECS    give up if one run makes no progress for this long (default 30)
   --json            print JSON instead of the table
-  --list            list the workloads and exit
+  --list            list the suites' workloads and exit
   -h, --help        print this help";
+
+/// A suite of goro-benches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Suite {
+    Sched,
+    Timers,
+    Echo,
+}
+
+impl Suite {
+    /// Every suite, in the order they run.
+    pub const ALL: [Suite; 3] = [Suite::Sched, Suite::Timers, Suite::Echo];
+
+    /// `sched`, `timers` or `echo`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Suite::Sched => "sched",
+            Suite::Timers => "timers",
+            Suite::Echo => "echo",
+        }
+    }
+
+    /// The suite called `name`.
+    pub fn from_name(name: &str) -> Option<Suite> {
+        Suite::ALL.into_iter().find(|s| s.name() == name)
+    }
+
+    /// The suite's workloads, in order.
+    pub fn workloads(self) -> Vec<Workload> {
+        match self {
+            Suite::Sched => sched::Workload::ALL.map(Workload::Sched).to_vec(),
+            Suite::Timers => timers::Workload::ALL.map(Workload::Timers).to_vec(),
+            Suite::Echo => echo::Workload::ALL.map(Workload::Echo).to_vec(),
+        }
+    }
+
+    /// One line on what the suite measures and where its threads run, for the table.
+    pub fn description(self) -> &'static str {
+        match self {
+            Suite::Sched => "scheduler suite (shapes of tokio's benches/rt_multi_threaded.rs)",
+            Suite::Timers => {
+                "timer suite: arm_cancel = arm and cancel 10 000 sleep(10 s) in one task; \
+                 sleep_loop = 1 000 tasks x 10 x sleep(1 ms)"
+            }
+            Suite::Echo => {
+                "TCP echo over loopback: one run = 64 connections x 100 round trips; \
+                 tokio server = current_thread at procs=1, multi_thread(n) otherwise; \
+                 clients = a separate tokio current_thread runtime on its own thread"
+            }
+        }
+    }
+}
+
+impl fmt::Display for Suite {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// One workload of any suite.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Workload {
+    Sched(sched::Workload),
+    Timers(timers::Workload),
+    Echo(echo::Workload),
+}
+
+impl Workload {
+    /// The suite it belongs to.
+    pub fn suite(self) -> Suite {
+        match self {
+            Workload::Sched(_) => Suite::Sched,
+            Workload::Timers(_) => Suite::Timers,
+            Workload::Echo(_) => Suite::Echo,
+        }
+    }
+
+    /// The workload's name within its suite.
+    pub fn name(self) -> &'static str {
+        match self {
+            Workload::Sched(w) => w.name(),
+            Workload::Timers(w) => w.name(),
+            Workload::Echo(w) => w.name(),
+        }
+    }
+
+    /// Sets the workload up on `side` with `procs` workers; the returned closure runs one
+    /// iteration, and dropping it tears everything down.
+    pub fn prepare(self, side: Side, procs: usize) -> io::Result<Box<dyn FnMut()>> {
+        fn boxed<P: 'static>(mut p: P, run: fn(&mut P)) -> Box<dyn FnMut()> {
+            Box::new(move || run(&mut p))
+        }
+        Ok(match (self, side) {
+            (Workload::Sched(w), Side::Goro) => {
+                boxed(w.prepare::<goro::Runtime>(procs)?, |p| p.run())
+            }
+            (Workload::Sched(w), Side::Tokio) => {
+                boxed(w.prepare::<tokio::runtime::Runtime>(procs)?, |p| p.run())
+            }
+            (Workload::Timers(w), Side::Goro) => {
+                boxed(w.prepare::<goro::Runtime>(procs)?, |p| p.run())
+            }
+            (Workload::Timers(w), Side::Tokio) => {
+                boxed(w.prepare::<tokio::runtime::Runtime>(procs)?, |p| p.run())
+            }
+            (Workload::Echo(w), side) => boxed(w.prepare(side, procs)?, |p| p.run()),
+        })
+    }
+}
+
+impl fmt::Display for Workload {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.suite(), self.name())
+    }
+}
 
 /// Parsed command line.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Options {
+    pub suites: Vec<Suite>,
     pub procs: Vec<usize>,
     pub filter: Option<String>,
     pub iters: usize,
@@ -69,6 +207,7 @@ pub struct Options {
 impl Default for Options {
     fn default() -> Self {
         Options {
+            suites: Suite::ALL.to_vec(),
             procs: DEFAULT_PROCS.to_vec(),
             filter: None,
             iters: DEFAULT_ITERS,
@@ -80,12 +219,13 @@ impl Default for Options {
 }
 
 impl Options {
-    /// The workloads selected by `--filter`.
+    /// The workloads of the selected suites that `--filter` selects, suite by suite.
     pub fn workloads(&self) -> Vec<Workload> {
-        Workload::ALL
-            .into_iter()
+        self.suites
+            .iter()
+            .flat_map(|s| s.workloads())
             .filter(|w| match &self.filter {
-                Some(f) => w.name().contains(f.as_str()),
+                Some(f) => w.name().contains(f.as_str()) || w.to_string().contains(f.as_str()),
                 None => true,
             })
             .collect()
@@ -123,6 +263,7 @@ where
             "-h" | "--help" => return Ok(Command::Help),
             "--list" => return Ok(Command::List),
             "--json" if inline.is_none() => opts.json = true,
+            "--suite" | "--suites" => opts.suites = parse_suites(&value("--suite")?)?,
             "--procs" => opts.procs = parse_procs(&value("--procs")?)?,
             "--filter" => opts.filter = Some(value("--filter")?),
             "--iters" => opts.iters = parse_count("--iters", &value("--iters")?, 1)?,
@@ -137,7 +278,12 @@ where
         }
     }
     if opts.workloads().is_empty() {
-        let names: Vec<_> = Workload::ALL.iter().map(|w| w.name()).collect();
+        let names: Vec<_> = opts
+            .suites
+            .iter()
+            .flat_map(|s| s.workloads())
+            .map(|w| w.to_string())
+            .collect();
         return Err(format!(
             "--filter `{}` matches no workload (workloads: {})",
             opts.filter.as_deref().unwrap_or_default(),
@@ -153,6 +299,26 @@ fn parse_count(flag: &str, s: &str, min: usize) -> Result<usize, String> {
         Ok(_) => Err(format!("{flag} must be at least {min}, got `{s}`")),
         Err(_) => Err(format!("{flag} expects a whole number, got `{s}`")),
     }
+}
+
+fn parse_suites(s: &str) -> Result<Vec<Suite>, String> {
+    let mut suites = Vec::new();
+    for part in s.split(',') {
+        let part = part.trim();
+        let suite = if part == "all" {
+            Suite::ALL.to_vec()
+        } else {
+            vec![Suite::from_name(part).ok_or_else(|| {
+                format!("--suite: unknown suite `{part}` (suites: sched, timers, echo, all)")
+            })?]
+        };
+        for s in suite {
+            if !suites.contains(&s) {
+                suites.push(s);
+            }
+        }
+    }
+    Ok(suites)
 }
 
 fn parse_procs(s: &str) -> Result<Vec<usize>, String> {
@@ -227,17 +393,20 @@ impl Row {
 pub struct Report {
     pub options: Options,
     pub cores: usize,
+    /// The share of all CPUs busy with other work in the 250 ms before the run started
+    /// (Linux, from `/proc/stat`), to spot a machine that is not quiet.
+    pub busy_at_start: Option<f64>,
     pub rows: Vec<Row>,
 }
 
 impl Report {
-    /// Geometric mean of goro/tokio over the rows at `procs` that have a ratio, with the
-    /// number of rows it covers.
-    pub fn geomean(&self, procs: usize) -> Option<(f64, usize)> {
+    /// Geometric mean of goro/tokio over the rows of `suite` at `procs` that have a ratio,
+    /// with the number of rows it covers.
+    pub fn geomean(&self, suite: Suite, procs: usize) -> Option<(f64, usize)> {
         let ratios: Vec<f64> = self
             .rows
             .iter()
-            .filter(|r| r.procs == procs)
+            .filter(|r| r.workload.suite() == suite && r.procs == procs)
             .filter_map(Row::ratio)
             .collect();
         geomean(&ratios).map(|g| (g, ratios.len()))
@@ -260,6 +429,31 @@ pub fn geomean(xs: &[f64]) -> Option<f64> {
     Some((log_sum / xs.len() as f64).exp())
 }
 
+/// The share (0 to 1) of all CPUs' time spent not idle over the next `window`, from
+/// `/proc/stat`; `None` where there is no such file.
+pub fn cpu_busy(window: Duration) -> Option<f64> {
+    fn sample() -> Option<(u64, u64)> {
+        let stat = std::fs::read_to_string("/proc/stat").ok()?;
+        let fields: Vec<u64> = stat
+            .lines()
+            .next()?
+            .split_whitespace()
+            .skip(1)
+            .take(8)
+            .map(|f| f.parse().ok())
+            .collect::<Option<_>>()?;
+        // user nice system idle iowait irq softirq steal
+        let idle = fields.get(3)? + fields.get(4)?;
+        Some((fields.iter().sum(), idle))
+    }
+    let (t0, i0) = sample()?;
+    thread::sleep(window);
+    let (t1, i1) = sample()?;
+    let total = t1.checked_sub(t0).filter(|&t| t > 0)?;
+    let idle = i1.saturating_sub(i0).min(total);
+    Some((total - idle) as f64 / total as f64)
+}
+
 /// The machine's core count as the process sees it.
 pub fn available_cores() -> usize {
     thread::available_parallelism().map_or(1, |n| n.get())
@@ -268,18 +462,23 @@ pub fn available_cores() -> usize {
 /// Runs the suite. `progress` is told about each cell before it starts (for a line on
 /// stderr); the watchdog exits the process if a run hangs.
 pub fn run(opts: &Options, mut progress: impl FnMut(&str)) -> Report {
+    let busy_at_start = cpu_busy(Duration::from_millis(250));
     let watchdog = Watchdog::start(opts.timeout);
     let mut rows = Vec::new();
-    for &procs in &opts.procs {
-        for workload in opts.workloads() {
-            progress(&format!("{workload} procs={procs}"));
-            rows.push(measure_row(workload, procs, opts, &watchdog));
+    let workloads = opts.workloads();
+    for &suite in &opts.suites {
+        for &procs in &opts.procs {
+            for &workload in workloads.iter().filter(|w| w.suite() == suite) {
+                progress(&format!("{workload} procs={procs}"));
+                rows.push(measure_row(workload, procs, opts, &watchdog));
+            }
         }
     }
     watchdog.idle();
     Report {
         options: opts.clone(),
         cores: available_cores(),
+        busy_at_start,
         rows,
     }
 }
@@ -306,11 +505,11 @@ pub fn measure_row(workload: Workload, procs: usize, opts: &Options, watchdog: &
             watchdog,
         };
         if round % 2 == 0 {
-            session.extend::<goro::Runtime>(&mut goro);
-            session.extend::<tokio::runtime::Runtime>(&mut tokio);
+            session.extend(Side::Goro, &mut goro);
+            session.extend(Side::Tokio, &mut tokio);
         } else {
-            session.extend::<tokio::runtime::Runtime>(&mut tokio);
-            session.extend::<goro::Runtime>(&mut goro);
+            session.extend(Side::Tokio, &mut tokio);
+            session.extend(Side::Goro, &mut goro);
         }
     }
     let summarise = |runs: Result<Vec<Duration>, String>| {
@@ -335,22 +534,22 @@ struct Session<'a> {
 }
 
 impl Session<'_> {
-    /// Runs the session on `R` and appends its run times to `acc`, unless `acc` already
+    /// Runs the session on `side` and appends its run times to `acc`, unless `acc` already
     /// holds an error (the runtime failed in an earlier round). A panic becomes an error.
-    fn extend<R: BenchRuntime>(&self, acc: &mut Result<Vec<Duration>, String>) {
+    fn extend(&self, side: Side, acc: &mut Result<Vec<Duration>, String>) {
         let Ok(runs) = acc else { return };
         let watchdog = self.watchdog;
         watchdog.enter(&format!(
             "{} on {} with {} workers",
             self.workload,
-            R::NAME,
+            side.name(),
             self.procs
         ));
         let result = panic::catch_unwind(AssertUnwindSafe(|| -> Result<(), String> {
-            let mut prepared = self
+            let mut run = self
                 .workload
-                .prepare::<R>(self.procs)
-                .map_err(|e| format!("building the runtime: {e}"))?;
+                .prepare(side, self.procs)
+                .map_err(|e| format!("setting up: {e}"))?;
             watchdog.progress();
 
             let warm_start = Instant::now();
@@ -358,7 +557,7 @@ impl Session<'_> {
                 if i > 0 && warm_start.elapsed() > WARMUP_BUDGET {
                     break;
                 }
-                prepared.run();
+                run();
                 watchdog.progress();
             }
 
@@ -368,12 +567,12 @@ impl Session<'_> {
                     break;
                 }
                 let t = Instant::now();
-                prepared.run();
+                run();
                 runs.push(t.elapsed());
                 watchdog.progress();
             }
 
-            drop(prepared);
+            drop(run);
             Ok(())
         }));
         watchdog.progress();
@@ -480,55 +679,91 @@ fn cell_text(outcome: &Outcome, iters: usize) -> String {
     }
 }
 
-/// Renders the report as one text table followed by the geometric means.
+/// How the suite's threads were placed, one line per processor count.
+fn placement_note(suite: Suite, procs: &[usize]) -> String {
+    match suite {
+        Suite::Sched | Suite::Timers => "threads not pinned".to_string(),
+        Suite::Echo => procs
+            .iter()
+            .map(|&p| format!("procs={p}: {}", Placement::for_procs(p).describe()))
+            .collect::<Vec<_>>()
+            .join("; "),
+    }
+}
+
+const RULE: usize = 24 + 1 + 5 + 1 + 12 + 1 + 12 + 1 + 11;
+
+/// Renders the report as one text table per suite, each followed by its geometric means.
 pub fn render_table(report: &Report) -> String {
     let opts = &report.options;
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "goro-bench quick mode: scheduler suite (shapes of tokio's benches/rt_multi_threaded.rs)"
-    );
-    let _ = writeln!(
-        out,
-        "median of {} runs per cell, in {ROUNDS} ABBA rounds on fresh runtimes with up to {} \
-         warm-up runs each; {} cores available; threads not pinned",
+        "goro-bench quick mode: median of {} runs per cell, in {ROUNDS} ABBA rounds on fresh \
+         runtimes with up to {} warm-up runs each; {} cores available",
         opts.iters, opts.warmup, report.cores
     );
-    let _ = writeln!(out);
-    let _ = writeln!(
-        out,
-        "{:<24} {:>5} {:>12} {:>12} {:>11}",
-        "workload", "procs", "goro", "tokio", "goro/tokio"
-    );
-    let _ = writeln!(out, "{}", "-".repeat(24 + 1 + 5 + 1 + 12 + 1 + 12 + 1 + 11));
-    let mut last_procs = None;
-    for row in &report.rows {
-        if last_procs.is_some_and(|p| p != row.procs) {
-            let _ = writeln!(out);
+    for &suite in &opts.suites {
+        let rows: Vec<&Row> = report
+            .rows
+            .iter()
+            .filter(|r| r.workload.suite() == suite)
+            .collect();
+        if rows.is_empty() {
+            continue;
         }
-        last_procs = Some(row.procs);
-        let ratio = row
-            .ratio()
-            .map_or_else(|| "-".to_string(), |r| format!("{r:.2}"));
+        let _ = writeln!(out);
+        let _ = writeln!(out, "== {suite}: {}", suite.description());
+        let _ = writeln!(out, "   placement: {}", placement_note(suite, &opts.procs));
+        let _ = writeln!(out);
         let _ = writeln!(
             out,
             "{:<24} {:>5} {:>12} {:>12} {:>11}",
-            row.workload.name(),
-            row.procs,
-            cell_text(&row.goro, opts.iters),
-            cell_text(&row.tokio, opts.iters),
-            ratio
+            "workload", "procs", "goro", "tokio", "goro/tokio"
+        );
+        let _ = writeln!(out, "{}", "-".repeat(RULE));
+        let mut last_procs = None;
+        for row in &rows {
+            if last_procs.is_some_and(|p| p != row.procs) {
+                let _ = writeln!(out);
+            }
+            last_procs = Some(row.procs);
+            let ratio = row
+                .ratio()
+                .map_or_else(|| "-".to_string(), |r| format!("{r:.2}"));
+            let _ = writeln!(
+                out,
+                "{:<24} {:>5} {:>12} {:>12} {:>11}",
+                row.workload.name(),
+                row.procs,
+                cell_text(&row.goro, opts.iters),
+                cell_text(&row.tokio, opts.iters),
+                ratio
+            );
+        }
+        let _ = writeln!(out, "{}", "-".repeat(RULE));
+        for &procs in &opts.procs {
+            let text = match report.geomean(suite, procs) {
+                Some((g, n)) => format!("{g:.2}  (over {n} workloads)"),
+                None => "-".to_string(),
+            };
+            let _ = writeln!(out, "geomean goro/tokio ({suite}) at procs={procs}: {text}");
+        }
+    }
+    let _ = writeln!(out);
+    let _ = writeln!(out, "cores (available_parallelism): {}", report.cores);
+    if let Some(busy) = report.busy_at_start {
+        let note = if busy > 0.1 {
+            " (something else was running: figures are noisy)"
+        } else {
+            ""
+        };
+        let _ = writeln!(
+            out,
+            "CPU busy just before the run: {:.0}%{note}",
+            busy * 100.0
         );
     }
-    let _ = writeln!(out, "{}", "-".repeat(24 + 1 + 5 + 1 + 12 + 1 + 12 + 1 + 11));
-    for &procs in &opts.procs {
-        let text = match report.geomean(procs) {
-            Some((g, n)) => format!("{g:.2}  (over {n} workloads)"),
-            None => "-".to_string(),
-        };
-        let _ = writeln!(out, "geomean goro/tokio at procs={procs}: {text}");
-    }
-    let _ = writeln!(out, "cores (available_parallelism): {}", report.cores);
     let _ = writeln!(out, "goro/tokio < 1 means goro is faster.");
 
     let short = report
@@ -549,8 +784,7 @@ pub fn render_table(report: &Report) -> String {
                 let _ = writeln!(
                     out,
                     "FAILED {} procs={} {name}: {e}",
-                    row.workload.name(),
-                    row.procs
+                    row.workload, row.procs
                 );
             }
         }
@@ -598,42 +832,57 @@ fn json_f64(x: Option<f64>) -> String {
     }
 }
 
-/// Renders the report as one JSON object.
+/// Renders the report as one JSON object: the run's settings and one entry per suite with
+/// its rows and geometric means.
 pub fn render_json(report: &Report) -> String {
     let opts = &report.options;
-    let rows: Vec<String> = report
-        .rows
+    let suites: Vec<String> = opts
+        .suites
         .iter()
-        .map(|r| {
+        .map(|&suite| {
+            let rows: Vec<String> = report
+                .rows
+                .iter()
+                .filter(|r| r.workload.suite() == suite)
+                .map(|r| {
+                    format!(
+                        "{{\"workload\":{},\"procs\":{},\"goro\":{},\"tokio\":{},\"ratio\":{}}}",
+                        json_string(r.workload.name()),
+                        r.procs,
+                        json_outcome(&r.goro),
+                        json_outcome(&r.tokio),
+                        json_f64(r.ratio())
+                    )
+                })
+                .collect();
+            let geomeans: Vec<String> = opts
+                .procs
+                .iter()
+                .map(|&p| {
+                    format!(
+                        "{}:{}",
+                        json_string(&p.to_string()),
+                        json_f64(report.geomean(suite, p).map(|(g, _)| g))
+                    )
+                })
+                .collect();
             format!(
-                "{{\"workload\":{},\"procs\":{},\"goro\":{},\"tokio\":{},\"ratio\":{}}}",
-                json_string(r.workload.name()),
-                r.procs,
-                json_outcome(&r.goro),
-                json_outcome(&r.tokio),
-                json_f64(r.ratio())
-            )
-        })
-        .collect();
-    let geomeans: Vec<String> = opts
-        .procs
-        .iter()
-        .map(|&p| {
-            format!(
-                "{}:{}",
-                json_string(&p.to_string()),
-                json_f64(report.geomean(p).map(|(g, _)| g))
+                "{{\"suite\":{},\"placement\":{},\"rows\":[{}],\"geomean_ratio\":{{{}}}}}",
+                json_string(suite.name()),
+                json_string(&placement_note(suite, &opts.procs)),
+                rows.join(","),
+                geomeans.join(",")
             )
         })
         .collect();
     format!(
-        "{{\"suite\":\"sched\",\"mode\":\"quick\",\"iters\":{},\"warmup\":{},\"cores\":{},\
-         \"pinned\":false,\"rows\":[{}],\"geomean_ratio\":{{{}}}}}",
+        "{{\"mode\":\"quick\",\"iters\":{},\"warmup\":{},\"cores\":{},\"busy_at_start\":{},\
+         \"suites\":[{}]}}",
         opts.iters,
         opts.warmup,
         report.cores,
-        rows.join(","),
-        geomeans.join(",")
+        json_f64(report.busy_at_start),
+        suites.join(",")
     )
 }
 
@@ -656,7 +905,8 @@ mod tests {
     fn defaults() {
         let o = run_opts("");
         assert_eq!(o, Options::default());
-        assert_eq!(o.workloads().len(), Workload::ALL.len());
+        assert_eq!(o.suites, Suite::ALL.to_vec());
+        assert_eq!(o.workloads().len(), 6 + 2 + 2);
     }
 
     #[test]
@@ -668,6 +918,15 @@ mod tests {
         assert!(o.json);
         assert_eq!(o.timeout, Duration::from_secs(9));
         assert_eq!(o.workloads().len(), 4);
+        let o = run_opts("--suite echo,timers --filter 64B");
+        assert_eq!(o.suites, vec![Suite::Echo, Suite::Timers]);
+        assert_eq!(o.workloads(), vec![Workload::Echo(echo::Workload::B64)]);
+        let o = run_opts("--suite=timers --filter timers/sleep");
+        assert_eq!(
+            o.workloads(),
+            vec![Workload::Timers(timers::Workload::SleepLoop)]
+        );
+        assert_eq!(run_opts("--suite all").suites, Suite::ALL.to_vec());
         assert_eq!(parse_args(args("--help")), Ok(Command::Help));
         assert_eq!(parse_args(args("--list")), Ok(Command::List));
     }
@@ -685,6 +944,10 @@ mod tests {
             "extra",
             "--filter nothing_matches_this",
             "--json=yes",
+            "--suite",
+            "--suite bogus",
+            "--suite sched,",
+            "--suite echo --filter yield",
         ] {
             assert!(parse_args(args(bad)).is_err(), "{bad} should be rejected");
         }
@@ -716,30 +979,54 @@ mod tests {
         let report = Report {
             options: Options::default(),
             cores: 2,
+            busy_at_start: Some(0.5),
             rows: vec![
                 Row {
-                    workload: Workload::YieldMany,
+                    workload: Workload::Sched(sched::Workload::YieldMany),
                     procs: 1,
                     goro: sample(ms(2)),
                     tokio: sample(ms(1)),
                 },
                 Row {
-                    workload: Workload::PingPong,
+                    workload: Workload::Sched(sched::Workload::PingPong),
                     procs: 2,
                     goro: Err("panicked: \"boom\"".into()),
                     tokio: sample(ms(1)),
+                },
+                Row {
+                    workload: Workload::Echo(echo::Workload::B64),
+                    procs: 1,
+                    goro: sample(ms(1)),
+                    tokio: sample(ms(4)),
                 },
             ],
         };
         let table = render_table(&report);
         assert!(table.contains("yield_many"), "{table}");
         assert!(table.contains("2.00"), "{table}");
-        assert!(table.contains("FAILED ping_pong procs=2 goro"), "{table}");
+        assert!(
+            table.contains("FAILED sched/ping_pong procs=2 goro"),
+            "{table}"
+        );
+        assert!(table.contains("== echo"), "{table}");
+        assert!(
+            table.contains("geomean goro/tokio (echo) at procs=1: 0.25"),
+            "{table}"
+        );
+        assert!(!table.contains("== timers"), "{table}");
+        assert!(
+            table.contains("CPU busy just before the run: 50% (something else"),
+            "{table}"
+        );
         let json = render_json(&report);
         assert!(json.contains("\"ratio\":2.0000"), "{json}");
         assert!(json.contains("\\\"boom\\\""), "{json}");
         assert!(
             json.contains("\"geomean_ratio\":{\"1\":2.0000,\"2\":null}"),
+            "{json}"
+        );
+        assert!(
+            json.contains("\"geomean_ratio\":{\"1\":0.2500,\"2\":null}"),
             "{json}"
         );
         assert!(report.any_failed());

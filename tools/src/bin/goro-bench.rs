@@ -1,13 +1,13 @@
-//! `goro-bench`: the scheduler suite in quick mode, goro vs tokio side by side.
+//! `goro-bench`: goro-benches' suites (sched, timers, echo) in quick mode, goro vs tokio
+//! side by side.
 //!
-//! `cargo run --release -p goro-tools --bin goro-bench -- [--procs 1,2] [--filter S] [--iters N] [--json]`
+//! `cargo run --release -p goro-tools --bin goro-bench -- [--suite sched,timers,echo] [--procs 1,2] [--filter S] [--iters N] [--json]`
 //! See `goro_tools::quick` for how figures are taken.
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
-use goro_benches::sched::Workload;
-use goro_tools::quick::{self, Command, USAGE};
+use goro_tools::quick::{self, Command, Suite, USAGE};
 
 fn main() -> ExitCode {
     let opts = match quick::parse_args(std::env::args().skip(1)) {
@@ -17,8 +17,10 @@ fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
         Ok(Command::List) => {
-            for w in Workload::ALL {
-                println!("{w}");
+            for suite in Suite::ALL {
+                for w in suite.workloads() {
+                    println!("{w}");
+                }
             }
             return ExitCode::SUCCESS;
         }
