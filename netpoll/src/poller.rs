@@ -23,7 +23,7 @@ use crate::readiness::Ready;
 use crate::registration::IoState;
 use parking_lot::Mutex;
 use std::io;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -56,6 +56,8 @@ pub struct Poller {
     shutdown: AtomicBool,
     /// Completed waits; written only under the poll lock.
     polls: AtomicU64,
+    /// Mirrors `RegSet::live` (written under its lock) for lock-free reads.
+    live: AtomicUsize,
 }
 
 struct PollState {
@@ -130,6 +132,7 @@ impl Poller {
             regs: Mutex::new(RegSet::default()),
             shutdown: AtomicBool::new(false),
             polls: AtomicU64::new(0),
+            live: AtomicUsize::new(0),
         })
     }
 
@@ -221,6 +224,13 @@ impl Poller {
         self.regs.lock().live
     }
 
+    /// Whether any source is registered, without taking a lock (a racy hint: a registration
+    /// made concurrently may not be seen yet). Lets a processor skip a non-blocking poll of a
+    /// poller with nothing on it.
+    pub fn has_registrations(&self) -> bool {
+        self.live.load(Ordering::Acquire) > 0
+    }
+
     /// Waits completed so far ([`Poller::wait`] and [`Poller::try_poll_now`]); a monitor that
     /// sees it unchanged over an interval knows nobody polled this poller meanwhile.
     pub fn poll_count(&self) -> u64 {
@@ -249,6 +259,7 @@ impl Poller {
         let state = Arc::new(IoState::new(index));
         regs.slots[index].state = Some(state.clone());
         regs.live += 1;
+        self.live.store(regs.live, Ordering::Release);
         Ok((state, regs.token(index)))
     }
 
@@ -267,6 +278,7 @@ impl Poller {
             let removed = slot.state.take();
             regs.free.push(index);
             regs.live -= 1;
+            self.live.store(regs.live, Ordering::Release);
             removed
         };
         // Dropped outside the set's lock.

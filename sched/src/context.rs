@@ -8,12 +8,14 @@
 //!   `runnext` slot instead of the injector; `machine`: this machine's id, which the
 //!   processor's ownership check compares against.
 //! * `task`: the id of the task being polled (`task::try_id`).
+//! * `yielded`: a task that asked to run again as its poll ended (it yielded, or was woken
+//!   while running); the machine queues it once it knows it still owns its processor.
 //! * `budget`: the cooperative budget of the current poll (see `coop`).
 
 use crate::coop::Budget;
 use crate::processor::Processor;
 use crate::shared::Shared;
-use crate::task::Id;
+use crate::task::{Id, Notified};
 use std::cell::{Cell, RefCell};
 use std::ptr::NonNull;
 use std::sync::Arc;
@@ -24,6 +26,7 @@ struct Context {
     processor: Cell<Option<NonNull<Processor>>>,
     machine: Cell<usize>,
     task: Cell<Option<Id>>,
+    yielded: Cell<Option<Notified>>,
     budget: Cell<Budget>,
 }
 
@@ -35,6 +38,7 @@ thread_local! {
             processor: Cell::new(None),
             machine: Cell::new(0),
             task: Cell::new(None),
+            yielded: Cell::new(None),
             budget: Cell::new(Budget::unconstrained()),
         }
     };
@@ -196,4 +200,24 @@ pub(crate) fn budget() -> Budget {
 
 pub(crate) fn set_budget(budget: Budget) {
     let _ = CONTEXT.try_with(|cx| cx.budget.set(budget));
+}
+
+/// Hands a task that must run again to the machine whose poll is ending on this thread.
+/// Returns the task back if the slot is taken (the caller queues it another way).
+pub(crate) fn defer_yielded(task: Notified) -> Option<Notified> {
+    let mut task = Some(task);
+    let _ = CONTEXT.try_with(|cx| {
+        let slot = cx.yielded.take();
+        if slot.is_none() {
+            cx.yielded.set(task.take());
+        } else {
+            cx.yielded.set(slot);
+        }
+    });
+    task
+}
+
+/// Takes the task handed over by [`defer_yielded`], if any.
+pub(crate) fn take_yielded() -> Option<Notified> {
+    CONTEXT.try_with(|cx| cx.yielded.take()).ok().flatten()
 }

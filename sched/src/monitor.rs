@@ -131,7 +131,7 @@ fn poll_starved(shared: &Shared, samples: &mut [Sample]) -> bool {
             sample.polled_at = now;
             continue;
         }
-        if now.duration_since(sample.polled_at) < STUCK_AFTER || ps.poller.registrations() == 0 {
+        if now.duration_since(sample.polled_at) < STUCK_AFTER || !ps.poller.has_registrations() {
             continue;
         }
         // A parked processor holds its poller's lock while it waits: `try_poll_now` fails

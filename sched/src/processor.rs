@@ -47,6 +47,7 @@ use crate::shared::Shared;
 use crate::task::{Notified, RawTask};
 use crate::time::{clock_now, queue::TimerQueue};
 use crossbeam_deque::{Steal, Stealer, Worker};
+use crossbeam_utils::CachePadded;
 use goro_netpoll::Poller;
 use goro_stats::ProcCounters;
 use std::cell::Cell;
@@ -139,8 +140,9 @@ pub(crate) fn new_processors(n: usize) -> io::Result<(Vec<Worker<Notified>>, Vec
     Ok((workers, shared))
 }
 
-/// A processor stored in `Shared`, accessed under the ownership protocol above.
-pub(crate) struct ProcessorCell(Processor);
+/// A processor stored in `Shared`, accessed under the ownership protocol above. Padded: each
+/// owner writes its processor's fields on every poll, and processors sit side by side.
+pub(crate) struct ProcessorCell(CachePadded<Processor>);
 
 // SAFETY: the owned half is only used by the machine that owns the processor (see the module
 // docs); other threads read only its immutable fields (`index`, `shared`).
@@ -150,7 +152,7 @@ unsafe impl Send for ProcessorCell {}
 
 impl ProcessorCell {
     pub(crate) fn new(p: Processor) -> ProcessorCell {
-        ProcessorCell(p)
+        ProcessorCell(CachePadded::new(p))
     }
 
     /// # Safety
@@ -294,6 +296,10 @@ impl Processor {
     /// Returns how many events were dispatched.
     pub(crate) fn poll_io_now(&self) -> usize {
         let ps = self.ps();
+        if !ps.poller.has_registrations() {
+            // Nothing can be ready; wake-ups are only consumed by parking.
+            return 0;
+        }
         match ps.poller.try_poll_now() {
             Some(Ok(outcome)) => {
                 ps.counters.netpoll_polls.incr();
@@ -310,7 +316,7 @@ impl Processor {
     fn steal_polls(&self) -> usize {
         let mut events = 0;
         for (i, victim) in self.shared().procs.iter().enumerate() {
-            if i == self.index || victim.poller.registrations() == 0 {
+            if i == self.index || !victim.poller.has_registrations() {
                 continue;
             }
             if let Some(Ok(outcome)) = victim.poller.try_poll_now() {
@@ -397,11 +403,21 @@ impl Processor {
         let seq = self.poll_seq.get().wrapping_add(1) & (u64::MAX >> 2);
         self.poll_seq.set(seq);
         let run_state = &self.ps().run_state;
-        run_state.store(seq << 1 | 1, SeqCst);
+        // Only the end-of-poll CAS races the monitor; this store needs no full barrier.
+        run_state.store(seq << 1 | 1, Release);
         task.run();
-        run_state
+        let owned = run_state
             .compare_exchange(seq << 1 | 1, seq << 1, AcqRel, Acquire)
-            .is_ok()
+            .is_ok();
+        if let Some(task) = context::take_yielded() {
+            if owned {
+                self.local.push(task);
+                self.shared().notify_work();
+            } else {
+                self.shared().schedule_remote(task);
+            }
+        }
+        owned
     }
 
     fn stop_spinning(&self) {

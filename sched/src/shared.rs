@@ -119,11 +119,15 @@ impl Shared {
         });
     }
 
-    /// Schedules a task that was woken while it ran (or yielded): behind the others.
+    /// Schedules a task that was woken while it ran (or yielded), as its poll ends: behind
+    /// the others. On a machine the task is handed back to the machine, which queues it
+    /// without the handoff guard once its end-of-poll CAS proves it still owns the processor.
     pub(crate) fn schedule_yield(&self, task: Notified) {
         context::with_processor(|p| match p {
             Some(p) if std::ptr::eq(p.shared(), self) => {
-                p.schedule_yield(context::machine_id(), task)
+                if let Some(task) = context::defer_yielded(task) {
+                    p.schedule_yield(context::machine_id(), task);
+                }
             }
             _ => self.schedule_remote(task),
         });
