@@ -160,8 +160,10 @@ impl TcpListener {
             Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
             Poll::Pending => return Poll::Pending,
         };
-        // The processor that accepted it, or the listener's when polled off-runtime.
-        let poller = goro_sched::io::current_poller().unwrap_or_else(|| self.io.poller().clone());
+        // The least loaded processor's poller (see `goro_sched::io`), or the listener's when
+        // polled off-runtime.
+        let poller =
+            goro_sched::io::least_loaded_poller().unwrap_or_else(|| self.io.poller().clone());
         Poll::Ready(TcpStream::from_mio(stream, &poller).map(|s| (s, peer)))
     }
 

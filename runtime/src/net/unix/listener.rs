@@ -95,7 +95,8 @@ impl UnixListener {
             Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
             Poll::Pending => return Poll::Pending,
         };
-        let poller = goro_sched::io::current_poller().unwrap_or_else(|| self.io.poller().clone());
+        let poller =
+            goro_sched::io::least_loaded_poller().unwrap_or_else(|| self.io.poller().clone());
         Poll::Ready(UnixStream::from_mio(stream, &poller).map(|s| (s, peer)))
     }
 
