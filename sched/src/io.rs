@@ -16,7 +16,6 @@
 
 use crate::context;
 use goro_netpoll::Poller;
-use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::sync::Arc;
 
 /// The poller a source created on this thread should register with, or `None` outside a
@@ -24,14 +23,9 @@ use std::sync::Arc;
 pub fn current_poller() -> Option<Arc<Poller>> {
     context::with_runtime(|shared| {
         let shared = shared?;
-        let local = context::with_processor(|p| {
-            p.filter(|p| std::ptr::eq(p.shared(), &**shared))
-                .map(|p| p.index)
-        });
-        let index = local.unwrap_or_else(|| {
-            static NEXT: AtomicUsize = AtomicUsize::new(0);
-            NEXT.fetch_add(1, Relaxed) % shared.procs.len()
-        });
+        let index = shared
+            .local_index()
+            .unwrap_or_else(|| shared.next_remote_index());
         Some(shared.procs[index].poller.clone())
     })
 }
@@ -41,10 +35,7 @@ pub fn current_poller() -> Option<Arc<Poller>> {
 pub fn least_loaded_poller() -> Option<Arc<Poller>> {
     context::with_runtime(|shared| {
         let shared = shared?;
-        let local = context::with_processor(|p| {
-            p.filter(|p| std::ptr::eq(p.shared(), &**shared))
-                .map(|p| p.index)
-        });
+        let local = shared.local_index();
         let load = |i: usize| (shared.procs[i].poller.registrations(), Some(i) != local);
         let index = (0..shared.procs.len()).min_by_key(|&i| load(i))?;
         Some(shared.procs[index].poller.clone())

@@ -442,13 +442,7 @@ impl Processor {
                 return Some(task);
             }
         }
-        let procs = &self.shared().procs;
-        let n = procs.len();
-        let polls_at_start: Vec<u64> = if n > 1 {
-            procs.iter().map(|p| p.counters.polls.get()).collect()
-        } else {
-            Vec::new()
-        };
+        let n = self.shared().procs.len();
         for round in 0..STEAL_ROUNDS {
             let start = self.next_rand() as usize % n;
             for i in 0..n {
@@ -460,7 +454,7 @@ impl Processor {
                     return Some(task);
                 }
                 if round == STEAL_ROUNDS - 1 {
-                    if let Some(task) = self.steal_runnext(victim, polls_at_start[victim]) {
+                    if let Some(task) = self.steal_runnext(victim) {
                         return Some(task);
                     }
                 }
@@ -495,13 +489,14 @@ impl Processor {
         }
     }
 
-    /// Takes `victim`'s `runnext` task if the victim has been inside one poll since our
-    /// search began (it would not get to the task soon), like Go's `runqsteal` does.
-    fn steal_runnext(&self, victim: usize, polls_at_start: u64) -> Option<Notified> {
+    /// Takes `victim`'s `runnext` task if the victim stays inside one poll for
+    /// [`RUNNEXT_STEAL_DELAY`] (it would not get to the task soon), like Go's `runqsteal`.
+    fn steal_runnext(&self, victim: usize) -> Option<Notified> {
         let v = &self.shared().procs[victim];
-        if !v.runnext.is_occupied() || v.counters.polls.get() != polls_at_start {
+        if !v.runnext.is_occupied() {
             return None;
         }
+        let polls_at_start = v.counters.polls.get();
         let until = Instant::now() + RUNNEXT_STEAL_DELAY;
         while Instant::now() < until {
             std::hint::spin_loop();

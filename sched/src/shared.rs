@@ -23,7 +23,7 @@ use crate::{context, Config};
 use crossbeam_deque::Injector;
 use std::future::Future;
 use std::panic::Location;
-use std::sync::atomic::{fence, AtomicBool, AtomicU64, Ordering::*};
+use std::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicUsize, Ordering::*};
 use std::sync::Arc;
 
 pub(crate) struct Shared {
@@ -38,6 +38,8 @@ pub(crate) struct Shared {
     pub(crate) config: Config,
     shutdown: AtomicBool,
     orphaned: AtomicU64,
+    /// Round-robin cursor for work from threads that hold none of our processors.
+    next_remote: AtomicUsize,
 }
 
 impl Shared {
@@ -59,6 +61,7 @@ impl Shared {
             config,
             shutdown: AtomicBool::new(false),
             orphaned: AtomicU64::new(0),
+            next_remote: AtomicUsize::new(0),
         }
     }
 
@@ -81,14 +84,32 @@ impl Shared {
         };
         let (notified, join) = self.register(RawTask::new(future, meta));
         if let Some(notified) = notified {
-            context::with_processor(|p| {
-                if let Some(p) = p.filter(|p| std::ptr::eq(p.shared(), &**self)) {
+            self.with_local(|p| match p {
+                Some(p) => {
                     p.counters().spawns.incr();
+                    p.schedule_local(context::machine_id(), notified);
                 }
+                None => self.schedule_remote(notified),
             });
-            self.schedule(notified);
         }
         join
+    }
+
+    /// Calls `f` with the processor this thread holds, if it is one of this runtime's.
+    #[inline]
+    pub(crate) fn with_local<R>(&self, f: impl FnOnce(Option<&Processor>) -> R) -> R {
+        context::with_processor(|p| f(p.filter(|p| std::ptr::eq(p.shared(), self))))
+    }
+
+    /// The index of the processor this thread holds, if it is one of this runtime's.
+    pub(crate) fn local_index(&self) -> Option<usize> {
+        self.with_local(|p| p.map(|p| p.index))
+    }
+
+    /// A processor for work (a timer, a socket) from a thread that holds none of ours:
+    /// picked round-robin.
+    pub(crate) fn next_remote_index(&self) -> usize {
+        self.next_remote.fetch_add(1, Relaxed) % self.procs.len()
     }
 
     /// Puts a new task in the registry. If the runtime is shutting down the task is cancelled
@@ -111,11 +132,9 @@ impl Shared {
             self.blocking.push(&task.header().shared.clone(), task);
             return;
         }
-        context::with_processor(|p| match p {
-            Some(p) if std::ptr::eq(p.shared(), self) => {
-                p.schedule_local(context::machine_id(), task)
-            }
-            _ => self.schedule_remote(task),
+        self.with_local(|p| match p {
+            Some(p) => p.schedule_local(context::machine_id(), task),
+            None => self.schedule_remote(task),
         });
     }
 
@@ -123,13 +142,13 @@ impl Shared {
     /// the others. On a machine the task is handed back to the machine, which queues it
     /// without the handoff guard once its end-of-poll CAS proves it still owns the processor.
     pub(crate) fn schedule_yield(&self, task: Notified) {
-        context::with_processor(|p| match p {
-            Some(p) if std::ptr::eq(p.shared(), self) => {
+        self.with_local(|p| match p {
+            Some(p) => {
                 if let Some(task) = context::defer_yielded(task) {
                     p.schedule_yield(context::machine_id(), task);
                 }
             }
-            _ => self.schedule_remote(task),
+            None => self.schedule_remote(task),
         });
     }
 

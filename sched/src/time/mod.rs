@@ -22,7 +22,6 @@ use entry::TimerEntry;
 use std::fmt;
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;
-use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
@@ -121,17 +120,12 @@ impl Sleep {
 /// Arms on the current thread's processor, or on one picked round-robin (waking it if the
 /// timer is its earliest). Returns the processor's index.
 fn arm_on_some_processor(shared: &Arc<Shared>, deadline: u64, entry: Arc<TimerEntry>) -> usize {
-    let local = context::with_processor(|p| {
-        p.filter(|p| std::ptr::eq(p.shared(), &**shared))
-            .map(|p| p.index)
-    });
-    if let Some(index) = local {
+    if let Some(index) = shared.local_index() {
         // Our own processor checks its timers before it next parks.
         shared.procs[index].timers.arm(deadline, entry);
         return index;
     }
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    let index = NEXT.fetch_add(1, Relaxed) % shared.procs.len();
+    let index = shared.next_remote_index();
     if shared.procs[index].timers.arm(deadline, entry) {
         shared.unpark(index);
     }
