@@ -11,44 +11,35 @@
 
 use std::time::Duration;
 
-use criterion::measurement::WallTime;
-use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion, Throughput};
-use goro_benches::echo::{EchoBench, Workload, CONNECTIONS, ROUND_TRIPS};
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use goro_benches::echo::{Workload, CONNECTIONS, ROUND_TRIPS};
 use goro_benches::server::Side;
 
-/// Worker counts to compare at (the bench machine has 2 cores).
-const PROCS: [usize; 2] = [1, 2];
+mod common;
 
 fn echo(c: &mut Criterion) {
-    for procs in PROCS {
-        for workload in Workload::ALL {
-            let mut group = c.benchmark_group(format!("echo/{workload}/{procs}"));
+    common::for_each_group(
+        c,
+        "echo",
+        &Workload::ALL,
+        |group| {
             group
                 .sample_size(20)
                 .warm_up_time(Duration::from_secs(1))
                 .measurement_time(Duration::from_secs(4))
                 .throughput(Throughput::Elements((CONNECTIONS * ROUND_TRIPS) as u64));
+        },
+        |group, workload, procs| {
             for side in [Side::Goro, Side::Tokio] {
-                bench(&mut group, workload, side, procs);
+                common::bench_lazily(
+                    group,
+                    side.name(),
+                    || workload.prepare(side, procs),
+                    |p| p.run(),
+                );
             }
-            group.finish();
-        }
-    }
-}
-
-/// Benches `workload` with the server on `side`; the server and clients start on first use
-/// and stop before the next side starts.
-fn bench(group: &mut BenchmarkGroup<'_, WallTime>, workload: Workload, side: Side, procs: usize) {
-    let mut running: Option<EchoBench> = None;
-    group.bench_function(side.name(), |b| {
-        let running = running.get_or_insert_with(|| {
-            workload
-                .prepare(side, procs)
-                .unwrap_or_else(|e| panic!("starting the {} echo server: {e}", side.name()))
-        });
-        b.iter(|| running.run());
-    });
-    drop(running);
+        },
+    );
 }
 
 criterion_group!(benches, echo);

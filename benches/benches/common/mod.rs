@@ -1,0 +1,51 @@
+//! The driver every criterion suite here shares: one group per workload and processor count
+//! (`<suite>/<workload>/<procs>`), one function per runtime in it, each set up on first use
+//! and torn down before the next one starts, so two runtimes never run at the same time.
+
+use criterion::measurement::WallTime;
+use criterion::{BenchmarkGroup, Criterion};
+use std::fmt::Display;
+use std::io;
+
+/// Worker counts to compare at (the bench machine has 2 cores).
+pub const PROCS: [usize; 2] = [1, 2];
+
+/// Calls `body` with a group for every processor count and workload, configured first by
+/// `configure`.
+pub fn for_each_group<W: Display + Copy>(
+    c: &mut Criterion,
+    suite: &str,
+    workloads: &[W],
+    configure: impl Fn(&mut BenchmarkGroup<'_, WallTime>),
+    mut body: impl FnMut(&mut BenchmarkGroup<'_, WallTime>, W, usize),
+) {
+    for procs in PROCS {
+        for &workload in workloads {
+            let mut group = c.benchmark_group(format!("{suite}/{workload}/{procs}"));
+            configure(&mut group);
+            body(&mut group, workload, procs);
+            group.finish();
+        }
+    }
+}
+
+/// One function named `name`: `prepare` runs the first time criterion calls the routine (so
+/// filtered-out benches build nothing), `run` is what gets timed, and the prepared setup is
+/// dropped before this returns.
+pub fn bench_lazily<P>(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    name: &str,
+    prepare: impl FnOnce() -> io::Result<P>,
+    mut run: impl FnMut(&mut P),
+) {
+    let mut prepare = Some(prepare);
+    let mut prepared: Option<P> = None;
+    group.bench_function(name, |b| {
+        let prepared = prepared.get_or_insert_with(|| {
+            let prepare = prepare.take().expect("set up once");
+            prepare().unwrap_or_else(|e| panic!("setting up the {name} side: {e}"))
+        });
+        b.iter(|| run(prepared));
+    });
+    drop(prepared);
+}
