@@ -6,39 +6,13 @@
 //! (add a filter such as `-- sched/yield_many` to run part of it). For a quick side-by-side
 //! table instead, use `cargo run --release -p goro-tools --bin goro-bench`.
 
-use std::time::Duration;
-
 use criterion::{criterion_group, criterion_main, Criterion};
 use goro_benches::sched::Workload;
 
 mod common;
 
 fn sched(c: &mut Criterion) {
-    common::for_each_group(
-        c,
-        "sched",
-        &Workload::ALL,
-        |group| {
-            group
-                .sample_size(30)
-                .warm_up_time(Duration::from_secs(1))
-                .measurement_time(Duration::from_secs(3));
-        },
-        |group, workload, procs| {
-            common::bench_lazily(
-                group,
-                "goro",
-                || workload.prepare::<goro::Runtime>(procs),
-                |p| p.run(),
-            );
-            common::bench_lazily(
-                group,
-                "tokio",
-                || workload.prepare::<tokio::runtime::Runtime>(procs),
-                |p| p.run(),
-            );
-        },
-    );
+    common::runtime_suite::<Workload>(c, "sched");
 }
 
 criterion_group!(benches, sched);

@@ -5,39 +5,13 @@
 //! Criterion ids are `timers/<workload>/<procs>/{goro,tokio}`. Run with
 //! `cargo bench -p goro-benches --bench timers`. Threads are not pinned.
 
-use std::time::Duration;
-
 use criterion::{criterion_group, criterion_main, Criterion};
 use goro_benches::timers::Workload;
 
 mod common;
 
 fn timers(c: &mut Criterion) {
-    common::for_each_group(
-        c,
-        "timers",
-        &Workload::ALL,
-        |group| {
-            group
-                .sample_size(30)
-                .warm_up_time(Duration::from_secs(1))
-                .measurement_time(Duration::from_secs(3));
-        },
-        |group, workload, procs| {
-            common::bench_lazily(
-                group,
-                "goro",
-                || workload.prepare::<goro::Runtime>(procs),
-                |p| p.run(),
-            );
-            common::bench_lazily(
-                group,
-                "tokio",
-                || workload.prepare::<tokio::runtime::Runtime>(procs),
-                |p| p.run(),
-            );
-        },
-    );
+    common::runtime_suite::<Workload>(c, "timers");
 }
 
 criterion_group!(benches, timers);

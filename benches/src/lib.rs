@@ -176,6 +176,41 @@ impl BenchRuntime for tokio::runtime::Runtime {
     }
 }
 
+/// A workload that runs on any [`BenchRuntime`] (the scheduler and timer suites), so one
+/// driver can bench a whole suite on goro and on tokio.
+pub trait RuntimeWorkload: Copy + std::fmt::Display + 'static {
+    /// Every workload of the suite, in the order it runs them.
+    const WORKLOADS: &'static [Self];
+    /// A runtime set up for one workload.
+    type Prepared<R: BenchRuntime>;
+    /// Builds a runtime with `procs` workers, ready to run the workload repeatedly.
+    fn prepare<R: BenchRuntime>(self, procs: usize) -> io::Result<Self::Prepared<R>>;
+    /// Runs one iteration.
+    fn run<R: BenchRuntime>(prepared: &mut Self::Prepared<R>);
+}
+
+impl RuntimeWorkload for sched::Workload {
+    const WORKLOADS: &'static [Self] = &sched::Workload::ALL;
+    type Prepared<R: BenchRuntime> = sched::Prepared<R>;
+    fn prepare<R: BenchRuntime>(self, procs: usize) -> io::Result<sched::Prepared<R>> {
+        sched::Workload::prepare(self, procs)
+    }
+    fn run<R: BenchRuntime>(prepared: &mut sched::Prepared<R>) {
+        prepared.run();
+    }
+}
+
+impl RuntimeWorkload for timers::Workload {
+    const WORKLOADS: &'static [Self] = &timers::Workload::ALL;
+    type Prepared<R: BenchRuntime> = timers::Prepared<R>;
+    fn prepare<R: BenchRuntime>(self, procs: usize) -> io::Result<timers::Prepared<R>> {
+        timers::Workload::prepare(self, procs)
+    }
+    fn run<R: BenchRuntime>(prepared: &mut timers::Prepared<R>) {
+        prepared.run();
+    }
+}
+
 pub mod sched {
     //! The scheduler suite: tokio's `rt_multi_threaded` workloads, generic over
     //! [`BenchRuntime`]. See the crate docs for what each one stresses.

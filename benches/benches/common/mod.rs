@@ -2,10 +2,15 @@
 //! (`<suite>/<workload>/<procs>`), one function per runtime in it, each set up on first use
 //! and torn down before the next one starts, so two runtimes never run at the same time.
 
+// Each bench crate includes this module and uses part of it.
+#![allow(dead_code)]
+
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, Criterion};
+use goro_benches::RuntimeWorkload;
 use std::fmt::Display;
 use std::io;
+use std::time::Duration;
 
 /// Worker counts to compare at (the bench machine has 2 cores).
 pub const PROCS: [usize; 2] = [1, 2];
@@ -48,4 +53,34 @@ pub fn bench_lazily<P>(
         b.iter(|| run(prepared));
     });
     drop(prepared);
+}
+
+/// A whole suite of workloads that run on either runtime: each on goro and on tokio with the
+/// same number of workers.
+pub fn runtime_suite<W: RuntimeWorkload>(c: &mut Criterion, suite: &str) {
+    for_each_group(
+        c,
+        suite,
+        W::WORKLOADS,
+        |group| {
+            group
+                .sample_size(30)
+                .warm_up_time(Duration::from_secs(1))
+                .measurement_time(Duration::from_secs(3));
+        },
+        |group, workload, procs| {
+            bench_lazily(
+                group,
+                "goro",
+                || workload.prepare::<goro::Runtime>(procs),
+                W::run,
+            );
+            bench_lazily(
+                group,
+                "tokio",
+                || workload.prepare::<tokio::runtime::Runtime>(procs),
+                W::run,
+            );
+        },
+    );
 }
