@@ -60,7 +60,7 @@ macro_rules! proc_counters {
         }
 
         /// A plain copy of a [`ProcCounters`] block.
-        #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+        #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
         pub struct CounterSnapshot {
             $($(#[$doc])* pub $name: u64,)*
         }

@@ -17,5 +17,12 @@
 //! The block is cache-padded so two Ps never share a line.
 
 mod counters;
+mod report;
+mod wait;
 
 pub use counters::{Counter, CounterSnapshot, ProcCounters};
+pub use report::{
+    Histograms, LeakReport, Pauses, ProcSnapshot, Quantiles, Site, SiteStats, Snapshot, Suspect,
+    SuspectReason, TaskCounts, TaskDump, TaskGroup, TaskInfo, TaskState,
+};
+pub use wait::{WaitKind, WaitOp};

@@ -1,0 +1,247 @@
+//! The reports users read: [`Snapshot`], [`Pauses`], [`LeakReport`], [`TaskDump`].
+//!
+//! These are plain data with public fields. The scheduler fills them in; this crate formats
+//! them (`Display`, JSON through serde, Prometheus text). A source location is serialized as
+//! `"file:line:column"`.
+
+use crate::counters::CounterSnapshot;
+use crate::wait::WaitOp;
+use serde::{Serialize, Serializer};
+use std::panic::Location;
+use std::time::Duration;
+
+/// A place in the source: where a task was spawned or suspended.
+pub type Site = &'static Location<'static>;
+
+pub(crate) fn serialize_site<S: Serializer>(site: &Site, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(site)
+}
+
+pub(crate) fn serialize_opt_site<S: Serializer>(
+    site: &Option<Site>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match site {
+        Some(site) => s.collect_str(site),
+        None => s.serialize_none(),
+    }
+}
+
+/// Quantiles of a distribution of durations.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct Quantiles {
+    /// How many values the quantiles are computed over.
+    pub count: u64,
+    pub min: Duration,
+    pub p25: Duration,
+    pub p50: Duration,
+    pub p75: Duration,
+    pub p90: Duration,
+    pub p95: Duration,
+    pub p99: Duration,
+    pub max: Duration,
+    pub mean: Duration,
+}
+
+/// The runtime's latency histograms, merged over processors.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Histograms {
+    /// How long one poll of a task ran (sampled, see the crate docs).
+    pub poll_duration: Quantiles,
+    /// From a wake to the start of the poll it caused (sampled).
+    pub scheduling_latency: Quantiles,
+    /// How long a processor blocked in its poller when it parked.
+    pub netpoll_block: Quantiles,
+    /// From spawn to completion (sampled).
+    pub task_lifetime: Quantiles,
+}
+
+/// One processor in a [`Snapshot`].
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ProcSnapshot {
+    pub index: usize,
+    /// Tasks in its local run queue and `runnext` slot.
+    pub runqueue: usize,
+    /// Parked in its poller.
+    pub idle: bool,
+    pub counters: CounterSnapshot,
+}
+
+/// Task counts over the runtime's life.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct TaskCounts {
+    /// Tasks alive now (spawned, not complete).
+    pub live: u64,
+    pub spawned: u64,
+    pub completed: u64,
+    /// Tasks found orphaned (idle while no waker for them exists).
+    pub orphaned: u64,
+    /// Orphaned tasks cancelled because `reclaim_orphans` is on.
+    pub reclaimed: u64,
+}
+
+/// Tasks spawned at one place in the source.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SiteStats {
+    #[serde(serialize_with = "serialize_site")]
+    pub spawned_at: Site,
+    pub spawned: u64,
+    pub completed: u64,
+    pub live: u64,
+    /// Lifetimes of the site's completed tasks.
+    pub lifetime: Quantiles,
+}
+
+/// Stats cycles and their pauses, like Go's `debug.GCStats`.
+///
+/// A cycle's *pause* is the longest time in that cycle that a processor had runnable work
+/// and did not start a poll.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Pauses {
+    pub num_cycles: u64,
+    /// When the last cycle ran, as time since the runtime started.
+    pub last_cycle: Option<Duration>,
+    /// Sum of every cycle's pause.
+    pub pause_total: Duration,
+    /// The most recent pauses, newest first (at most 256).
+    pub pauses: Vec<Duration>,
+    /// Quantiles of `pauses`.
+    pub quantiles: Quantiles,
+    /// Times the stall alarm fired: the p95 pause of the recent cycles exceeded the running
+    /// baseline times the alarm factor.
+    pub stall_alarms: u64,
+    /// The running baseline pause the alarm compares against.
+    pub baseline: Duration,
+}
+
+/// Where a task is in its life, as far as a report can tell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskState {
+    /// Returned `Pending` and waits for a wake.
+    Idle,
+    /// In a run queue.
+    Scheduled,
+    /// Being polled.
+    Running,
+    /// Idle while no waker for it exists: nothing can wake it again.
+    Orphaned,
+    /// Orphaned, then cancelled by `reclaim_orphans`.
+    Reclaimed,
+}
+
+/// One task, as a report shows it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TaskInfo {
+    pub id: u64,
+    pub name: Option<String>,
+    #[serde(serialize_with = "serialize_site")]
+    pub spawned_at: Site,
+    /// Where the goro future it last suspended on was created; `None` if it never
+    /// suspended on one of goro's own futures.
+    #[serde(serialize_with = "serialize_opt_site")]
+    pub suspended_at: Option<Site>,
+    /// Which goro future that was.
+    pub wait_op: Option<WaitOp>,
+    pub state: TaskState,
+    /// Since spawn.
+    pub age: Duration,
+    /// Since it last returned `Pending` (zero if it is scheduled or running).
+    pub idle: Duration,
+    pub polls: u64,
+    pub wakes: u64,
+    /// Wakers for it that exist right now.
+    pub wakers: u32,
+}
+
+/// Why a group of tasks is suspected of leaking.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SuspectReason {
+    /// The group's idle count kept rising across cycles.
+    Growing,
+    /// Its tasks stayed idle past `leak_threshold` on an in-process wait.
+    StuckInProcess,
+    /// Both.
+    GrowingAndStuck,
+}
+
+/// A group of idle tasks (same spawn site, same suspension point) suspected of leaking.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Suspect {
+    #[serde(serialize_with = "serialize_site")]
+    pub spawned_at: Site,
+    #[serde(serialize_with = "serialize_opt_site")]
+    pub suspended_at: Option<Site>,
+    pub wait_op: Option<WaitOp>,
+    /// Idle tasks in the group now.
+    pub live: u64,
+    /// Change of `live` over the detector's window of cycles.
+    pub growth: i64,
+    /// The longest any task of the group has been idle.
+    pub oldest_idle: Duration,
+    pub reason: SuspectReason,
+}
+
+/// Tasks that leaked or look like they did.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct LeakReport {
+    /// Orphaned tasks, oldest first (the most recent ones if there were very many).
+    pub orphaned: Vec<TaskInfo>,
+    /// Every orphan found so far, including ones no longer listed.
+    pub orphaned_total: u64,
+    /// Orphans cancelled by `reclaim_orphans`.
+    pub reclaimed: u64,
+    /// Suspected groups, most suspicious first (by count, then growth).
+    pub suspected: Vec<Suspect>,
+    pub stall_alarms: u64,
+    pub live_tasks: u64,
+    pub cycles: u64,
+    pub leak_threshold: Duration,
+}
+
+/// The whole runtime at one moment.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Snapshot {
+    /// Time since the runtime started.
+    pub uptime: Duration,
+    pub processors: usize,
+    /// Processors parked in their pollers.
+    pub idle_processors: usize,
+    /// Processors searching for work.
+    pub spinning: usize,
+    /// Machine threads (running a processor or parked spare).
+    pub threads: usize,
+    /// Spare machines parked for reuse.
+    pub idle_threads: usize,
+    /// Tasks in the global injector.
+    pub injector: usize,
+    pub procs: Vec<ProcSnapshot>,
+    /// Every processor's counters summed.
+    pub totals: CounterSnapshot,
+    pub tasks: TaskCounts,
+    /// Per spawn site, most live tasks first.
+    pub sites: Vec<SiteStats>,
+    pub histograms: Histograms,
+    pub pauses: Pauses,
+    /// Whether timing and histograms are on (`Builder::stats`).
+    pub stats_enabled: bool,
+}
+
+/// Tasks that share a spawn site and a suspension point.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TaskGroup {
+    #[serde(serialize_with = "serialize_site")]
+    pub spawned_at: Site,
+    #[serde(serialize_with = "serialize_opt_site")]
+    pub suspended_at: Option<Site>,
+    pub wait_op: Option<WaitOp>,
+    pub tasks: Vec<TaskInfo>,
+}
+
+/// Every live task, grouped like a goroutine dump, biggest group first.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct TaskDump {
+    pub uptime: Duration,
+    pub groups: Vec<TaskGroup>,
+}
