@@ -46,7 +46,7 @@ impl Counter {
 }
 
 macro_rules! proc_counters {
-    ($($(#[$doc:meta])* $name:ident,)*) => {
+    ($($(#[doc = $doc:literal])* $name:ident,)*) => {
         /// The counters of one processor. See the crate docs for the write discipline.
         #[derive(Debug, Default)]
         pub struct ProcCounters {
@@ -56,14 +56,20 @@ macro_rules! proc_counters {
         #[derive(Debug, Default)]
         #[doc(hidden)]
         pub struct ProcCountersInner {
-            $($(#[$doc])* pub $name: Counter,)*
+            $($(#[doc = $doc])* pub $name: Counter,)*
         }
 
         /// A plain copy of a [`ProcCounters`] block.
         #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
         pub struct CounterSnapshot {
-            $($(#[$doc])* pub $name: u64,)*
+            $($(#[doc = $doc])* pub $name: u64,)*
         }
+
+        /// Every counter's name and description, in declaration order (the order of
+        /// [`CounterSnapshot::values`]).
+        pub const COUNTER_FIELDS: &[(&str, &str)] = &[
+            $((stringify!($name), concat!($($doc),*).trim_ascii()),)*
+        ];
 
         impl ProcCounters {
             /// Copies every counter.
@@ -76,6 +82,15 @@ macro_rules! proc_counters {
             /// Field-wise sum, for totals over processors.
             pub fn merge(&mut self, other: &CounterSnapshot) {
                 $(self.$name += other.$name;)*
+            }
+
+            /// Every counter as `(name, description, value)`, in declaration order.
+            pub fn values(&self) -> impl Iterator<Item = (&'static str, &'static str, u64)> {
+                let values = [$(self.$name,)*];
+                COUNTER_FIELDS
+                    .iter()
+                    .zip(values)
+                    .map(|(&(name, help), value)| (name, help, value))
             }
         }
     };
@@ -139,5 +154,20 @@ mod tests {
         total.merge(&a.snapshot());
         assert_eq!(total.polls, 4);
         assert_eq!(total.parks, 0);
+    }
+
+    #[test]
+    fn values_name_every_field_in_order() {
+        let c = ProcCounters::default();
+        c.polls.add(7);
+        c.accept_errors.add(2);
+        let v: Vec<_> = c.snapshot().values().collect();
+        assert_eq!(v.len(), COUNTER_FIELDS.len());
+        assert_eq!(v[0], ("polls", "Task polls started on this processor.", 7));
+        let last = v.last().unwrap();
+        assert_eq!((last.0, last.2), ("accept_errors", 2));
+        assert!(v
+            .iter()
+            .all(|(_, help, _)| !help.is_empty() && !help.starts_with(' ')));
     }
 }

@@ -17,10 +17,17 @@
 //! The block is cache-padded so two Ps never share a line.
 
 mod counters;
+mod durations;
+mod histogram;
+mod leaks;
+mod pauses;
 mod report;
 mod wait;
 
-pub use counters::{Counter, CounterSnapshot, ProcCounters};
+pub use counters::{Counter, CounterSnapshot, ProcCounters, COUNTER_FIELDS};
+pub use histogram::{Histogram, SharedHistogram};
+pub use leaks::{IdleGroup, SuspectDetector};
+pub use pauses::{PauseLog, StallAlarm, MAX_RECENT};
 pub use report::{
     Histograms, LeakReport, Pauses, ProcSnapshot, Quantiles, Site, SiteStats, Snapshot, Suspect,
     SuspectReason, TaskCounts, TaskDump, TaskGroup, TaskInfo, TaskState,

@@ -2,7 +2,7 @@
 //!
 //! These are plain data with public fields. The scheduler fills them in; this crate formats
 //! them (`Display`, JSON through serde, Prometheus text). A source location is serialized as
-//! `"file:line:column"`.
+//! `"file:line:column"`, a duration as floating-point seconds (see `durations.rs`).
 
 use crate::counters::CounterSnapshot;
 use crate::wait::WaitOp;
@@ -32,14 +32,23 @@ pub(crate) fn serialize_opt_site<S: Serializer>(
 pub struct Quantiles {
     /// How many values the quantiles are computed over.
     pub count: u64,
+    #[serde(serialize_with = "crate::durations::secs")]
     pub min: Duration,
+    #[serde(serialize_with = "crate::durations::secs")]
     pub p25: Duration,
+    #[serde(serialize_with = "crate::durations::secs")]
     pub p50: Duration,
+    #[serde(serialize_with = "crate::durations::secs")]
     pub p75: Duration,
+    #[serde(serialize_with = "crate::durations::secs")]
     pub p90: Duration,
+    #[serde(serialize_with = "crate::durations::secs")]
     pub p95: Duration,
+    #[serde(serialize_with = "crate::durations::secs")]
     pub p99: Duration,
+    #[serde(serialize_with = "crate::durations::secs")]
     pub max: Duration,
+    #[serde(serialize_with = "crate::durations::secs")]
     pub mean: Duration,
 }
 
@@ -100,10 +109,13 @@ pub struct SiteStats {
 pub struct Pauses {
     pub num_cycles: u64,
     /// When the last cycle ran, as time since the runtime started.
+    #[serde(serialize_with = "crate::durations::opt_secs")]
     pub last_cycle: Option<Duration>,
     /// Sum of every cycle's pause.
+    #[serde(serialize_with = "crate::durations::secs")]
     pub pause_total: Duration,
     /// The most recent pauses, newest first (at most 256).
+    #[serde(serialize_with = "crate::durations::vec_secs")]
     pub pauses: Vec<Duration>,
     /// Quantiles of `pauses`.
     pub quantiles: Quantiles,
@@ -111,6 +123,7 @@ pub struct Pauses {
     /// baseline times the alarm factor.
     pub stall_alarms: u64,
     /// The running baseline pause the alarm compares against.
+    #[serde(serialize_with = "crate::durations::secs")]
     pub baseline: Duration,
 }
 
@@ -145,8 +158,10 @@ pub struct TaskInfo {
     pub wait_op: Option<WaitOp>,
     pub state: TaskState,
     /// Since spawn.
+    #[serde(serialize_with = "crate::durations::secs")]
     pub age: Duration,
     /// Since it last returned `Pending` (zero if it is scheduled or running).
+    #[serde(serialize_with = "crate::durations::secs")]
     pub idle: Duration,
     pub polls: u64,
     pub wakes: u64,
@@ -179,6 +194,7 @@ pub struct Suspect {
     /// Change of `live` over the detector's window of cycles.
     pub growth: i64,
     /// The longest any task of the group has been idle.
+    #[serde(serialize_with = "crate::durations::secs")]
     pub oldest_idle: Duration,
     pub reason: SuspectReason,
 }
@@ -197,6 +213,7 @@ pub struct LeakReport {
     pub stall_alarms: u64,
     pub live_tasks: u64,
     pub cycles: u64,
+    #[serde(serialize_with = "crate::durations::secs")]
     pub leak_threshold: Duration,
 }
 
@@ -204,6 +221,7 @@ pub struct LeakReport {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Snapshot {
     /// Time since the runtime started.
+    #[serde(serialize_with = "crate::durations::secs")]
     pub uptime: Duration,
     pub processors: usize,
     /// Processors parked in their pollers.
@@ -242,6 +260,7 @@ pub struct TaskGroup {
 /// Every live task, grouped like a goroutine dump, biggest group first.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct TaskDump {
+    #[serde(serialize_with = "crate::durations::secs")]
     pub uptime: Duration,
     pub groups: Vec<TaskGroup>,
 }
