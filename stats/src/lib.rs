@@ -17,15 +17,20 @@
 //! The block is cache-padded so two Ps never share a line.
 
 mod counters;
+mod display;
 mod durations;
 mod histogram;
+mod human;
+mod json;
 mod leaks;
 mod pauses;
 mod report;
 mod wait;
 
 pub use counters::{Counter, CounterSnapshot, ProcCounters, COUNTER_FIELDS};
+pub use display::MAX_LISTED;
 pub use histogram::{Histogram, SharedHistogram};
+pub use human::HumanDuration;
 pub use leaks::{IdleGroup, SuspectDetector};
 pub use pauses::{PauseLog, StallAlarm, MAX_RECENT};
 pub use report::{

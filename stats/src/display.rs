@@ -1,0 +1,658 @@
+//! The text forms of the reports, for people: `Display` for [`LeakReport`] and [`TaskDump`]
+//! (grouped like a goroutine dump), [`Pauses`], [`Quantiles`] and [`Snapshot`].
+//!
+//! Tasks are grouped by (spawn site, suspension point, wait op), biggest group first, one
+//! line a group:
+//!
+//! ```text
+//! 2 tasks spawned at src/server.rs:88:5, idle 41s at src/server.rs:102:9 (TcpStream::read)
+//!     #12 "conn", #14
+//! ```
+//!
+//! A task that never suspended on a goro future says so instead of a suspension point.
+//! Durations print humanly ([`HumanDuration`]); a group lists at most [`MAX_LISTED`] tasks.
+
+use crate::human::HumanDuration;
+use crate::report::{
+    LeakReport, Pauses, Quantiles, Site, Snapshot, Suspect, SuspectReason, TaskDump, TaskInfo,
+};
+use crate::wait::WaitOp;
+use std::fmt::{self, Display, Formatter, Write};
+use std::time::Duration;
+
+/// How many tasks of a group a dump names.
+pub const MAX_LISTED: usize = 16;
+/// How many spawn sites a snapshot's text lists.
+const MAX_SITES: usize = 10;
+
+fn plural(n: u64, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {many}")
+    }
+}
+
+/// "`n` tasks spawned at X, idle [up to] D at Y (op)", without a newline.
+fn group_line(
+    f: &mut Formatter<'_>,
+    n: u64,
+    spawned_at: Site,
+    suspended_at: Option<Site>,
+    wait_op: Option<WaitOp>,
+    idle: (Duration, Duration),
+) -> fmt::Result {
+    write!(
+        f,
+        "{} spawned at {spawned_at}, ",
+        plural(n, "task", "tasks")
+    )?;
+    let (least, most) = idle;
+    let (most_h, least_h) = (HumanDuration(most), HumanDuration(least));
+    if most.is_zero() {
+        f.write_str("not idle")?;
+    } else if n == 1 || most_h.to_string() == least_h.to_string() {
+        write!(f, "idle {most_h}")?;
+    } else {
+        write!(f, "idle up to {most_h}")?;
+    }
+    match suspended_at {
+        Some(site) if most.is_zero() => write!(f, ", last suspended at {site}")?,
+        Some(site) => write!(f, " at {site}")?,
+        None => f.write_str(", never suspended on a goro future")?,
+    }
+    if let Some(op) = wait_op {
+        write!(f, " ({op})")?;
+    }
+    Ok(())
+}
+
+/// "    #12 "name", #14 (and 3 more)" with a newline.
+fn task_list<'a>(
+    f: &mut Formatter<'_>,
+    tasks: impl ExactSizeIterator<Item = &'a TaskInfo>,
+) -> fmt::Result {
+    let total = tasks.len();
+    f.write_str("    ")?;
+    for (i, t) in tasks.take(MAX_LISTED).enumerate() {
+        if i > 0 {
+            f.write_str(", ")?;
+        }
+        write!(f, "#{}", t.id)?;
+        if let Some(name) = &t.name {
+            write!(f, " {name:?}")?;
+        }
+    }
+    if total > MAX_LISTED {
+        write!(f, " (and {} more)", total - MAX_LISTED)?;
+    }
+    f.write_char('\n')
+}
+
+fn idle_range<'a>(tasks: impl Iterator<Item = &'a TaskInfo>) -> (Duration, Duration) {
+    tasks.fold((Duration::MAX, Duration::ZERO), |(lo, hi), t| {
+        (lo.min(t.idle), hi.max(t.idle))
+    })
+}
+
+type GroupKey = (Site, Option<Site>, Option<WaitOp>);
+
+/// Groups tasks by (spawn site, suspension point, op), biggest group first, ties in order
+/// of first appearance.
+pub(crate) fn group_tasks(tasks: &[TaskInfo]) -> Vec<(GroupKey, Vec<&TaskInfo>)> {
+    let mut groups: Vec<(GroupKey, Vec<&TaskInfo>)> = Vec::new();
+    for t in tasks {
+        let key = (t.spawned_at, t.suspended_at, t.wait_op);
+        match groups.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, members)) => members.push(t),
+            None => groups.push((key, vec![t])),
+        }
+    }
+    groups.sort_by(|a, b| b.1.len().cmp(&a.1.len()));
+    groups
+}
+
+impl Display for LeakReport {
+    /// A grouped dump of orphaned and suspected tasks, then the stall alarm count.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use goro_stats::{LeakReport, TaskInfo, TaskState, WaitOp};
+    /// use std::panic::Location;
+    /// use std::time::Duration;
+    ///
+    /// let orphan = TaskInfo {
+    ///     id: 12,
+    ///     name: Some("conn".into()),
+    ///     spawned_at: Location::caller(),
+    ///     suspended_at: Some(Location::caller()),
+    ///     wait_op: Some(WaitOp::TcpRead),
+    ///     state: TaskState::Orphaned,
+    ///     age: Duration::from_secs(50),
+    ///     idle: Duration::from_secs(41),
+    ///     polls: 3,
+    ///     wakes: 2,
+    ///     wakers: 0,
+    /// };
+    /// let report = LeakReport {
+    ///     orphaned: vec![orphan.clone(), TaskInfo { id: 14, name: None, ..orphan }],
+    ///     orphaned_total: 2,
+    ///     ..LeakReport::default()
+    /// };
+    /// let text = report.to_string();
+    /// assert!(text.starts_with("orphaned: 2 tasks (2 found in total, 0 reclaimed)\n"));
+    /// assert!(text.contains("2 tasks spawned at "));
+    /// assert!(text.contains(", idle 41s at "));
+    /// assert!(text.contains("(TcpStream::read)\n    #12 \"conn\", #14\n"));
+    /// assert!(text.contains("suspected: none"));
+    /// assert!(text.ends_with("stall alarms: 0\n"));
+    /// ```
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        if self.orphaned.is_empty() {
+            f.write_str("orphaned: none")?;
+        } else {
+            write!(
+                f,
+                "orphaned: {}",
+                plural(self.orphaned.len() as u64, "task", "tasks")
+            )?;
+        }
+        writeln!(
+            f,
+            " ({} found in total, {} reclaimed)",
+            self.orphaned_total, self.reclaimed
+        )?;
+        for ((spawned_at, suspended_at, wait_op), tasks) in group_tasks(&self.orphaned) {
+            let idle = idle_range(tasks.iter().copied());
+            f.write_str("  ")?;
+            group_line(
+                f,
+                tasks.len() as u64,
+                spawned_at,
+                suspended_at,
+                wait_op,
+                idle,
+            )?;
+            f.write_char('\n')?;
+            task_list(f, tasks.into_iter())?;
+        }
+
+        if self.suspected.is_empty() {
+            f.write_str("suspected: none")?;
+        } else {
+            write!(
+                f,
+                "suspected: {}",
+                plural(self.suspected.len() as u64, "group", "groups")
+            )?;
+        }
+        writeln!(
+            f,
+            " ({} live tasks, leak threshold {}, {} cycles)",
+            self.live_tasks,
+            HumanDuration(self.leak_threshold),
+            self.cycles
+        )?;
+        for s in &self.suspected {
+            f.write_str("  ")?;
+            suspect_line(f, s, self.leak_threshold)?;
+            f.write_char('\n')?;
+        }
+        writeln!(f, "stall alarms: {}", self.stall_alarms)
+    }
+}
+
+fn suspect_line(f: &mut Formatter<'_>, s: &Suspect, threshold: Duration) -> fmt::Result {
+    let idle = (Duration::ZERO, s.oldest_idle);
+    group_line(f, s.live, s.spawned_at, s.suspended_at, s.wait_op, idle)?;
+    let stuck = format!(
+        "stuck on an in-process wait past {}",
+        HumanDuration(threshold)
+    );
+    match s.reason {
+        SuspectReason::Growing => write!(f, ": growing, {:+} over the last cycles", s.growth),
+        SuspectReason::StuckInProcess => write!(f, ": {stuck}"),
+        SuspectReason::GrowingAndStuck => {
+            write!(
+                f,
+                ": growing, {:+} over the last cycles, and {stuck}",
+                s.growth
+            )
+        }
+    }
+}
+
+impl Display for TaskDump {
+    /// Every live task, one line a group, biggest group first, with the tasks' ids.
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        let tasks: usize = self.groups.iter().map(|g| g.tasks.len()).sum();
+        writeln!(
+            f,
+            "tasks at {}: {} in {}",
+            HumanDuration(self.uptime),
+            plural(tasks as u64, "task", "tasks"),
+            plural(self.groups.len() as u64, "group", "groups")
+        )?;
+        for g in &self.groups {
+            let idle = idle_range(g.tasks.iter());
+            group_line(
+                f,
+                g.tasks.len() as u64,
+                g.spawned_at,
+                g.suspended_at,
+                g.wait_op,
+                idle,
+            )?;
+            f.write_char('\n')?;
+            task_list(f, g.tasks.iter())?;
+        }
+        Ok(())
+    }
+}
+
+impl Display for Quantiles {
+    /// `n=120 min=3µs p50=35µs p90=80µs p99=1.2ms max=4ms mean=41µs`, or `no samples`.
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        if self.count == 0 {
+            return f.write_str("no samples");
+        }
+        write!(
+            f,
+            "n={} min={} p50={} p90={} p99={} max={} mean={}",
+            self.count,
+            HumanDuration(self.min),
+            HumanDuration(self.p50),
+            HumanDuration(self.p90),
+            HumanDuration(self.p99),
+            HumanDuration(self.max),
+            HumanDuration(self.mean)
+        )
+    }
+}
+
+impl Display for Pauses {
+    /// One line: cycles, total, the latest pause, quantiles, baseline and alarms.
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        let Some(last_cycle) = self.last_cycle.filter(|_| self.num_cycles > 0) else {
+            return write!(f, "no stats cycle yet, {} stall alarms", self.stall_alarms);
+        };
+        write!(
+            f,
+            "{} at {}, pause total {}",
+            plural(self.num_cycles, "cycle", "cycles"),
+            HumanDuration(last_cycle),
+            HumanDuration(self.pause_total)
+        )?;
+        if let Some(&latest) = self.pauses.first() {
+            write!(
+                f,
+                ", latest {}, recent p50 {} p95 {} max {}",
+                HumanDuration(latest),
+                HumanDuration(self.quantiles.p50),
+                HumanDuration(self.quantiles.p95),
+                HumanDuration(self.quantiles.max)
+            )?;
+        }
+        write!(
+            f,
+            ", baseline {}, {}",
+            HumanDuration(self.baseline),
+            plural(self.stall_alarms, "stall alarm", "stall alarms")
+        )
+    }
+}
+
+impl Display for Snapshot {
+    /// A multi-line summary: processors and threads, counters, tasks, busiest spawn sites,
+    /// histogram quantiles and pauses.
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "goro at {}: {} ({} idle, {} spinning), {} ({} idle), injector {}, stats {}",
+            HumanDuration(self.uptime),
+            plural(self.processors as u64, "processor", "processors"),
+            self.idle_processors,
+            self.spinning,
+            plural(self.threads as u64, "thread", "threads"),
+            self.idle_threads,
+            self.injector,
+            if self.stats_enabled { "on" } else { "off" }
+        )?;
+        for p in &self.procs {
+            let c = &p.counters;
+            writeln!(
+                f,
+                "  P{}: runqueue {}{}, polls {}, steals {}, parks {}, handoffs {}",
+                p.index,
+                p.runqueue,
+                if p.idle { ", idle" } else { "" },
+                c.polls,
+                c.steals,
+                c.parks,
+                c.handoffs
+            )?;
+        }
+        let counters: Vec<String> = self
+            .totals
+            .values()
+            .map(|(name, _, v)| format!("{name}={v}"))
+            .collect();
+        for (i, chunk) in counters.chunks(6).enumerate() {
+            let head = if i == 0 { "counters:" } else { "         " };
+            writeln!(f, "{head} {}", chunk.join(" "))?;
+        }
+        let t = &self.tasks;
+        writeln!(
+            f,
+            "tasks: {} live, {} spawned, {} completed, {} orphaned, {} reclaimed",
+            t.live, t.spawned, t.completed, t.orphaned, t.reclaimed
+        )?;
+        for s in self.sites.iter().take(MAX_SITES) {
+            writeln!(
+                f,
+                "  {} live at {}: {} spawned, {} completed, lifetime p50 {} p99 {}",
+                s.live,
+                s.spawned_at,
+                s.spawned,
+                s.completed,
+                HumanDuration(s.lifetime.p50),
+                HumanDuration(s.lifetime.p99)
+            )?;
+        }
+        if self.sites.len() > MAX_SITES {
+            writeln!(f, "  (and {} more sites)", self.sites.len() - MAX_SITES)?;
+        }
+        let h = &self.histograms;
+        writeln!(f, "poll duration:      {}", h.poll_duration)?;
+        writeln!(f, "scheduling latency: {}", h.scheduling_latency)?;
+        writeln!(f, "netpoll block:      {}", h.netpoll_block)?;
+        writeln!(f, "task lifetime:      {}", h.task_lifetime)?;
+        writeln!(f, "pauses: {}", self.pauses)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::counters::CounterSnapshot;
+    use crate::report::{ProcSnapshot, SiteStats, TaskCounts, TaskGroup, TaskState};
+    use std::panic::Location;
+
+    const SEC: Duration = Duration::from_secs(1);
+
+    fn task(
+        id: u64,
+        spawned_at: Site,
+        suspended_at: Option<Site>,
+        op: Option<WaitOp>,
+        idle: Duration,
+    ) -> TaskInfo {
+        TaskInfo {
+            id,
+            name: None,
+            spawned_at,
+            suspended_at,
+            wait_op: op,
+            state: TaskState::Orphaned,
+            age: idle + SEC,
+            idle,
+            polls: 1,
+            wakes: 0,
+            wakers: 0,
+        }
+    }
+
+    #[test]
+    fn leak_report_groups_orphans_and_lists_suspects() {
+        let (server, read, worker) = (Location::caller(), Location::caller(), Location::caller());
+        let mut named = task(3, worker, None, None, 2 * SEC);
+        named.name = Some("worker-3".into());
+        let report = LeakReport {
+            orphaned: vec![
+                task(12, server, Some(read), Some(WaitOp::TcpRead), 41 * SEC),
+                named,
+                task(14, server, Some(read), Some(WaitOp::TcpRead), 40 * SEC),
+            ],
+            orphaned_total: 5,
+            reclaimed: 2,
+            suspected: vec![
+                Suspect {
+                    spawned_at: worker,
+                    suspended_at: Some(read),
+                    wait_op: Some(WaitOp::Join),
+                    live: 37,
+                    growth: 30,
+                    oldest_idle: Duration::from_millis(120),
+                    reason: SuspectReason::GrowingAndStuck,
+                },
+                Suspect {
+                    spawned_at: server,
+                    suspended_at: None,
+                    wait_op: None,
+                    live: 1,
+                    growth: 0,
+                    oldest_idle: 45 * SEC,
+                    reason: SuspectReason::StuckInProcess,
+                },
+            ],
+            stall_alarms: 2,
+            live_tasks: 90,
+            cycles: 12,
+            leak_threshold: 30 * SEC,
+        };
+        let text = report.to_string();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines[0],
+            "orphaned: 3 tasks (5 found in total, 2 reclaimed)"
+        );
+        assert_eq!(
+            lines[1],
+            format!("  2 tasks spawned at {server}, idle up to 41s at {read} (TcpStream::read)")
+        );
+        assert_eq!(lines[2], "    #12, #14");
+        assert_eq!(
+            lines[3],
+            format!("  1 task spawned at {worker}, idle 2s, never suspended on a goro future")
+        );
+        assert_eq!(lines[4], "    #3 \"worker-3\"");
+        assert_eq!(
+            lines[5],
+            "suspected: 2 groups (90 live tasks, leak threshold 30s, 12 cycles)"
+        );
+        assert_eq!(
+            lines[6],
+            format!(
+                "  37 tasks spawned at {worker}, idle up to 120ms at {read} (JoinHandle): \
+                 growing, +30 over the last cycles, and stuck on an in-process wait past 30s"
+            )
+        );
+        assert_eq!(
+            lines[7],
+            format!(
+                "  1 task spawned at {server}, idle 45s, never suspended on a goro future: \
+                 stuck on an in-process wait past 30s"
+            )
+        );
+        assert_eq!(lines[8], "stall alarms: 2");
+        assert_eq!(lines.len(), 9);
+    }
+
+    #[test]
+    fn empty_leak_report() {
+        let text = LeakReport::default().to_string();
+        assert_eq!(
+            text,
+            "orphaned: none (0 found in total, 0 reclaimed)\n\
+             suspected: none (0 live tasks, leak threshold 0s, 0 cycles)\n\
+             stall alarms: 0\n"
+        );
+    }
+
+    #[test]
+    fn task_dump_lists_groups_and_caps_ids() {
+        let (spawn, read) = (Location::caller(), Location::caller());
+        let mut tasks: Vec<TaskInfo> = (0..37)
+            .map(|i| {
+                task(
+                    i,
+                    spawn,
+                    Some(read),
+                    Some(WaitOp::TcpRead),
+                    SEC * (i as u32 + 5),
+                )
+            })
+            .collect();
+        tasks[0].name = Some("first".into());
+        let running = TaskInfo {
+            idle: Duration::ZERO,
+            state: TaskState::Running,
+            ..task(99, spawn, Some(read), None, Duration::ZERO)
+        };
+        let dump = TaskDump {
+            uptime: 90 * SEC,
+            groups: vec![
+                TaskGroup {
+                    spawned_at: spawn,
+                    suspended_at: Some(read),
+                    wait_op: Some(WaitOp::TcpRead),
+                    tasks,
+                },
+                TaskGroup {
+                    spawned_at: spawn,
+                    suspended_at: Some(read),
+                    wait_op: None,
+                    tasks: vec![running],
+                },
+            ],
+        };
+        let text = dump.to_string();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "tasks at 1m30s: 38 tasks in 2 groups");
+        assert_eq!(
+            lines[1],
+            format!("37 tasks spawned at {spawn}, idle up to 41s at {read} (TcpStream::read)")
+        );
+        assert!(
+            lines[2].starts_with("    #0 \"first\", #1, #2,"),
+            "{}",
+            lines[2]
+        );
+        assert!(lines[2].ends_with("#15 (and 21 more)"), "{}", lines[2]);
+        assert_eq!(
+            lines[3],
+            format!("1 task spawned at {spawn}, not idle, last suspended at {read}")
+        );
+        assert_eq!(lines[4], "    #99");
+    }
+
+    #[test]
+    fn pauses_and_quantiles_read_well() {
+        assert_eq!(
+            Pauses::default().to_string(),
+            "no stats cycle yet, 0 stall alarms"
+        );
+        assert_eq!(Quantiles::default().to_string(), "no samples");
+        let pauses = vec![Duration::from_micros(40), Duration::from_micros(60)];
+        let p = Pauses {
+            num_cycles: 12,
+            last_cycle: Some(12 * SEC),
+            pause_total: Duration::from_micros(600),
+            quantiles: Quantiles::from_durations(&pauses),
+            pauses,
+            stall_alarms: 1,
+            baseline: Duration::from_micros(50),
+        };
+        assert_eq!(
+            p.to_string(),
+            "12 cycles at 12s, pause total 600µs, latest 40µs, recent p50 40µs p95 60µs max 60µs, \
+             baseline 50µs, 1 stall alarm"
+        );
+        assert_eq!(
+            p.quantiles.to_string(),
+            "n=2 min=40µs p50=40µs p90=60µs p99=60µs max=60µs mean=50µs"
+        );
+    }
+
+    #[test]
+    fn snapshot_summary_has_every_section() {
+        let site = Location::caller();
+        let mut counters = CounterSnapshot {
+            polls: 1234,
+            steals: 12,
+            ..CounterSnapshot::default()
+        };
+        let snap = Snapshot {
+            uptime: Duration::from_millis(2003),
+            processors: 2,
+            idle_processors: 1,
+            spinning: 0,
+            threads: 5,
+            idle_threads: 2,
+            injector: 0,
+            procs: vec![
+                ProcSnapshot {
+                    index: 0,
+                    runqueue: 3,
+                    idle: false,
+                    counters,
+                },
+                ProcSnapshot {
+                    index: 1,
+                    runqueue: 0,
+                    idle: true,
+                    counters: CounterSnapshot::default(),
+                },
+            ],
+            totals: {
+                counters.merge(&CounterSnapshot::default());
+                counters
+            },
+            tasks: TaskCounts {
+                live: 45,
+                spawned: 1000,
+                completed: 955,
+                orphaned: 0,
+                reclaimed: 0,
+            },
+            sites: vec![SiteStats {
+                spawned_at: site,
+                spawned: 1000,
+                completed: 960,
+                live: 40,
+                lifetime: Quantiles::from_durations(&[Duration::from_millis(1)]),
+            }],
+            stats_enabled: true,
+            ..Snapshot::default()
+        };
+        let text = snap.to_string();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines[0],
+            "goro at 2s: 2 processors (1 idle, 0 spinning), 5 threads (2 idle), injector 0, stats on"
+        );
+        assert_eq!(
+            lines[1],
+            "  P0: runqueue 3, polls 1234, steals 12, parks 0, handoffs 0"
+        );
+        assert_eq!(
+            lines[2],
+            "  P1: runqueue 0, idle, polls 0, steals 0, parks 0, handoffs 0"
+        );
+        assert!(
+            lines[3].starts_with("counters: polls=1234 spawns=0"),
+            "{}",
+            lines[3]
+        );
+        assert!(text.contains("steals=12"));
+        assert!(text.contains("accept_errors=0"));
+        assert!(text
+            .contains("\ntasks: 45 live, 1000 spawned, 955 completed, 0 orphaned, 0 reclaimed\n"));
+        assert!(text.contains(&format!(
+            "  40 live at {site}: 1000 spawned, 960 completed, lifetime p50 1ms p99 1ms\n"
+        )));
+        assert!(text.contains("poll duration:      no samples\n"));
+        assert!(text.ends_with("pauses: no stats cycle yet, 0 stall alarms\n"));
+    }
+}
