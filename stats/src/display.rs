@@ -108,7 +108,7 @@ pub(crate) fn group_tasks(tasks: &[TaskInfo]) -> Vec<(GroupKey, Vec<&TaskInfo>)>
             None => groups.push((key, vec![t])),
         }
     }
-    groups.sort_by(|a, b| b.1.len().cmp(&a.1.len()));
+    groups.sort_by_key(|g| std::cmp::Reverse(g.1.len()));
     groups
 }
 
@@ -375,8 +375,7 @@ impl Display for Snapshot {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::counters::CounterSnapshot;
-    use crate::report::{ProcSnapshot, SiteStats, TaskCounts, TaskGroup, TaskState};
+    use crate::report::{TaskGroup, TaskState};
     use std::panic::Location;
 
     const SEC: Duration = Duration::from_secs(1);
@@ -577,82 +576,41 @@ mod tests {
 
     #[test]
     fn snapshot_summary_has_every_section() {
-        let site = Location::caller();
-        let mut counters = CounterSnapshot {
-            polls: 1234,
-            steals: 12,
-            ..CounterSnapshot::default()
-        };
-        let snap = Snapshot {
-            uptime: Duration::from_millis(2003),
-            processors: 2,
-            idle_processors: 1,
-            spinning: 0,
-            threads: 5,
-            idle_threads: 2,
-            injector: 0,
-            procs: vec![
-                ProcSnapshot {
-                    index: 0,
-                    runqueue: 3,
-                    idle: false,
-                    counters,
-                },
-                ProcSnapshot {
-                    index: 1,
-                    runqueue: 0,
-                    idle: true,
-                    counters: CounterSnapshot::default(),
-                },
-            ],
-            totals: {
-                counters.merge(&CounterSnapshot::default());
-                counters
-            },
-            tasks: TaskCounts {
-                live: 45,
-                spawned: 1000,
-                completed: 955,
-                orphaned: 0,
-                reclaimed: 0,
-            },
-            sites: vec![SiteStats {
-                spawned_at: site,
-                spawned: 1000,
-                completed: 960,
-                live: 40,
-                lifetime: Quantiles::from_durations(&[Duration::from_millis(1)]),
-            }],
-            stats_enabled: true,
-            ..Snapshot::default()
-        };
+        let snap = crate::fixtures::snapshot();
+        let site = snap.sites[0].spawned_at;
         let text = snap.to_string();
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(
             lines[0],
-            "goro at 2s: 2 processors (1 idle, 0 spinning), 5 threads (2 idle), injector 0, stats on"
+            "goro at 2s: 2 processors (1 idle, 0 spinning), 5 threads (2 idle), injector 4, stats on"
         );
         assert_eq!(
             lines[1],
-            "  P0: runqueue 3, polls 1234, steals 12, parks 0, handoffs 0"
+            "  P0: runqueue 3, polls 100, steals 0, parks 0, handoffs 0"
         );
         assert_eq!(
             lines[2],
-            "  P1: runqueue 0, idle, polls 0, steals 0, parks 0, handoffs 0"
+            "  P1: runqueue 0, idle, polls 101, steals 5, parks 0, handoffs 0"
         );
         assert!(
-            lines[3].starts_with("counters: polls=1234 spawns=0"),
+            lines[3].starts_with("counters: polls=201 spawns=0"),
             "{}",
             lines[3]
         );
-        assert!(text.contains("steals=12"));
+        assert!(text.contains(" steals=5"));
         assert!(text.contains("accept_errors=0"));
         assert!(text
-            .contains("\ntasks: 45 live, 1000 spawned, 955 completed, 0 orphaned, 0 reclaimed\n"));
+            .contains("\ntasks: 45 live, 1000 spawned, 955 completed, 2 orphaned, 1 reclaimed\n"));
         assert!(text.contains(&format!(
             "  40 live at {site}: 1000 spawned, 960 completed, lifetime p50 1ms p99 1ms\n"
         )));
-        assert!(text.contains("poll duration:      no samples\n"));
-        assert!(text.ends_with("pauses: no stats cycle yet, 0 stall alarms\n"));
+        assert!(text.contains(
+            "poll duration:      n=100 min=1µs p50=50µs p90=90µs p99=99µs max=100µs mean=50µs\n"
+        ));
+        assert!(text.contains("task lifetime:      no samples\n"));
+        assert!(text.ends_with(
+            "pauses: 2 cycles at 2s, pause total 2ms, latest 2ms, recent p50 50µs p95 2ms max 2ms, \
+             baseline 40µs, 1 stall alarm\n"
+        ));
     }
 }

@@ -19,11 +19,14 @@
 mod counters;
 mod display;
 mod durations;
+#[cfg(test)]
+mod fixtures;
 mod histogram;
 mod human;
 mod json;
 mod leaks;
 mod pauses;
+mod prometheus;
 mod report;
 mod wait;
 
