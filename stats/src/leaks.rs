@@ -48,8 +48,11 @@ pub const WINDOW: usize = 8;
 /// stats cycle, as the scheduler counts them.
 #[derive(Debug, Clone, PartialEq)]
 pub struct IdleGroup {
+    /// Where the group's tasks were spawned.
     pub spawned_at: Site,
+    /// Where they last suspended on a goro future; `None` if they never did.
     pub suspended_at: Option<Site>,
+    /// Which goro future that was.
     pub wait_op: Option<WaitOp>,
     /// Idle tasks in the group now.
     pub idle: u64,

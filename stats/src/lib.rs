@@ -1,7 +1,8 @@
 //! # goro-stats: what the runtime knows about itself
 //!
-//! goro watches its own scheduler. This crate holds the numbers; it knows nothing about
-//! tasks, processors or pollers as types — `sched` and `netpoll` feed it plain counts.
+//! goro watches its own scheduler. This crate holds the numbers and judges them; it knows
+//! nothing about tasks, processors or pollers as types — `sched` and `netpoll` feed it plain
+//! counts, durations and source locations, and get reports back.
 //!
 //! ## Counters
 //!
@@ -14,7 +15,44 @@
 //! A counter that is bumped from any thread (for instance unparks, which the *waking* thread
 //! counts) uses a real atomic add instead, see [`Counter::add_shared`].
 //!
-//! The block is cache-padded so two Ps never share a line.
+//! The block is cache-padded so two Ps never share a line. [`COUNTER_FIELDS`] names every
+//! counter, for the report formats.
+//!
+//! ## Histograms
+//!
+//! [`Histogram`] is an HDR histogram of nanoseconds (1 ns to 1 hour, 2 significant digits,
+//! larger values saturate). Each processor records into its own [`SharedHistogram`]; a
+//! reader merges them and takes [`Quantiles`]. The histograms are fed *samples*: which polls,
+//! wakes and parks are timed is the scheduler's policy, not this crate's.
+//!
+//! ## Pauses and the stall alarm
+//!
+//! The monitor runs a stats cycle every interval and records the cycle's *pause* (the
+//! longest time a processor had runnable work and did not start a poll) in a [`PauseLog`],
+//! which mirrors Go's `debug.GCStats` ([`Pauses`]). The [`StallAlarm`] fires when the p95
+//! pause of the last `window` cycles exceeds `factor` times the baseline — the median pause
+//! of older cycles, which a stall cannot drag up while it is judged — and a floor (1 ms), and
+//! is counted once per episode.
+//!
+//! ## Suspected leaks
+//!
+//! Orphaned tasks (no waker left) are found exactly by the scheduler. The rest is judged by
+//! the [`SuspectDetector`] from each cycle's idle tasks grouped by spawn site, suspension
+//! point and wait op ([`IdleGroup`]): a group is suspected when its idle count rose in each
+//! of the last 3 cycles while its oldest task kept ageing (**growing**: churn replaces its
+//! tasks, a leak keeps them), or when a task of it has been idle past `leak_threshold` on an
+//! in-process wait (**stuck**: a channel, a lock, a `JoinHandle`; a goro timer or socket can
+//! still be woken from outside, so those are only suspected when growing). Stable pools,
+//! long sleepers and churn are left alone. Suspects rank by idle count, then growth.
+//!
+//! ## Reports
+//!
+//! The report types ([`Snapshot`], [`LeakReport`], [`TaskDump`], [`Pauses`]) print as text
+//! (`Display`: a grouped dump like a goroutine dump, durations as `41s`, `120ms`, `35µs`),
+//! as JSON (`to_json`: sites as `"file:line:column"`, durations as floating-point seconds),
+//! and a snapshot as Prometheus text ([`Snapshot::to_prometheus`], every metric `goro_*`).
+//! [`schedtrace_line`] formats the Go-style `SCHED` line of `GORO_SCHEDTRACE`, and
+//! [`parse_schedtrace_line`] reads one back.
 
 mod counters;
 mod display;
@@ -28,6 +66,7 @@ mod leaks;
 mod pauses;
 mod prometheus;
 mod report;
+mod schedtrace;
 mod wait;
 
 pub use counters::{Counter, CounterSnapshot, ProcCounters, COUNTER_FIELDS};
@@ -39,5 +78,8 @@ pub use pauses::{PauseLog, StallAlarm, MAX_RECENT};
 pub use report::{
     Histograms, LeakReport, Pauses, ProcSnapshot, Quantiles, Site, SiteStats, Snapshot, Suspect,
     SuspectReason, TaskCounts, TaskDump, TaskGroup, TaskInfo, TaskState,
+};
+pub use schedtrace::{
+    parse_schedtrace_line, schedtrace_line, schedtrace_line_with, ParsedSchedtrace,
 };
 pub use wait::{WaitKind, WaitOp};

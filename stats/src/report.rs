@@ -32,22 +32,31 @@ pub(crate) fn serialize_opt_site<S: Serializer>(
 pub struct Quantiles {
     /// How many values the quantiles are computed over.
     pub count: u64,
+    /// The smallest value.
     #[serde(serialize_with = "crate::durations::secs")]
     pub min: Duration,
+    /// 25th percentile.
     #[serde(serialize_with = "crate::durations::secs")]
     pub p25: Duration,
+    /// Median.
     #[serde(serialize_with = "crate::durations::secs")]
     pub p50: Duration,
+    /// 75th percentile.
     #[serde(serialize_with = "crate::durations::secs")]
     pub p75: Duration,
+    /// 90th percentile.
     #[serde(serialize_with = "crate::durations::secs")]
     pub p90: Duration,
+    /// 95th percentile.
     #[serde(serialize_with = "crate::durations::secs")]
     pub p95: Duration,
+    /// 99th percentile.
     #[serde(serialize_with = "crate::durations::secs")]
     pub p99: Duration,
+    /// The largest value.
     #[serde(serialize_with = "crate::durations::secs")]
     pub max: Duration,
+    /// The arithmetic mean.
     #[serde(serialize_with = "crate::durations::secs")]
     pub mean: Duration,
 }
