@@ -33,6 +33,22 @@ pub struct Config {
     pub thread_stack_size: Option<usize>,
     /// Called by the monitor on every round.
     pub monitor_hook: Option<MonitorHook>,
+    /// Timing and histograms on (`false` keeps counters, task records and orphan detection,
+    /// which cost nothing extra, but takes no clock readings on the hot path).
+    pub stats: bool,
+    /// How often the monitor runs a stats cycle (pause, suspected leaks).
+    pub stats_interval: Duration,
+    /// How long a task may sit idle on an in-process wait before it is suspected of leaking.
+    pub leak_threshold: Duration,
+    /// Cancel orphaned tasks (their `JoinHandle` yields an orphaned `JoinError`).
+    pub reclaim_orphans: bool,
+    /// The stall alarm: the p95 pause of the last `window` cycles against `factor` times the
+    /// baseline.
+    pub stall_alarm_window: usize,
+    /// See `stall_alarm_window`. Must be finite and above 1.
+    pub stall_alarm_factor: f64,
+    /// Print a `SCHED` line to stderr this often (`GORO_SCHEDTRACE`).
+    pub schedtrace: Option<Duration>,
 }
 
 impl Config {
@@ -46,6 +62,13 @@ impl Config {
             blocking_keep_alive: Duration::from_secs(10),
             thread_stack_size: None,
             monitor_hook: None,
+            stats: true,
+            stats_interval: Duration::from_secs(1),
+            leak_threshold: Duration::from_secs(30),
+            reclaim_orphans: false,
+            stall_alarm_window: 10,
+            stall_alarm_factor: 3.2,
+            schedtrace: None,
         }
     }
 
@@ -67,9 +90,41 @@ impl Config {
                 "max_blocking_threads(0): the blocking pool needs at least 1 thread".to_string(),
             ));
         }
+        if self.stats_interval < MIN_STATS_INTERVAL {
+            return Err(invalid(format!(
+                "stats_interval({:?}): must be at least {MIN_STATS_INTERVAL:?}",
+                self.stats_interval
+            )));
+        }
+        if self.leak_threshold.is_zero() {
+            return Err(invalid(
+                "leak_threshold(0): a task idle for no time at all is not a leak".to_string(),
+            ));
+        }
+        if self.stall_alarm_window == 0 {
+            return Err(invalid(
+                "stall_alarm window 0: the alarm needs at least 1 cycle".to_string(),
+            ));
+        }
+        if !(self.stall_alarm_factor.is_finite() && self.stall_alarm_factor > 1.0) {
+            return Err(invalid(format!(
+                "stall_alarm factor {}: must be a finite number above 1",
+                self.stall_alarm_factor
+            )));
+        }
+        if let Some(period) = self.schedtrace {
+            if period.is_zero() {
+                return Err(invalid(
+                    "schedtrace period 0: must be at least 1 ms".to_string(),
+                ));
+            }
+        }
         Ok(())
     }
 }
+
+/// The shortest stats cycle: the monitor's own resolution is 20 µs to 10 ms.
+pub const MIN_STATS_INTERVAL: Duration = Duration::from_millis(10);
 
 /// The most processors a runtime may have.
 pub const MAX_PROCESSORS: usize = 4096;

@@ -11,11 +11,13 @@
 //! * `yielded`: a task that asked to run again as its poll ended (it yielded, or was woken
 //!   while running); the machine queues it once it knows it still owns its processor.
 //! * `budget`: the cooperative budget of the current poll (see `coop`).
+//! * `suspension`: the goro leaf future that last returned `Pending` in the current poll
+//!   (see `task/suspend.rs`).
 
 use crate::coop::Budget;
 use crate::processor::Processor;
 use crate::shared::Shared;
-use crate::task::{Id, Notified};
+use crate::task::{Id, Notified, Suspension};
 use std::cell::{Cell, RefCell};
 use std::ptr::NonNull;
 use std::sync::Arc;
@@ -28,6 +30,7 @@ struct Context {
     task: Cell<Option<Id>>,
     yielded: Cell<Option<Notified>>,
     budget: Cell<Budget>,
+    suspension: Cell<Option<Suspension>>,
 }
 
 thread_local! {
@@ -40,6 +43,7 @@ thread_local! {
             task: Cell::new(None),
             yielded: Cell::new(None),
             budget: Cell::new(Budget::unconstrained()),
+            suspension: Cell::new(None),
         }
     };
 }
@@ -166,7 +170,8 @@ pub(crate) fn with_processor<R>(f: impl FnOnce(Option<&Processor>) -> R) -> R {
     f(p.map(|p| unsafe { p.as_ref() }))
 }
 
-/// Runs `f` as the poll of task `id`: sets `task::try_id()` and a fresh budget.
+/// Runs `f` as the poll of task `id`: sets `task::try_id()`, a fresh budget and an empty
+/// suspension slot.
 #[inline]
 pub(crate) fn with_current_task<R>(id: Id, f: impl FnOnce() -> R) -> R {
     struct Reset(Option<Id>, Budget);
@@ -179,6 +184,7 @@ pub(crate) fn with_current_task<R>(id: Id, f: impl FnOnce() -> R) -> R {
         }
     }
     let _reset = CONTEXT.with(|cx| {
+        cx.suspension.set(None);
         Reset(
             cx.task.replace(Some(id)),
             cx.budget.replace(Budget::initial()),
@@ -190,6 +196,15 @@ pub(crate) fn with_current_task<R>(id: Id, f: impl FnOnce() -> R) -> R {
 /// The id of the task being polled on this thread.
 pub(crate) fn current_task() -> Option<Id> {
     CONTEXT.try_with(|cx| cx.task.get()).ok().flatten()
+}
+
+pub(crate) fn set_suspension(suspension: Option<Suspension>) {
+    let _ = CONTEXT.try_with(|cx| cx.suspension.set(suspension));
+}
+
+/// The suspension point noted during the poll that just ended, if any.
+pub(crate) fn take_suspension() -> Option<Suspension> {
+    CONTEXT.try_with(|cx| cx.suspension.take()).ok().flatten()
 }
 
 pub(crate) fn budget() -> Budget {

@@ -80,6 +80,7 @@ mod registry;
 mod runnext;
 mod scheduler;
 mod shared;
+mod stats;
 mod sync;
 pub mod task;
 pub mod time;

@@ -124,6 +124,13 @@ impl Machines {
         }
     }
 
+    /// (machine threads alive, spare machines waiting for a processor).
+    pub(crate) fn thread_counts(&self) -> (usize, usize) {
+        let mut state = self.state.lock();
+        state.threads.retain(|t| !t.is_finished());
+        (state.threads.len(), state.spare)
+    }
+
     pub(crate) fn shutdown(&self) {
         self.state.lock().shutdown = true;
         self.handed.notify_all();

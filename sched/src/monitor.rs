@@ -9,14 +9,19 @@
 //! * polls every poller that nobody polled for [`STUCK_AFTER`] (its processor is busy and no
 //!   processor is idle to steal the poll), so no socket starves behind a busy task; the
 //!   woken tasks go to the injector;
-//! * calls the configured [`MonitorHook`](crate::MonitorHook), where the stats cycle hooks
-//!   in.
+//! * measures each processor's pause (runnable work queued, no poll started) and, every
+//!   `stats_interval`, runs a stats cycle (see `stats/cycle.rs`);
+//! * publishes the coarse clock that task records read (`time::clock::coarse_now`);
+//! * prints the `SCHED` line every `schedtrace` period, if asked to;
+//! * calls the configured [`MonitorHook`](crate::MonitorHook).
 //!
 //! Sampling costs the machines nothing: they only write `run_state`, which they own.
 
 use crate::machine::Machines;
 use crate::processor::Processor;
 use crate::shared::Shared;
+use crate::stats::{self, PauseTracker};
+use crate::time::clock;
 use parking_lot::{Condvar, Mutex};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -64,6 +69,14 @@ struct Sample {
     since: Instant,
     polls: u64,
     polled_at: Instant,
+    pause: PauseTracker,
+}
+
+/// When the next stats cycle and the next `SCHED` line are due.
+struct Schedule {
+    cycle_start: Instant,
+    next_cycle: Instant,
+    next_trace: Option<Instant>,
 }
 
 /// The monitor thread's loop.
@@ -75,13 +88,22 @@ pub(crate) fn run(shared: Arc<Shared>) {
             since: now,
             polls: 0,
             polled_at: now,
+            pause: PauseTracker::default(),
         };
         shared.procs.len()
     ];
+    let mut schedule = Schedule {
+        cycle_start: now,
+        next_cycle: now + shared.config.stats_interval,
+        next_trace: shared.config.schedtrace.map(|period| now + period),
+    };
     let mut delay = MIN_DELAY;
     let mut idle_rounds = 0;
     while shared.monitor.sleep(delay) {
-        let acted = retake_stuck(&shared, &mut samples) | poll_starved(&shared, &mut samples);
+        clock::refresh_coarse();
+        let acted = retake_stuck(&shared, &mut samples, schedule.cycle_start)
+            | poll_starved(&shared, &mut samples);
+        run_stats(&shared, &mut samples, &mut schedule);
         if let Some(hook) = &shared.config.monitor_hook {
             (hook.0)(Instant::now());
         }
@@ -97,12 +119,41 @@ pub(crate) fn run(shared: Arc<Shared>) {
     }
 }
 
-/// Hands off every processor stuck in one poll; returns whether it did.
-fn retake_stuck(shared: &Arc<Shared>, samples: &mut [Sample]) -> bool {
+/// Closes a stats cycle and prints the `SCHED` line when they are due.
+fn run_stats(shared: &Shared, samples: &mut [Sample], schedule: &mut Schedule) {
+    let now = Instant::now();
+    if now >= schedule.next_cycle {
+        let pause = samples
+            .iter_mut()
+            .map(|s| s.pause.take_cycle_max())
+            .max()
+            .unwrap_or_default();
+        stats::cycle::run(shared, now, pause);
+        schedule.cycle_start = now;
+        schedule.next_cycle = now + shared.config.stats_interval;
+    }
+    if let (Some(due), Some(period)) = (schedule.next_trace, shared.config.schedtrace) {
+        if now >= due {
+            let suspected = shared.stats.cycle.lock().suspects.len() as u64;
+            let line = goro_stats::schedtrace_line_with(
+                &stats::snapshot(shared),
+                &[("suspected", suspected)],
+            );
+            eprintln!("{line}");
+            schedule.next_trace = Some(now + period);
+        }
+    }
+}
+
+/// Hands off every processor stuck in one poll, and tracks pauses; returns whether it
+/// handed any off.
+fn retake_stuck(shared: &Arc<Shared>, samples: &mut [Sample], cycle_start: Instant) -> bool {
     let now = Instant::now();
     let mut acted = false;
     for (index, (ps, sample)) in shared.procs.iter().zip(samples.iter_mut()).enumerate() {
         let run_state = ps.run_state.load(std::sync::atomic::Ordering::Acquire);
+        let runnable = stats::cycle::has_runnable(shared, index);
+        sample.pause.observe(now, run_state, runnable, cycle_start);
         if run_state != sample.run_state {
             sample.run_state = run_state;
             sample.since = now;

@@ -60,6 +60,11 @@ impl ParkState {
     }
 
     /// Returns whether the caller must signal the blocked processor.
+    /// Whether the processor is parked right now (for reports; may be stale at once).
+    pub(crate) fn is_parked(&self) -> bool {
+        self.state.load(Relaxed) == PARKED
+    }
+
     pub(crate) fn unpark(&self) -> bool {
         self.state.swap(NOTIFIED, SeqCst) == PARKED
     }

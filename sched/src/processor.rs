@@ -44,6 +44,7 @@ use crate::context;
 use crate::park::ParkState;
 use crate::runnext::{Runnext, SlotItem};
 use crate::shared::Shared;
+use crate::stats::{ProcHistograms, POLL_SAMPLE};
 use crate::task::{Notified, RawTask};
 use crate::time::{clock_now, queue::TimerQueue};
 use crossbeam_deque::{Steal, Stealer, Worker};
@@ -90,6 +91,8 @@ pub(crate) struct ProcShared {
     pub(crate) poller: Arc<Poller>,
     pub(crate) timers: TimerQueue,
     pub(crate) counters: ProcCounters,
+    /// Sampled latency histograms; see `stats`.
+    pub(crate) hist: ProcHistograms,
 }
 
 /// The owned half of a processor.
@@ -134,6 +137,7 @@ pub(crate) fn new_processors(n: usize) -> io::Result<(Vec<Worker<Notified>>, Vec
             poller: Arc::new(Poller::new()?),
             timers: TimerQueue::new(),
             counters: ProcCounters::default(),
+            hist: ProcHistograms::default(),
         });
         workers.push(worker);
     }
@@ -399,13 +403,22 @@ impl Processor {
         if self.spinning.get() {
             self.stop_spinning();
         }
-        self.counters().polls.incr();
+        let counters = self.counters();
+        counters.polls.incr();
+        let timed = self.shared().stats.timing && counters.polls.get() & (POLL_SAMPLE - 1) == 0;
         let seq = self.poll_seq.get().wrapping_add(1) & (u64::MAX >> 2);
         self.poll_seq.set(seq);
         let run_state = &self.ps().run_state;
         // Only the end-of-poll CAS races the monitor; this store needs no full barrier.
         run_state.store(seq << 1 | 1, Release);
-        task.run();
+        if timed {
+            let start = Instant::now();
+            task.run();
+            let nanos = u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);
+            self.ps().hist.poll_duration.record(nanos);
+        } else {
+            task.run();
+        }
         let owned = run_state
             .compare_exchange(seq << 1 | 1, seq << 1, AcqRel, Acquire)
             .is_ok();
@@ -527,7 +540,13 @@ impl Processor {
             if ps.park.begin_park() {
                 // An error here (which epoll_wait only returns for invalid arguments) must
                 // not spin the processor: treat it as a wake-up.
-                if let Ok(outcome) = ps.poller.wait(timeout) {
+                let start = shared.stats.timing.then(Instant::now);
+                let waited = ps.poller.wait(timeout);
+                if let Some(start) = start {
+                    let nanos = u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);
+                    ps.hist.netpoll_block.record(nanos);
+                }
+                if let Ok(outcome) = waited {
                     ps.counters.netpoll_polls.incr();
                     ps.counters.netpoll_events.add(outcome.io_events as u64);
                 }

@@ -5,9 +5,14 @@
 //! everyone else. Tasks are spread over shards by id so that spawning and completing on
 //! different processors rarely touch the same lock; each shard is a doubly-linked list
 //! threaded through the tasks' headers, so insert and remove never allocate.
+//!
+//! Each shard also counts tasks per spawn site (see `stats/sites.rs`) under the lock it takes
+//! anyway.
 
+use crate::stats::sites::{SiteCount, SiteTable};
 use crate::task::RawTask;
 use crossbeam_utils::CachePadded;
+use goro_stats::Site;
 use parking_lot::Mutex;
 
 pub(crate) struct Registry {
@@ -19,6 +24,7 @@ struct Shard {
     head: Option<RawTask>,
     len: usize,
     closed: bool,
+    sites: SiteTable,
 }
 
 // SAFETY: the tasks in a shard are only reached through the shard's lock.
@@ -35,6 +41,7 @@ impl Registry {
                         head: None,
                         len: 0,
                         closed: false,
+                        sites: SiteTable::default(),
                     }))
                 })
                 .collect(),
@@ -64,14 +71,20 @@ impl Registry {
         }
         shard.head = Some(task);
         shard.len += 1;
+        shard.sites.spawned(task.header().spawned_at);
         true
     }
 
-    /// Removes a task; returns whether it was present (and so whether the caller now owns the
+    /// Removes a completed task, counting it (with its sampled lifetime, if any) for its
+    /// spawn site. Returns whether it was present (and so whether the caller now owns the
     /// registry's reference).
-    pub(crate) fn remove(&self, task: RawTask) -> bool {
+    pub(crate) fn remove(&self, task: RawTask, lifetime: Option<u64>) -> bool {
         let mut shard = self.shard(task).lock();
-        Self::unlink(&mut shard, task)
+        let removed = Self::unlink(&mut shard, task);
+        if removed {
+            shard.sites.completed(task.header().spawned_at, lifetime);
+        }
+        removed
     }
 
     fn unlink(shard: &mut Shard, task: RawTask) -> bool {
@@ -114,6 +127,51 @@ impl Registry {
                 f(task);
             }
         }
+    }
+
+    /// Calls `f` on every live task, one shard at a time, under that shard's lock: `f` must
+    /// only read the task.
+    pub(crate) fn for_each(&self, mut f: impl FnMut(RawTask)) {
+        for shard in self.shards.iter() {
+            let shard = shard.lock();
+            let mut next = shard.head;
+            while let Some(task) = next {
+                f(task);
+                // SAFETY: the links are only touched under this shard's lock, which we hold.
+                next = unsafe { (*task.header().registry_links.get()).next };
+            }
+        }
+    }
+
+    /// Per-site counts summed over shards (sites compared by value).
+    pub(crate) fn site_counts(&self) -> Vec<SiteCount> {
+        let mut merged: Vec<SiteCount> = Vec::new();
+        let mut index: std::collections::HashMap<Site, usize> = Default::default();
+        for shard in self.shards.iter() {
+            let shard = shard.lock();
+            for count in shard.sites.counts() {
+                match index.get(count.site) {
+                    Some(&i) => {
+                        merged[i].spawned += count.spawned;
+                        merged[i].completed += count.completed;
+                    }
+                    None => {
+                        index.insert(count.site, merged.len());
+                        merged.push(*count);
+                    }
+                }
+            }
+        }
+        merged
+    }
+
+    /// The sampled lifetimes queued since the last call.
+    pub(crate) fn take_lifetimes(&self) -> Vec<(Site, u64)> {
+        let mut lifetimes = Vec::new();
+        for shard in self.shards.iter() {
+            lifetimes.extend(shard.lock().sites.take_lifetimes());
+        }
+        lifetimes
     }
 
     /// The number of live tasks.

@@ -191,6 +191,26 @@ impl Handle {
             .collect()
     }
 
+    /// The whole runtime now: counters, task counts, per-site counts, histograms, pauses.
+    pub fn stats(&self) -> goro_stats::Snapshot {
+        crate::stats::snapshot(&self.shared)
+    }
+
+    /// Orphaned and suspected tasks, and stall alarms.
+    pub fn leak_report(&self) -> goro_stats::LeakReport {
+        crate::stats::leak_report(&self.shared)
+    }
+
+    /// The stats cycles so far and their pauses.
+    pub fn pauses(&self) -> goro_stats::Pauses {
+        crate::stats::pauses(&self.shared)
+    }
+
+    /// Every live task, grouped by spawn site and suspension point.
+    pub fn task_dump(&self) -> goro_stats::TaskDump {
+        crate::stats::task_dump(&self.shared)
+    }
+
     /// (unparked, spinning) processor counts.
     pub fn idle_counts(&self) -> (usize, usize) {
         self.shared.idle.counts()

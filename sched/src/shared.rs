@@ -18,12 +18,13 @@ use crate::machine::Machines;
 use crate::monitor::MonitorSignal;
 use crate::processor::{ProcShared, Processor, ProcessorCell};
 use crate::registry::Registry;
+use crate::stats::RuntimeStats;
 use crate::task::{JoinHandle, Notified, RawTask, TaskMeta};
 use crate::{context, Config};
 use crossbeam_deque::Injector;
 use std::future::Future;
 use std::panic::Location;
-use std::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicUsize, Ordering::*};
+use std::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering::*};
 use std::sync::Arc;
 
 pub(crate) struct Shared {
@@ -37,7 +38,7 @@ pub(crate) struct Shared {
     pub(crate) blocking: BlockingPool,
     pub(crate) config: Config,
     shutdown: AtomicBool,
-    orphaned: AtomicU64,
+    pub(crate) stats: RuntimeStats,
     /// Round-robin cursor for work from threads that hold none of our processors.
     next_remote: AtomicUsize,
 }
@@ -58,9 +59,9 @@ impl Shared {
             injector: Injector::new(),
             registry: Registry::new(n * 16),
             blocking: BlockingPool::new(&config),
+            stats: RuntimeStats::new(&config),
             config,
             shutdown: AtomicBool::new(false),
-            orphaned: AtomicU64::new(0),
             next_remote: AtomicUsize::new(0),
         }
     }
@@ -244,13 +245,36 @@ impl Shared {
         }
     }
 
-    /// A task became orphaned: idle, and no waker for it exists.
-    pub(crate) fn task_orphaned(&self, _task: RawTask) {
-        self.orphaned.fetch_add(1, Relaxed);
+    /// A task became orphaned: idle, and no waker for it exists (the caller holds a
+    /// reference). It is recorded, and with `reclaim_orphans` cancelled: scheduled with the
+    /// cancel bit, so a processor drops its future and its `JoinHandle` gets an orphaned
+    /// `JoinError`.
+    ///
+    /// During shutdown, dropping futures drops the wakers they held for other tasks; those
+    /// tasks are being shut down too, not leaked, so nothing is recorded.
+    pub(crate) fn task_orphaned(&self, task: RawTask) {
+        if self.is_shutdown() {
+            return;
+        }
+        let reclaim = self.config.reclaim_orphans;
+        self.stats.orphaned(task, reclaim);
+        if reclaim {
+            task.remote_abort();
+        }
+    }
+
+    /// A task completed: out of the registry, counted for its spawn site. `lifetime` is its
+    /// precise lifetime if it was sampled. Returns whether the registry still held it (and
+    /// so whether the caller now owns the registry's reference).
+    pub(crate) fn task_completed(&self, task: RawTask, lifetime: Option<u64>) -> bool {
+        if let Some(nanos) = lifetime {
+            crate::stats::record_local(|h| &h.task_lifetime, nanos);
+        }
+        self.registry.remove(task, lifetime)
     }
 
     /// Tasks found orphaned so far.
     pub(crate) fn orphaned_count(&self) -> u64 {
-        self.orphaned.load(Relaxed)
+        self.stats.orphaned_total()
     }
 }

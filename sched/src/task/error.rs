@@ -5,8 +5,8 @@ use std::any::Any;
 use std::fmt;
 use std::sync::Mutex;
 
-/// A task did not produce its output: it was cancelled (aborted, or the runtime shut down)
-/// or it panicked.
+/// A task did not produce its output: it was cancelled (aborted, reclaimed as an orphan, or
+/// the runtime shut down) or it panicked.
 ///
 /// ```
 /// # let rt = goro_sched::Scheduler::new(goro_sched::Config::with_processors(1)).unwrap();
@@ -22,6 +22,8 @@ pub struct JoinError {
 
 enum Repr {
     Cancelled,
+    /// Cancelled because it was orphaned (`reclaim_orphans`).
+    Orphaned,
     /// The mutex only makes the payload `Sync`; it is never contended.
     Panic(Mutex<Box<dyn Any + Send + 'static>>),
 }
@@ -34,6 +36,13 @@ impl JoinError {
         }
     }
 
+    pub(crate) fn orphaned(id: Id) -> JoinError {
+        JoinError {
+            id,
+            repr: Repr::Orphaned,
+        }
+    }
+
     pub(crate) fn panic(id: Id, payload: Box<dyn Any + Send + 'static>) -> JoinError {
         JoinError {
             id,
@@ -41,9 +50,16 @@ impl JoinError {
         }
     }
 
-    /// The task was cancelled.
+    /// The task was cancelled: aborted, shut down, or reclaimed as an orphan.
     pub fn is_cancelled(&self) -> bool {
-        matches!(self.repr, Repr::Cancelled)
+        matches!(self.repr, Repr::Cancelled | Repr::Orphaned)
+    }
+
+    /// The task was orphaned (it waited while no waker for it existed, so nothing could ever
+    /// wake it) and the runtime, built with `reclaim_orphans(true)`, cancelled it. Such an
+    /// error is also [`is_cancelled`](JoinError::is_cancelled).
+    pub fn is_orphaned(&self) -> bool {
+        matches!(self.repr, Repr::Orphaned)
     }
 
     /// The task panicked.
@@ -64,7 +80,7 @@ impl JoinError {
     pub fn try_into_panic(self) -> Result<Box<dyn Any + Send + 'static>, JoinError> {
         match self.repr {
             Repr::Panic(payload) => Ok(payload.into_inner().unwrap_or_else(|e| e.into_inner())),
-            Repr::Cancelled => Err(self),
+            Repr::Cancelled | Repr::Orphaned => Err(self),
         }
     }
 
@@ -85,6 +101,12 @@ impl fmt::Display for JoinError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.repr {
             Repr::Cancelled => write!(f, "task {} was cancelled", self.id),
+            Repr::Orphaned => write!(
+                f,
+                "task {} was cancelled because it was orphaned: it waited while no waker for it \
+                 existed, so nothing could ever wake it",
+                self.id
+            ),
             Repr::Panic(payload) => {
                 let payload = payload.lock().unwrap_or_else(|e| e.into_inner());
                 match panic_message(&**payload) {
@@ -100,6 +122,7 @@ impl fmt::Debug for JoinError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.repr {
             Repr::Cancelled => write!(f, "JoinError::Cancelled({:?})", self.id),
+            Repr::Orphaned => write!(f, "JoinError::Orphaned({:?})", self.id),
             Repr::Panic(_) => write!(f, "JoinError::Panic({:?}, {self})", self.id),
         }
     }

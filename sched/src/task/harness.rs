@@ -108,6 +108,7 @@ impl<F: Future> Cell<F> {
     fn cancel(&self) {
         let id = self.header.id;
         let output = match self.drop_future() {
+            Ok(()) if self.header.record.is_reclaimed() => Err(JoinError::orphaned(id)),
             Ok(()) => Err(JoinError::cancelled(id)),
             Err(panic) => Err(JoinError::panic(id, panic)),
         };
@@ -134,7 +135,8 @@ impl<F: Future> Cell<F> {
             }
         }
         let raw = self.raw();
-        let registered = self.header.shared.registry.remove(raw);
+        let lifetime = self.header.record.sampled_lifetime();
+        let registered = self.header.shared.task_completed(raw, lifetime);
         if self.header.state.ref_dec(1 + registered as u64) {
             raw.dealloc();
         }
@@ -190,6 +192,9 @@ where
 
 fn poll_running<F: Future>(cell: &Cell<F>) {
     let id = cell.header.id;
+    if let Some(woken_at) = cell.header.record.begin_poll() {
+        cell.header.shared.stats.scheduling_latency(woken_at);
+    }
     match cell.poll_future() {
         Ok(Poll::Ready(value)) => {
             let output = match cell.drop_future() {
@@ -203,20 +208,30 @@ fn poll_running<F: Future>(cell: &Cell<F>) {
             let _ = cell.drop_future();
             cell.complete(Err(JoinError::panic(id, panic)));
         }
-        Ok(Poll::Pending) => match cell.header.state.transition_to_idle() {
-            ToIdle::Idle => {}
-            ToIdle::Orphaned => {
-                let raw = cell.raw();
-                cell.header.shared.task_orphaned(raw);
-                raw.drop_reference();
-            }
-            ToIdle::Notified => {
-                // SAFETY: the transition kept our reference for the new `Notified`.
-                let notified = unsafe { Notified::from_raw(cell.raw()) };
-                cell.header.shared.schedule_yield(notified);
-            }
-            ToIdle::Cancel => cell.cancel(),
-        },
+        Ok(Poll::Pending) => {
+            cell.header
+                .record
+                .suspend(crate::context::take_suspension());
+            to_idle(cell)
+        }
+    }
+}
+
+/// The poll returned `Pending`: leave RUNNING.
+fn to_idle<F: Future>(cell: &Cell<F>) {
+    match cell.header.state.transition_to_idle() {
+        ToIdle::Idle => {}
+        ToIdle::Orphaned => {
+            let raw = cell.raw();
+            cell.header.shared.task_orphaned(raw);
+            raw.drop_reference();
+        }
+        ToIdle::Notified => {
+            // SAFETY: the transition kept our reference for the new `Notified`.
+            let notified = unsafe { Notified::from_raw(cell.raw()) };
+            cell.header.shared.schedule_yield(notified);
+        }
+        ToIdle::Cancel => cell.cancel(),
     }
 }
 

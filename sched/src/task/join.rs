@@ -60,6 +60,9 @@ impl<T> JoinHandle<T> {
 impl<T> Future for JoinHandle<T> {
     type Output = Result<T, JoinError>;
 
+    /// `#[track_caller]`: the caller is the `.await`, which becomes the awaiting task's
+    /// suspension point while it waits.
+    #[track_caller]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let budget = std::task::ready!(crate::coop::poll_proceed(cx));
         let mut out: Poll<Result<T, JoinError>> = Poll::Pending;
@@ -70,6 +73,8 @@ impl<T> Future for JoinHandle<T> {
         };
         if out.is_ready() {
             budget.made_progress();
+        } else {
+            super::note_suspension(goro_stats::WaitOp::Join, std::panic::Location::caller());
         }
         out
     }

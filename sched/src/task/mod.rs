@@ -8,6 +8,8 @@
 //! * `raw` — the type-erased header, its vtable, and `Notified` (a scheduled task);
 //! * `harness` — the typed operations: poll, complete, cancel, hand the output over;
 //! * `waker` — the hand-written waker vtable;
+//! * `record` — what the task tells the stats: polls, wakes, idle time, suspension point;
+//! * `suspend` — how goro's leaf futures name the suspension point;
 //! * `join` — [`JoinHandle`]; `error` — [`JoinError`]; `id` — [`Id`].
 //!
 //! References: a task is kept alive by the registry (until it completes), by the scheduler
@@ -19,10 +21,14 @@ mod harness;
 mod id;
 mod join;
 mod raw;
+mod record;
 pub(crate) mod state;
+mod suspend;
 mod waker;
 
 pub use error::JoinError;
 pub use id::Id;
 pub use join::JoinHandle;
 pub(crate) use raw::{Notified, RawTask, TaskMeta};
+pub(crate) use record::TaskRecord;
+pub use suspend::{note_suspension, traced, Suspension, Traced};

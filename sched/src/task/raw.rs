@@ -8,7 +8,7 @@
 
 use super::harness;
 use super::state::State;
-use super::Id;
+use super::{Id, TaskRecord};
 use crate::shared::Shared;
 use std::cell::UnsafeCell;
 use std::future::Future;
@@ -21,6 +21,8 @@ use std::task::Waker;
 #[repr(C)]
 pub(crate) struct Header {
     pub(crate) state: State,
+    /// What the stats know about the task; see `record.rs`.
+    pub(crate) record: TaskRecord,
     pub(crate) vtable: &'static Vtable,
     pub(crate) id: Id,
     /// The runtime the task belongs to; wakes schedule through it.
@@ -86,10 +88,12 @@ impl RawTask {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
+        let id = Id::next();
         let header = Header {
             state: State::new(),
+            record: TaskRecord::new(id, meta.shared.config.stats),
             vtable: harness::vtable::<F>(),
-            id: Id::next(),
+            id,
             shared: meta.shared,
             blocking: meta.blocking,
             registry_links: UnsafeCell::new(RegistryLinks::default()),

@@ -36,6 +36,7 @@ unsafe fn clone(ptr: *const ()) -> RawWaker {
 unsafe fn wake(ptr: *const ()) {
     // SAFETY: called on a live waker, whose reference this call consumes.
     let raw = unsafe { raw(ptr) };
+    note_wake(raw);
     match raw.header().state.transition_to_notified_by_val() {
         WakeAction::Nothing => {}
         WakeAction::Dealloc => raw.dealloc(),
@@ -46,6 +47,7 @@ unsafe fn wake(ptr: *const ()) {
 unsafe fn wake_by_ref(ptr: *const ()) {
     // SAFETY: called on a live waker.
     let raw = unsafe { raw(ptr) };
+    note_wake(raw);
     if raw.header().state.transition_to_notified_by_ref() == WakeAction::Submit {
         submit(raw);
     }
@@ -62,6 +64,12 @@ unsafe fn drop_waker(ptr: *const ()) {
             raw.drop_reference();
         }
     }
+}
+
+#[inline]
+fn note_wake(raw: RawTask) {
+    let header = raw.header();
+    header.record.wake(header.shared.config.stats);
 }
 
 fn submit(raw: RawTask) {

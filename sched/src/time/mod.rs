@@ -12,15 +12,18 @@
 //! millisecond boundary after its deadline (epoll's resolution), a busy one on its next turn.
 //! A timer never fires before its deadline.
 
-mod clock;
+pub(crate) mod clock;
 mod entry;
 pub(crate) mod queue;
 
 use crate::context;
 use crate::shared::Shared;
+use crate::task::note_suspension;
 use entry::TimerEntry;
+use goro_stats::WaitOp;
 use std::fmt;
 use std::future::{Future, IntoFuture};
+use std::panic::Location;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -64,6 +67,8 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
         deadline,
         shared,
         armed: None,
+        op: WaitOp::Sleep,
+        at: Location::caller(),
     }
 }
 
@@ -77,6 +82,10 @@ pub struct Sleep {
     deadline: Instant,
     shared: Arc<Shared>,
     armed: Option<Armed>,
+    /// The suspension point this sleep reports (see `task/suspend.rs`): `sleep`'s caller,
+    /// or the caller of the `timeout` or `interval` it serves.
+    op: WaitOp,
+    at: &'static Location<'static>,
 }
 
 struct Armed {
@@ -153,6 +162,7 @@ impl Future for Sleep {
             spent.made_progress();
             Poll::Ready(())
         } else {
+            note_suspension(self.op, self.at);
             Poll::Pending
         }
     }
@@ -197,18 +207,22 @@ impl From<Elapsed> for std::io::Error {
 /// Outside a goro runtime.
 #[track_caller]
 pub fn timeout<F: IntoFuture>(duration: Duration, future: F) -> Timeout<F::IntoFuture> {
+    let mut sleep = sleep(duration);
+    sleep.op = WaitOp::Timeout;
     Timeout {
         future: future.into_future(),
-        sleep: sleep(duration),
+        sleep,
     }
 }
 
 /// Like [`timeout`] with a deadline.
 #[track_caller]
 pub fn timeout_at<F: IntoFuture>(deadline: Instant, future: F) -> Timeout<F::IntoFuture> {
+    let mut sleep = sleep_until(deadline);
+    sleep.op = WaitOp::Timeout;
     Timeout {
         future: future.into_future(),
-        sleep: sleep_until(deadline),
+        sleep,
     }
 }
 
@@ -239,9 +253,16 @@ impl<F: Future> Future for Timeout<F> {
         if let Poll::Ready(out) = future.poll(cx) {
             return Poll::Ready(Ok(out));
         }
-        Pin::new(&mut this.sleep)
+        // The inner future's own suspension point, if it noted one, says more about what
+        // the task waits on than the timer does: keep it.
+        let inner = context::take_suspension();
+        let poll = Pin::new(&mut this.sleep)
             .poll(cx)
-            .map(|()| Err(Elapsed(())))
+            .map(|()| Err(Elapsed(())));
+        if inner.is_some() {
+            context::set_suspension(inner);
+        }
+        poll
     }
 }
 
@@ -267,10 +288,9 @@ pub fn interval(period: Duration) -> Interval {
         !period.is_zero(),
         "goro::time::interval: the period must be non-zero"
     );
-    Interval {
-        period,
-        sleep: sleep_until(Instant::now()),
-    }
+    let mut sleep = sleep_until(Instant::now());
+    sleep.op = WaitOp::Interval;
+    Interval { period, sleep }
 }
 
 /// The stream of ticks returned by [`interval`].

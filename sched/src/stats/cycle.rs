@@ -1,0 +1,194 @@
+//! The stats cycle: Go's GC cycle, for a scheduler.
+//!
+//! The monitor samples every processor each round ([`PauseTracker`]) and, every
+//! `stats_interval`, closes a cycle ([`run`]):
+//!
+//! 1. **Pause.** A processor is *paused* while it has runnable work (its local queue or its
+//!    `runnext` slot is not empty) and its `run_state` sequence does not move (it does not
+//!    start a poll). The tracker measures each pause from the first round that saw the
+//!    work queued behind an unchanged `run_state`; the cycle's pause is the longest of any
+//!    processor in the cycle (a pause that spans cycles counts in each for the part inside
+//!    it). The resolution is the monitor's round: 20 µs while the monitor is busy, up to
+//!    10 ms when it has backed off. A task that blocks its processor shows up as a pause of
+//!    about the monitor's hand-off delay (10 ms or more), since the hand-off ends it.
+//! 2. **Stall alarm.** The pause goes into the `PauseLog`, which raises the alarm when the
+//!    p95 of the recent cycles exceeds the baseline times the configured factor.
+//! 3. **Leak scan.** Every idle task in the registry is grouped by (spawn site, suspension
+//!    point); the groups go to the `SuspectDetector`, whose verdict the leak report shows.
+//! 4. **Lifetimes.** Sampled task lifetimes queued in the registry shards go into per-site
+//!    histograms.
+
+use crate::shared::Shared;
+use crate::time::clock;
+use goro_stats::{
+    Histogram, IdleGroup, PauseLog, Site, StallAlarm, Suspect, SuspectDetector, WaitOp,
+};
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+/// What the monitor keeps between cycles.
+pub(crate) struct CycleState {
+    pub(crate) pauses: PauseLog,
+    detector: SuspectDetector,
+    pub(crate) suspects: Vec<Suspect>,
+    pub(crate) site_lifetimes: HashMap<Site, Histogram>,
+    leak_threshold: Duration,
+}
+
+impl CycleState {
+    pub(crate) fn new(config: &crate::Config) -> CycleState {
+        CycleState {
+            pauses: PauseLog::new(StallAlarm {
+                window: config.stall_alarm_window,
+                factor: config.stall_alarm_factor,
+                ..StallAlarm::default()
+            }),
+            detector: SuspectDetector::new(config.leak_threshold),
+            suspects: Vec::new(),
+            site_lifetimes: HashMap::new(),
+            leak_threshold: config.leak_threshold,
+        }
+    }
+
+    pub(crate) fn leak_threshold(&self) -> Duration {
+        self.leak_threshold
+    }
+}
+
+/// One processor's pause, as the monitor sees it.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct PauseTracker {
+    run_state: u64,
+    /// Since when the processor has had work queued behind an unchanged `run_state`.
+    paused_since: Option<Instant>,
+    /// The longest pause seen in the current cycle.
+    cycle_max: Duration,
+}
+
+impl PauseTracker {
+    /// One monitor round: `run_state` and whether the processor has runnable work now.
+    pub(crate) fn observe(
+        &mut self,
+        now: Instant,
+        run_state: u64,
+        runnable: bool,
+        cycle_start: Instant,
+    ) {
+        let moved = run_state != self.run_state;
+        self.run_state = run_state;
+        if !runnable {
+            self.paused_since = None;
+            return;
+        }
+        if moved {
+            // A poll started (or ended) since the last round: any pause ended, and the
+            // queued work now waits behind this poll.
+            self.paused_since = Some(now);
+            return;
+        }
+        let since = *self.paused_since.get_or_insert(now);
+        let in_cycle = now.saturating_duration_since(since.max(cycle_start));
+        self.cycle_max = self.cycle_max.max(in_cycle);
+    }
+
+    /// The cycle's longest pause; starts the next cycle.
+    pub(crate) fn take_cycle_max(&mut self) -> Duration {
+        std::mem::take(&mut self.cycle_max)
+    }
+}
+
+/// Whether processor `index` has runnable work queued.
+pub(crate) fn has_runnable(shared: &Shared, index: usize) -> bool {
+    let ps = &shared.procs[index];
+    !ps.stealer.is_empty() || ps.runnext.is_occupied()
+}
+
+/// Closes a stats cycle whose longest pause was `pause`.
+pub(crate) fn run(shared: &Shared, now: Instant, pause: Duration) {
+    let uptime = now.saturating_duration_since(shared.stats.started);
+    let groups = idle_groups(shared);
+    let lifetimes = shared.registry.take_lifetimes();
+    let mut cycle = shared.stats.cycle.lock();
+    cycle.pauses.record_cycle(uptime, pause);
+    cycle.detector.observe_cycle_at(uptime, groups);
+    cycle.suspects = cycle.detector.suspects();
+    for (site, nanos) in lifetimes {
+        cycle.site_lifetimes.entry(site).or_default().record(nanos);
+    }
+}
+
+/// Groups the idle, not orphaned tasks by (spawn site, suspension point).
+fn idle_groups(shared: &Shared) -> Vec<IdleGroup> {
+    type Key = (Site, Option<Site>, Option<WaitOp>);
+    let now = clock::coarse_now();
+    let threshold = shared.config.leak_threshold;
+    let mut groups: HashMap<Key, IdleGroup> = HashMap::new();
+    shared.registry.for_each(|task| {
+        let header = task.header();
+        if !header.state.load().is_idle() || header.record.is_orphaned() || header.blocking {
+            return;
+        }
+        let suspension = header.record.suspension();
+        let key = (
+            header.spawned_at,
+            suspension.map(|s| s.at),
+            suspension.map(|s| s.op),
+        );
+        let idle = clock::duration_between(header.record.idle_since(), now);
+        let group = groups.entry(key).or_insert_with(|| IdleGroup {
+            spawned_at: key.0,
+            suspended_at: key.1,
+            wait_op: key.2,
+            idle: 0,
+            oldest_idle: Duration::ZERO,
+            stuck: 0,
+        });
+        group.idle += 1;
+        group.oldest_idle = group.oldest_idle.max(idle);
+        group.stuck += (idle > threshold) as u64;
+    });
+    groups.into_values().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MS: Duration = Duration::from_millis(1);
+
+    #[test]
+    fn a_poll_that_keeps_queued_work_waiting_is_a_pause() {
+        let t0 = Instant::now();
+        let mut p = PauseTracker::default();
+        // A poll starts (seq 1, in poll) with work queued behind it, and stays for 30 ms.
+        p.observe(t0, 3, true, t0);
+        p.observe(t0 + 10 * MS, 3, true, t0);
+        p.observe(t0 + 30 * MS, 3, true, t0);
+        // The next poll starts: the pause ends.
+        p.observe(t0 + 31 * MS, 5, true, t0);
+        p.observe(t0 + 32 * MS, 7, true, t0);
+        assert_eq!(p.take_cycle_max(), 30 * MS);
+        assert_eq!(p.take_cycle_max(), Duration::ZERO);
+    }
+
+    #[test]
+    fn no_queued_work_is_no_pause_however_long_the_poll() {
+        let t0 = Instant::now();
+        let mut p = PauseTracker::default();
+        p.observe(t0, 3, false, t0);
+        p.observe(t0 + 50 * MS, 3, false, t0);
+        assert_eq!(p.take_cycle_max(), Duration::ZERO);
+    }
+
+    #[test]
+    fn a_pause_across_cycles_counts_in_each_for_its_part() {
+        let t0 = Instant::now();
+        let mut p = PauseTracker::default();
+        p.observe(t0, 3, true, t0);
+        p.observe(t0 + 20 * MS, 3, true, t0);
+        assert_eq!(p.take_cycle_max(), 20 * MS);
+        let next_cycle = t0 + 20 * MS;
+        p.observe(t0 + 35 * MS, 3, true, next_cycle);
+        assert_eq!(p.take_cycle_max(), 15 * MS);
+    }
+}

@@ -1,0 +1,185 @@
+//! Assembles the `goro_stats` reports from the scheduler's state.
+
+use crate::shared::Shared;
+use crate::task::RawTask;
+use crate::time::clock;
+use goro_stats::{
+    CounterSnapshot, Histogram, Histograms, LeakReport, Pauses, ProcSnapshot, SiteStats, Snapshot,
+    TaskCounts, TaskDump, TaskGroup, TaskInfo, TaskState,
+};
+use std::collections::HashMap;
+use std::time::Duration;
+
+/// One task as a report shows it, at clock time `now`.
+pub(crate) fn task_info(task: RawTask, now: u64) -> TaskInfo {
+    let header = task.header();
+    let record = &header.record;
+    let state = header.state.load();
+    let suspension = record.suspension();
+    let task_state = if state.is_running() {
+        TaskState::Running
+    } else if state.is_notified() {
+        TaskState::Scheduled
+    } else if record.is_reclaimed() {
+        TaskState::Reclaimed
+    } else if record.is_orphaned() {
+        TaskState::Orphaned
+    } else {
+        TaskState::Idle
+    };
+    let idle = match task_state {
+        TaskState::Running | TaskState::Scheduled => Duration::ZERO,
+        _ => clock::duration_between(record.idle_since(), now),
+    };
+    TaskInfo {
+        id: header.id.as_u64(),
+        name: header.name.as_deref().map(str::to_string),
+        spawned_at: header.spawned_at,
+        suspended_at: suspension.map(|s| s.at),
+        wait_op: suspension.map(|s| s.op),
+        state: task_state,
+        age: clock::duration_between(record.created(), now),
+        idle,
+        polls: record.polls(),
+        wakes: record.wakes(),
+        wakers: u32::try_from(state.wakers()).unwrap_or(u32::MAX),
+    }
+}
+
+/// The whole runtime now.
+pub(crate) fn snapshot(shared: &Shared) -> Snapshot {
+    let n = shared.procs.len();
+    let (unparked, spinning) = shared.idle.counts();
+    let (threads, idle_threads) = shared.machines.thread_counts();
+    let mut totals = CounterSnapshot::default();
+    let procs: Vec<ProcSnapshot> = shared
+        .procs
+        .iter()
+        .enumerate()
+        .map(|(index, ps)| {
+            let counters = ps.counters.snapshot();
+            totals.merge(&counters);
+            ProcSnapshot {
+                index,
+                runqueue: ps.stealer.len() + ps.runnext.is_occupied() as usize,
+                idle: ps.park.is_parked(),
+                counters,
+            }
+        })
+        .collect();
+    let (_, orphaned, reclaimed) = shared.stats.orphans();
+    let sites = site_stats(shared);
+    let spawned = sites.iter().map(|s| s.spawned).sum();
+    let completed = sites.iter().map(|s| s.completed).sum();
+    Snapshot {
+        uptime: shared.stats.started.elapsed(),
+        processors: n,
+        idle_processors: n.saturating_sub(unparked),
+        spinning,
+        threads,
+        idle_threads,
+        injector: shared.injector.len(),
+        procs,
+        totals,
+        tasks: TaskCounts {
+            live: shared.registry.len() as u64,
+            spawned,
+            completed,
+            orphaned,
+            reclaimed,
+        },
+        sites,
+        histograms: histograms(shared),
+        pauses: pauses(shared),
+        stats_enabled: shared.stats.timing,
+    }
+}
+
+fn histograms(shared: &Shared) -> Histograms {
+    let mut poll = Histogram::new();
+    let mut latency = Histogram::new();
+    let mut block = Histogram::new();
+    let mut lifetime = Histogram::new();
+    for ps in shared.procs.iter() {
+        ps.hist.poll_duration.add_to(&mut poll);
+        ps.hist.scheduling_latency.add_to(&mut latency);
+        ps.hist.netpoll_block.add_to(&mut block);
+        ps.hist.task_lifetime.add_to(&mut lifetime);
+    }
+    Histograms {
+        poll_duration: poll.quantiles(),
+        scheduling_latency: latency.quantiles(),
+        netpoll_block: block.quantiles(),
+        task_lifetime: lifetime.quantiles(),
+    }
+}
+
+/// Per spawn site, most live tasks first.
+fn site_stats(shared: &Shared) -> Vec<SiteStats> {
+    let counts = shared.registry.site_counts();
+    let cycle = shared.stats.cycle.lock();
+    let mut sites: Vec<SiteStats> = counts
+        .into_iter()
+        .map(|c| SiteStats {
+            spawned_at: c.site,
+            spawned: c.spawned,
+            completed: c.completed,
+            live: c.spawned.saturating_sub(c.completed),
+            lifetime: cycle
+                .site_lifetimes
+                .get(c.site)
+                .map(Histogram::quantiles)
+                .unwrap_or_default(),
+        })
+        .collect();
+    sites.sort_by(|a, b| b.live.cmp(&a.live).then(b.spawned.cmp(&a.spawned)));
+    sites
+}
+
+/// The stats cycles so far.
+pub(crate) fn pauses(shared: &Shared) -> Pauses {
+    shared.stats.cycle.lock().pauses.pauses()
+}
+
+/// Orphaned and suspected tasks.
+pub(crate) fn leak_report(shared: &Shared) -> LeakReport {
+    let (orphaned, orphaned_total, reclaimed) = shared.stats.orphans();
+    let cycle = shared.stats.cycle.lock();
+    let pauses = cycle.pauses.pauses();
+    LeakReport {
+        orphaned,
+        orphaned_total,
+        reclaimed,
+        suspected: cycle.suspects.clone(),
+        stall_alarms: pauses.stall_alarms,
+        live_tasks: shared.registry.len() as u64,
+        cycles: pauses.num_cycles,
+        leak_threshold: cycle.leak_threshold(),
+    }
+}
+
+/// Every live task, grouped by spawn site and suspension point, biggest group first.
+pub(crate) fn task_dump(shared: &Shared) -> TaskDump {
+    let now = clock::now();
+    let mut groups: HashMap<_, TaskGroup> = HashMap::new();
+    shared.registry.for_each(|task| {
+        let info = task_info(task, now);
+        let key = (info.spawned_at, info.suspended_at, info.wait_op);
+        groups
+            .entry(key)
+            .or_insert_with(|| TaskGroup {
+                spawned_at: key.0,
+                suspended_at: key.1,
+                wait_op: key.2,
+                tasks: Vec::new(),
+            })
+            .tasks
+            .push(info);
+    });
+    let mut groups: Vec<TaskGroup> = groups.into_values().collect();
+    groups.sort_by_key(|g| std::cmp::Reverse(g.tasks.len()));
+    TaskDump {
+        uptime: shared.stats.started.elapsed(),
+        groups,
+    }
+}

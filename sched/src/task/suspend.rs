@@ -1,0 +1,74 @@
+//! Suspension points: where a task last waited on one of goro's own futures.
+//!
+//! Every awaitable goro constructor (`sleep`, `TcpStream::read`, `JoinHandle`, ...) is
+//! `#[track_caller]` and remembers its caller's [`Location`] and its [`WaitOp`]. When such a
+//! leaf future returns `Pending` it calls [`note_suspension`], which writes a thread-local
+//! slot; the harness clears the slot before each poll and, when the poll returns `Pending`,
+//! copies it into the task's record. The last leaf to return `Pending` in a poll wins, which
+//! is the one the task is waiting on. A poll that returns `Pending` without any goro leaf
+//! (the task waits on a channel or lock of another library) records no suspension point,
+//! and the leak detector treats the wait as in-process.
+//!
+//! The cost is one thread-local write per `Pending` leaf and one read per `Pending` poll.
+
+use crate::context;
+use goro_stats::WaitOp;
+use std::future::Future;
+use std::panic::Location;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+/// Where and on what a task suspended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Suspension {
+    /// The goro future's kind.
+    pub op: WaitOp,
+    /// Where the future was created (its constructor's caller).
+    pub at: &'static Location<'static>,
+}
+
+/// Records that a goro leaf future is returning `Pending` for the task being polled on this
+/// thread. Outside a task poll it does nothing.
+#[inline]
+pub fn note_suspension(op: WaitOp, at: &'static Location<'static>) {
+    context::set_suspension(Some(Suspension { op, at }));
+}
+
+/// Wraps a future so that when it returns `Pending` the task's suspension point becomes
+/// (`op`, `at`).
+///
+/// ```
+/// use goro_sched::task::traced;
+/// use goro_stats::WaitOp;
+///
+/// let fut = traced(WaitOp::Yield, std::panic::Location::caller(), async { 1 });
+/// # drop(fut);
+/// ```
+pub fn traced<F: Future>(op: WaitOp, at: &'static Location<'static>, future: F) -> Traced<F> {
+    Traced { op, at, future }
+}
+
+/// The future returned by [`traced`].
+#[derive(Debug)]
+#[must_use = "futures do nothing unless polled"]
+pub struct Traced<F> {
+    op: WaitOp,
+    at: &'static Location<'static>,
+    future: F,
+}
+
+impl<F: Future> Future for Traced<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        // SAFETY: `future` is structurally pinned: it is never moved out of `self`, and
+        // `Traced` has no `Drop` impl and is `Unpin` only if `F` is.
+        let this = unsafe { self.get_unchecked_mut() };
+        // SAFETY: see above; `this.future` stays where it is.
+        let poll = unsafe { Pin::new_unchecked(&mut this.future) }.poll(cx);
+        if poll.is_pending() {
+            note_suspension(this.op, this.at);
+        }
+        poll
+    }
+}
