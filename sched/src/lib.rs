@@ -59,6 +59,19 @@
 //! `spawn_blocking` closures run on a separate pool of threads without a processor
 //! (`blocking`), so they never stall the tasks of a processor.
 //!
+//! ## Watching itself
+//!
+//! The runtime keeps its statistics always on (`stats`): per-processor counters, a record
+//! per task (polls, wakes, idle time, and the *suspension point*: the goro leaf future it
+//! last waited on, [`task::traced`]), sampled latency histograms, and per-spawn-site counts.
+//! Because the state word counts wakers, the moment a task is idle with no waker left, an
+//! *orphan* that nothing can ever wake, is the result of one atomic operation; it is
+//! recorded then, and cancelled if `reclaim_orphans` is on. The monitor runs a *stats cycle*
+//! every `stats_interval`: it records the cycle's pause (the longest time a processor had
+//! runnable work and started no poll), raises the stall alarm, and groups idle tasks by
+//! spawn site and suspension point to find suspected leaks. [`Handle::stats`],
+//! [`Handle::leak_report`], [`Handle::pauses`] and [`Handle::task_dump`] read it all.
+//!
 //! ## Concurrency checking
 //!
 //! The lock-free protocols live in small files that import their atomics from `sync`:

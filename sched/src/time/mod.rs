@@ -1,7 +1,7 @@
 //! Timers, per processor: `sleep`, `sleep_until`, `timeout`, `interval`.
 //!
 //! A timer lives on the processor where it was armed: the first poll of a `Sleep` on a
-//! machine puts its entry in that processor's [`TimerQueue`](queue::TimerQueue); from a
+//! machine puts its entry in that processor's `TimerQueue`; from a
 //! thread without a processor (`block_on`, a blocking thread) it goes to one picked
 //! round-robin, which is woken if the new timer is its earliest. The owner fires due timers
 //! on every turn of its loop and parks no longer than its earliest deadline; idle processors
