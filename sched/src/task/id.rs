@@ -16,7 +16,10 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 pub struct Id(NonZeroU64);
 
 /// Ids are handed to threads in blocks so that spawning never contends on one counter.
-const BLOCK: u64 = 1024;
+/// The registry shards by block, so a processor's spawns stay in one shard (see
+/// `registry.rs`).
+pub(crate) const BLOCK_SHIFT: u32 = 10;
+const BLOCK: u64 = 1 << BLOCK_SHIFT;
 static NEXT_BLOCK: AtomicU64 = AtomicU64::new(1);
 
 thread_local! {

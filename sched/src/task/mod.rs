@@ -28,6 +28,7 @@ mod waker;
 
 pub use error::JoinError;
 pub use id::Id;
+pub(crate) use id::BLOCK_SHIFT;
 pub use join::JoinHandle;
 pub(crate) use raw::{Notified, RawTask, TaskMeta};
 pub(crate) use record::TaskRecord;
