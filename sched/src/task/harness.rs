@@ -120,6 +120,11 @@ impl<F: Future> Cell<F> {
     fn complete(&self, output: Result<F::Output, JoinError>) {
         // SAFETY: we hold RUNNING until the transition below.
         unsafe { *self.stage() = Stage::Finished(output) };
+        // Leave the registry first, so whoever the completion wakes sees the task gone from
+        // the live counts.
+        let raw = self.raw();
+        let lifetime = self.header.record.sampled_lifetime();
+        let registered = self.header.shared.task_completed(raw, lifetime);
         let prev = self.header.state.transition_to_complete();
         if !prev.is_join_interested() {
             // Nobody will read the output: drop it here (panics in its drop are swallowed,
@@ -134,9 +139,6 @@ impl<F: Future> Cell<F> {
                 waker.wake_by_ref();
             }
         }
-        let raw = self.raw();
-        let lifetime = self.header.record.sampled_lifetime();
-        let registered = self.header.shared.task_completed(raw, lifetime);
         if self.header.state.ref_dec(1 + registered as u64) {
             raw.dealloc();
         }

@@ -61,7 +61,9 @@ impl<T> Future for JoinHandle<T> {
     type Output = Result<T, JoinError>;
 
     /// `#[track_caller]`: the caller is the `.await`, which becomes the awaiting task's
-    /// suspension point while it waits.
+    /// suspension point while it waits. Awaited through `timeout`, the point is the
+    /// `timeout` call; awaited through a `&mut` reference, it is the standard library's
+    /// forwarding `poll`, which is all `#[track_caller]` can see.
     #[track_caller]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let budget = std::task::ready!(crate::coop::poll_proceed(cx));

@@ -255,7 +255,14 @@ impl<F: Future> Future for Timeout<F> {
         }
         // The inner future's own suspension point, if it noted one, says more about what
         // the task waits on than the timer does: keep it.
-        let inner = context::take_suspension();
+        let inner = context::take_suspension().map(|mut s| {
+            // A `#[track_caller]` leaf polled by us (a `JoinHandle`) names this file: the
+            // user's line is the `timeout` call.
+            if s.at.file() == file!() {
+                s.at = this.sleep.at;
+            }
+            s
+        });
         let poll = Pin::new(&mut this.sleep)
             .poll(cx)
             .map(|()| Err(Elapsed(())));
