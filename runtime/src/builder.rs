@@ -1,18 +1,27 @@
 //! [`Builder`]: configures and starts a [`Runtime`].
+//!
+//! The builder's settings win over the environment; the environment (`GORO_PROCS`,
+//! `GORO_SCHEDTRACE`, `GORO_DEBUG_ADDR`, see the `env` module) fills in what the builder
+//! leaves unset. Every setting is checked by `build()`, which fails with
+//! [`io::ErrorKind::InvalidInput`] and a message that says what is wrong.
 
-use crate::Runtime;
-use goro_sched::{Config, MAX_PROCESSORS};
+use crate::stats::debug_server::DebugServer;
+use crate::{env, Runtime};
+use goro_sched::Config;
 use std::io;
-
-/// The environment variable that sets the default number of processors (like `GOMAXPROCS`).
-pub const PROCS_ENV: &str = "GORO_PROCS";
+use std::net::SocketAddr;
+use std::time::Duration;
 
 /// Configures a [`Runtime`].
 ///
 /// ```
+/// use std::time::Duration;
+///
 /// let rt = goro::Builder::new()
 ///     .processors(2)
 ///     .thread_name("my-service")
+///     .stats_interval(Duration::from_millis(500))
+///     .leak_threshold(Duration::from_secs(60))
 ///     .build()?;
 /// assert_eq!(rt.block_on(async { 1 + 1 }), 2);
 ///
@@ -27,6 +36,12 @@ pub struct Builder {
     thread_name: Option<String>,
     max_blocking_threads: Option<usize>,
     thread_stack_size: Option<usize>,
+    stats: Option<bool>,
+    stats_interval: Option<Duration>,
+    leak_threshold: Option<Duration>,
+    reclaim_orphans: bool,
+    stall_alarm: Option<(f64, usize)>,
+    debug_addr: Option<SocketAddr>,
 }
 
 impl Builder {
@@ -68,17 +83,125 @@ impl Builder {
         self
     }
 
+    /// Timing and histograms (default on). `false` takes no clock readings on the hot
+    /// path; counters, task records and orphan detection stay on (they cost nothing extra).
+    ///
+    /// ```
+    /// let rt = goro::Builder::new().stats(false).build()?;
+    /// assert!(!rt.handle().stats().stats_enabled);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn stats(&mut self, on: bool) -> &mut Builder {
+        self.stats = Some(on);
+        self
+    }
+
+    /// How often the monitor runs a stats cycle: records the cycle's pause, checks the stall
+    /// alarm and looks for suspected leaks (default 1 s, at least 10 ms).
+    ///
+    /// ```
+    /// let rt = goro::Builder::new()
+    ///     .stats_interval(std::time::Duration::from_millis(100))
+    ///     .build()?;
+    /// # drop(rt);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn stats_interval(&mut self, interval: Duration) -> &mut Builder {
+        self.stats_interval = Some(interval);
+        self
+    }
+
+    /// How long a task may stay idle on an in-process wait (a channel, a lock, a
+    /// `JoinHandle`) before it is suspected of leaking (default 30 s; not zero).
+    ///
+    /// ```
+    /// let rt = goro::Builder::new()
+    ///     .leak_threshold(std::time::Duration::from_secs(5))
+    ///     .build()?;
+    /// assert_eq!(rt.handle().leak_report().leak_threshold.as_secs(), 5);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn leak_threshold(&mut self, threshold: Duration) -> &mut Builder {
+        self.leak_threshold = Some(threshold);
+        self
+    }
+
+    /// Cancel orphaned tasks (default off): a task that nothing can ever wake has its
+    /// future dropped, and its `JoinHandle` yields a `JoinError` whose `is_orphaned()` is
+    /// true. Off, orphans are only counted and reported.
+    ///
+    /// ```
+    /// let rt = goro::Builder::new().reclaim_orphans(true).build()?;
+    /// let orphan = rt.spawn(std::future::poll_fn(|_cx| std::task::Poll::<()>::Pending));
+    /// let err = rt.block_on(orphan).unwrap_err();
+    /// assert!(err.is_orphaned());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn reclaim_orphans(&mut self, reclaim: bool) -> &mut Builder {
+        self.reclaim_orphans = reclaim;
+        self
+    }
+
+    /// The stall alarm: it fires when the p95 pause of the last `window` stats cycles
+    /// exceeds `factor` times the running baseline (default 3.2 and 10). `factor` must be a
+    /// finite number above 1 and `window` at least 1.
+    ///
+    /// ```
+    /// let rt = goro::Builder::new().stall_alarm(5.0, 20).build()?;
+    /// # drop(rt);
+    /// let err = goro::Builder::new().stall_alarm(0.5, 10).build().unwrap_err();
+    /// assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn stall_alarm(&mut self, factor: f64, window: usize) -> &mut Builder {
+        self.stall_alarm = Some((factor, window));
+        self
+    }
+
+    /// Serve the stats over HTTP at `addr` (overrides `GORO_DEBUG_ADDR`): `/metrics`,
+    /// `/debug/goro/stats`, `/debug/goro/tasks`, `/debug/goro/leaks`. Port 0 picks a free
+    /// port; [`Runtime::debug_addr`] tells which. See [`stats`](crate::stats).
+    ///
+    /// ```
+    /// let rt = goro::Builder::new().debug_addr(([127, 0, 0, 1], 0).into()).build()?;
+    /// assert!(rt.debug_addr().unwrap().port() != 0);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn debug_addr(&mut self, addr: SocketAddr) -> &mut Builder {
+        self.debug_addr = Some(addr);
+        self
+    }
+
     /// Starts the runtime. Fails with [`io::ErrorKind::InvalidInput`] on a bad setting (a
-    /// zero processor count, a malformed `GORO_PROCS`), and with the OS error if threads
-    /// or pollers cannot be created.
+    /// zero processor count, a malformed `GORO_PROCS`, `GORO_SCHEDTRACE` or
+    /// `GORO_DEBUG_ADDR`), and with the OS error if threads or pollers cannot be created or
+    /// the debug server's address cannot be bound.
     pub fn build(&mut self) -> io::Result<Runtime> {
-        Runtime::from_config(self.config()?)
+        let config = self.config()?;
+        let debug_addr = match self.debug_addr {
+            Some(addr) => Some(addr),
+            None => env::debug_addr()?,
+        };
+        // Bind before starting anything, so a taken port fails fast.
+        let listener = debug_addr.map(DebugServer::bind).transpose()?;
+        let runtime = Runtime::from_config(config)?;
+        match listener {
+            Some(listener) => {
+                let server = DebugServer::start(listener, runtime.handle().clone())?;
+                Ok(runtime.with_debug_server(server))
+            }
+            None => Ok(runtime),
+        }
     }
 
     fn config(&self) -> io::Result<Config> {
         let processors = match self.processors {
             Some(n) => n,
-            None => default_processors()?,
+            None => env::procs()?.unwrap_or_else(|| {
+                std::thread::available_parallelism()
+                    .map(|n| n.get())
+                    .unwrap_or(1)
+            }),
         };
         let mut config = Config::with_processors(processors);
         config.pin_threads = self.pin_threads;
@@ -89,35 +212,23 @@ impl Builder {
             config.max_blocking_threads = n;
         }
         config.thread_stack_size = self.thread_stack_size;
+        if let Some(on) = self.stats {
+            config.stats = on;
+        }
+        if let Some(interval) = self.stats_interval {
+            config.stats_interval = interval;
+        }
+        if let Some(threshold) = self.leak_threshold {
+            config.leak_threshold = threshold;
+        }
+        config.reclaim_orphans = self.reclaim_orphans;
+        if let Some((factor, window)) = self.stall_alarm {
+            config.stall_alarm_factor = factor;
+            config.stall_alarm_window = window;
+        }
+        config.schedtrace = env::schedtrace()?;
         config.validate()?;
         Ok(config)
-    }
-}
-
-/// `GORO_PROCS` if set, else the number of CPUs available to the process.
-fn default_processors() -> io::Result<usize> {
-    match std::env::var(PROCS_ENV) {
-        Ok(value) => parse_procs(&value),
-        Err(std::env::VarError::NotPresent) => Ok(std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1)),
-        Err(std::env::VarError::NotUnicode(raw)) => Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            format!("{PROCS_ENV}={raw:?} is not valid: expected a whole number from 1 to {MAX_PROCESSORS}"),
-        )),
-    }
-}
-
-/// Parses a `GORO_PROCS` value: a whole number from 1 to [`MAX_PROCESSORS`].
-fn parse_procs(value: &str) -> io::Result<usize> {
-    match value.trim().parse::<usize>() {
-        Ok(n) if (1..=MAX_PROCESSORS).contains(&n) => Ok(n),
-        _ => Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            format!(
-                "{PROCS_ENV}={value:?} is not valid: expected a whole number from 1 to {MAX_PROCESSORS}"
-            ),
-        )),
     }
 }
 
@@ -125,27 +236,48 @@ fn parse_procs(value: &str) -> io::Result<usize> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn parse_procs_accepts_positive_numbers() {
-        assert_eq!(parse_procs("1").unwrap(), 1);
-        assert_eq!(parse_procs(" 8 ").unwrap(), 8);
-    }
-
-    #[test]
-    fn parse_procs_rejects_bad_values_with_a_message() {
-        for bad in ["0", "abc", "", "-1", "1.5", "99999999"] {
-            let err = parse_procs(bad).unwrap_err();
-            assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
-            let msg = err.to_string();
-            assert!(msg.contains("GORO_PROCS"), "{msg}");
-            assert!(msg.contains(&format!("{bad:?}")), "{msg}");
-        }
+    fn build_err(b: &mut Builder) -> String {
+        let err = b.build().unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidInput, "{err}");
+        err.to_string()
     }
 
     #[test]
     fn zero_processors_is_an_error() {
-        let err = Builder::new().processors(0).build().unwrap_err();
-        assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
-        assert!(err.to_string().contains("processors(0)"), "{err}");
+        let msg = build_err(Builder::new().processors(0));
+        assert!(msg.contains("processors(0)"), "{msg}");
+    }
+
+    #[test]
+    fn stats_knobs_are_checked() {
+        let msg = build_err(Builder::new().stats_interval(Duration::from_millis(1)));
+        assert!(msg.contains("stats_interval"), "{msg}");
+        let msg = build_err(Builder::new().leak_threshold(Duration::ZERO));
+        assert!(msg.contains("leak_threshold"), "{msg}");
+        let msg = build_err(Builder::new().stall_alarm(1.0, 10));
+        assert!(msg.contains("stall_alarm"), "{msg}");
+        let msg = build_err(Builder::new().stall_alarm(f64::NAN, 10));
+        assert!(msg.contains("stall_alarm"), "{msg}");
+        let msg = build_err(Builder::new().stall_alarm(3.0, 0));
+        assert!(msg.contains("stall_alarm"), "{msg}");
+    }
+
+    #[test]
+    fn stats_knobs_reach_the_config() {
+        let config = Builder::new()
+            .processors(1)
+            .stats(false)
+            .stats_interval(Duration::from_millis(250))
+            .leak_threshold(Duration::from_secs(7))
+            .reclaim_orphans(true)
+            .stall_alarm(4.5, 3)
+            .config()
+            .unwrap();
+        assert!(!config.stats);
+        assert_eq!(config.stats_interval, Duration::from_millis(250));
+        assert_eq!(config.leak_threshold, Duration::from_secs(7));
+        assert!(config.reclaim_orphans);
+        assert_eq!(config.stall_alarm_factor, 4.5);
+        assert_eq!(config.stall_alarm_window, 3);
     }
 }

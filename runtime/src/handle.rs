@@ -1,5 +1,6 @@
 //! [`Handle`]: a cloneable reference to a runtime.
 
+use crate::stats;
 use crate::task::JoinHandle;
 use std::future::Future;
 
@@ -94,6 +95,58 @@ impl Handle {
     /// ever wake them.
     pub fn orphaned_tasks(&self) -> u64 {
         self.inner.orphaned_tasks()
+    }
+
+    /// The runtime's counters, histograms, pauses and task counts right now.
+    ///
+    /// ```
+    /// let rt = goro::Runtime::builder().processors(2).build()?;
+    /// rt.block_on(rt.spawn(async {})).unwrap();
+    /// let stats = rt.handle().stats();
+    /// assert_eq!(stats.processors, 2);
+    /// assert!(stats.tasks.spawned >= 1);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn stats(&self) -> stats::Snapshot {
+        self.inner.stats()
+    }
+
+    /// Tasks that leaked (orphaned: nothing can ever wake them) or look like they did
+    /// (suspected: groups of idle tasks that keep growing, or that wait in-process past the
+    /// leak threshold). Its `Display` is a grouped dump; see [`stats`](crate::stats).
+    ///
+    /// ```
+    /// let rt = goro::Runtime::new()?;
+    /// let report = rt.handle().leak_report();
+    /// assert!(report.orphaned.is_empty());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn leak_report(&self) -> stats::LeakReport {
+        self.inner.leak_report()
+    }
+
+    /// The stats cycles' pauses, like Go's `debug.ReadGCStats`.
+    ///
+    /// ```
+    /// let rt = goro::Runtime::new()?;
+    /// let pauses = rt.handle().pauses();
+    /// assert!(pauses.pauses.len() as u64 <= pauses.num_cycles);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn pauses(&self) -> stats::Pauses {
+        self.inner.pauses()
+    }
+
+    /// Every live task, grouped by spawn site and suspension point, like a goroutine dump.
+    ///
+    /// ```
+    /// let rt = goro::Runtime::new()?;
+    /// let dump = rt.handle().tasks();
+    /// assert!(dump.groups.iter().all(|g| !g.tasks.is_empty()));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn tasks(&self) -> stats::TaskDump {
+        self.inner.task_dump()
     }
 
     /// The scheduler's handle (for the other goro crates).

@@ -14,6 +14,10 @@
 //! The futures are written by hand (no `futures-util` dependency): each is a small state
 //! machine over a `&mut` borrow of the reader or writer, and `Unpin`.
 //!
+//! The extension methods are `#[track_caller]`: when a task waits in
+//! `conn.read_exact(&mut buf).await` on a goro socket, its task dump and leak report show
+//! that line and the socket's op (`TcpStream::read`, ...), not a line inside goro.
+//!
 //! ```
 //! use goro::io::{AsyncReadExt, AsyncWriteExt};
 //! use goro::net::{TcpListener, TcpStream};
@@ -37,18 +41,26 @@
 pub use futures_io::{AsyncRead, AsyncWrite};
 pub use std::io::{Error, ErrorKind, Result};
 
+use std::panic::Location;
+
 /// `async` reads on any [`AsyncRead`].
 pub trait AsyncReadExt: AsyncRead {
     /// Reads into `buf`; returns the number of bytes read, 0 at end-of-stream.
+    #[track_caller]
     fn read<'a>(&'a mut self, buf: &'a mut [u8]) -> util::Read<'a, Self>
     where
         Self: Unpin,
     {
-        util::Read { reader: self, buf }
+        util::Read {
+            reader: self,
+            buf,
+            at: Location::caller(),
+        }
     }
 
     /// Reads exactly `buf.len()` bytes; `UnexpectedEof` if the stream ends first. Returns
     /// `buf.len()` (as tokio's does).
+    #[track_caller]
     fn read_exact<'a>(&'a mut self, buf: &'a mut [u8]) -> util::ReadExact<'a, Self>
     where
         Self: Unpin,
@@ -57,11 +69,13 @@ pub trait AsyncReadExt: AsyncRead {
             reader: self,
             buf,
             filled: 0,
+            at: Location::caller(),
         }
     }
 
     /// Reads until end-of-stream, appending to `buf`; returns the number of bytes appended.
     /// On an error, the bytes read before it stay in `buf`.
+    #[track_caller]
     fn read_to_end<'a>(&'a mut self, buf: &'a mut Vec<u8>) -> util::ReadToEnd<'a, Self>
     where
         Self: Unpin,
@@ -71,6 +85,7 @@ pub trait AsyncReadExt: AsyncRead {
             reader: self,
             buf,
             start,
+            at: Location::caller(),
         }
     }
 }
@@ -80,19 +95,29 @@ impl<R: AsyncRead + ?Sized> AsyncReadExt for R {}
 /// `async` writes on any [`AsyncWrite`].
 pub trait AsyncWriteExt: AsyncWrite {
     /// Writes some of `buf`; returns how much.
+    #[track_caller]
     fn write<'a>(&'a mut self, buf: &'a [u8]) -> util::Write<'a, Self>
     where
         Self: Unpin,
     {
-        util::Write { writer: self, buf }
+        util::Write {
+            writer: self,
+            buf,
+            at: Location::caller(),
+        }
     }
 
     /// Writes all of `buf`; `WriteZero` if the writer stops taking data.
+    #[track_caller]
     fn write_all<'a>(&'a mut self, buf: &'a [u8]) -> util::WriteAll<'a, Self>
     where
         Self: Unpin,
     {
-        util::WriteAll { writer: self, buf }
+        util::WriteAll {
+            writer: self,
+            buf,
+            at: Location::caller(),
+        }
     }
 
     /// Flushes buffered data.
@@ -128,8 +153,10 @@ impl<W: AsyncWrite + ?Sized> AsyncWriteExt for W {}
 /// borrow of its reader or writer (and its progress), and is `Unpin`.
 pub mod util {
     use super::{AsyncRead, AsyncWrite};
+    use crate::net::trace::retagged;
     use std::future::Future;
     use std::io;
+    use std::panic::Location;
     use std::pin::Pin;
     use std::task::{ready, Context, Poll};
 
@@ -139,6 +166,8 @@ pub mod util {
     pub struct Read<'a, R: ?Sized> {
         pub(super) reader: &'a mut R,
         pub(super) buf: &'a mut [u8],
+        /// Where the future was made: the suspension point (see `net::trace`).
+        pub(super) at: &'static Location<'static>,
     }
 
     impl<R: AsyncRead + Unpin + ?Sized> Future for Read<'_, R> {
@@ -146,7 +175,9 @@ pub mod util {
 
         fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
             let this = self.get_mut();
-            Pin::new(&mut *this.reader).poll_read(cx, this.buf)
+            retagged(this.at, || {
+                Pin::new(&mut *this.reader).poll_read(cx, this.buf)
+            })
         }
     }
 
@@ -157,13 +188,21 @@ pub mod util {
         pub(super) reader: &'a mut R,
         pub(super) buf: &'a mut [u8],
         pub(super) filled: usize,
+        pub(super) at: &'static Location<'static>,
     }
 
     impl<R: AsyncRead + Unpin + ?Sized> Future for ReadExact<'_, R> {
         type Output = io::Result<usize>;
 
         fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
-            let this = self.get_mut();
+            let at = self.at;
+            retagged(at, || self.get_mut().poll_fill(cx))
+        }
+    }
+
+    impl<R: AsyncRead + Unpin + ?Sized> ReadExact<'_, R> {
+        fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
+            let this = self;
             while this.filled < this.buf.len() {
                 let n = ready!(
                     Pin::new(&mut *this.reader).poll_read(cx, &mut this.buf[this.filled..])
@@ -188,6 +227,7 @@ pub mod util {
         pub(super) buf: &'a mut Vec<u8>,
         /// `buf.len()` when the future was made.
         pub(super) start: usize,
+        pub(super) at: &'static Location<'static>,
     }
 
     /// Zeroed space offered to one read of `read_to_end`, at most (bounds the zeroing cost of
@@ -198,7 +238,14 @@ pub mod util {
         type Output = io::Result<usize>;
 
         fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
-            let this = self.get_mut();
+            let at = self.at;
+            retagged(at, || self.get_mut().poll_fill(cx))
+        }
+    }
+
+    impl<R: AsyncRead + Unpin + ?Sized> ReadToEnd<'_, R> {
+        fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
+            let this = self;
             loop {
                 let len = this.buf.len();
                 if this.buf.capacity() - len < 32 {
@@ -234,6 +281,7 @@ pub mod util {
     pub struct Write<'a, W: ?Sized> {
         pub(super) writer: &'a mut W,
         pub(super) buf: &'a [u8],
+        pub(super) at: &'static Location<'static>,
     }
 
     impl<W: AsyncWrite + Unpin + ?Sized> Future for Write<'_, W> {
@@ -241,7 +289,9 @@ pub mod util {
 
         fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
             let this = self.get_mut();
-            Pin::new(&mut *this.writer).poll_write(cx, this.buf)
+            retagged(this.at, || {
+                Pin::new(&mut *this.writer).poll_write(cx, this.buf)
+            })
         }
     }
 
@@ -251,13 +301,21 @@ pub mod util {
     pub struct WriteAll<'a, W: ?Sized> {
         pub(super) writer: &'a mut W,
         pub(super) buf: &'a [u8],
+        pub(super) at: &'static Location<'static>,
     }
 
     impl<W: AsyncWrite + Unpin + ?Sized> Future for WriteAll<'_, W> {
         type Output = io::Result<()>;
 
         fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-            let this = self.get_mut();
+            let at = self.at;
+            retagged(at, || self.get_mut().poll_drain(cx))
+        }
+    }
+
+    impl<W: AsyncWrite + Unpin + ?Sized> WriteAll<'_, W> {
+        fn poll_drain(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+            let this = self;
             while !this.buf.is_empty() {
                 let n = ready!(Pin::new(&mut *this.writer).poll_write(cx, this.buf))?;
                 if n == 0 {

@@ -31,15 +31,20 @@
 //! * [`spawn`], [`task`]: tasks, `JoinHandle`, `yield_now`, `spawn_blocking`.
 //! * [`net`], [`io`]: TCP, UDP and Unix sockets on the processors' pollers, and the
 //!   `futures_io` traits with `async` extension methods.
-//! * [`main`], [`test`]: the attribute macros.
+//! * [`stats`]: counters, pauses, task dumps and leak reports; `GORO_SCHEDTRACE` and the
+//!   `GORO_DEBUG_ADDR` HTTP server.
+//! * [`main`], [`test`]: the attribute macros (`#[goro::test]` fails a test that leaves
+//!   orphaned tasks behind).
 //!
 //! The scheduler itself lives in the `goro-sched` crate; its crate docs explain the design.
 
 mod builder;
+mod env;
 mod handle;
 pub mod io;
 pub mod net;
 mod runtime;
+pub mod stats;
 pub mod task;
 pub mod time;
 
@@ -53,4 +58,5 @@ pub use task::spawn;
 #[doc(hidden)]
 pub mod __private {
     pub use crate::builder::Builder;
+    pub use crate::stats::orphan_check::check_orphans;
 }

@@ -1,10 +1,12 @@
 //! [`Runtime`]: a goro runtime you own.
 
+use crate::stats::debug_server::DebugServer;
 use crate::task::JoinHandle;
 use crate::{Builder, Handle};
 use goro_sched::{Config, Scheduler};
 use std::future::Future;
 use std::io;
+use std::net::SocketAddr;
 use std::time::Duration;
 
 /// A goro runtime: processors, the machines that run them, and a blocking pool.
@@ -20,6 +22,8 @@ use std::time::Duration;
 /// # Ok::<(), std::io::Error>(())
 /// ```
 pub struct Runtime {
+    /// Declared first: it stops (and lets go of its handle) before the scheduler shuts down.
+    debug_server: Option<DebugServer>,
     scheduler: Scheduler,
     handle: Handle,
 }
@@ -38,7 +42,31 @@ impl Runtime {
     pub(crate) fn from_config(config: Config) -> io::Result<Runtime> {
         let scheduler = Scheduler::new(config)?;
         let handle = Handle::from_sched(scheduler.handle().clone());
-        Ok(Runtime { scheduler, handle })
+        Ok(Runtime {
+            debug_server: None,
+            scheduler,
+            handle,
+        })
+    }
+
+    pub(crate) fn with_debug_server(mut self, server: DebugServer) -> Runtime {
+        self.debug_server = Some(server);
+        self
+    }
+
+    /// The address the debug HTTP server listens on (`GORO_DEBUG_ADDR` or
+    /// [`Builder::debug_addr`]), with the port it picked if asked for port 0; `None` without
+    /// a debug server.
+    ///
+    /// ```
+    /// let rt = goro::Builder::new().debug_addr("127.0.0.1:0".parse().unwrap()).build()?;
+    /// let addr = rt.debug_addr().unwrap();
+    /// assert!(addr.ip().is_loopback() && addr.port() != 0);
+    /// assert_eq!(goro::Runtime::new()?.debug_addr(), None);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn debug_addr(&self) -> Option<SocketAddr> {
+        self.debug_server.as_ref().map(DebugServer::local_addr)
     }
 
     /// Runs a future to completion on the current thread, which becomes part of the
@@ -79,6 +107,7 @@ impl Runtime {
     /// Shuts down, waiting at most `timeout` for running `spawn_blocking` closures; those
     /// still running afterwards are detached (their threads exit when they finish).
     pub fn shutdown_timeout(mut self, timeout: Duration) {
+        self.debug_server = None;
         self.scheduler.shutdown(Some(timeout));
     }
 }

@@ -12,9 +12,12 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 
+use crate::stats::WaitOp;
 use crate::Handle;
+use goro_sched::task::traced;
 use std::future::Future;
 use std::io;
+use std::panic::Location;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -89,7 +92,8 @@ pub fn try_id() -> Option<Id> {
 }
 
 /// Yields to the scheduler: the task goes to the back of its processor's run queue and
-/// the other runnable tasks run first.
+/// the other runnable tasks run first. While it waits, the task's suspension point is this
+/// call (`yield_now`).
 ///
 /// ```
 /// # goro::Runtime::new().unwrap().block_on(async {
@@ -98,8 +102,13 @@ pub fn try_id() -> Option<Id> {
 /// }
 /// # })
 /// ```
-pub async fn yield_now() {
-    YieldNow { yielded: false }.await
+#[track_caller]
+pub fn yield_now() -> impl Future<Output = ()> {
+    traced(
+        WaitOp::Yield,
+        Location::caller(),
+        YieldNow { yielded: false },
+    )
 }
 
 struct YieldNow {

@@ -46,7 +46,33 @@
 //! | argument | on | meaning |
 //! |---|---|---|
 //! | `processors = N` | `main`, `test` | `Builder::processors(N)`; `N` is an integer literal above 0. Without it the builder's default applies (`GORO_PROCS`, else the number of CPUs). |
-//! | `allow_orphans` | `test` | Accepted now, reserved for leak detection: `#[goro::test]` is going to fail a test that leaves orphaned tasks behind, and `allow_orphans` will turn that check off for one test. Today it has no effect. |
+//! | `allow_orphans` | `test` | Turns the orphan check off for this test (see below). |
+//!
+//! # Orphaned tasks fail a test
+//!
+//! After the body of a `#[goro::test]` returns, and before its runtime shuts down, the test
+//! asks the runtime for its leak report. If any task was *orphaned* during the test (it
+//! returned `Pending` while no waker for it was left anywhere, so nothing could ever wake
+//! it again), the test panics with a message that names each orphan's spawn site and where
+//! it was waiting:
+//!
+//! ```text
+//! test left 1 orphaned task (idle with no waker left, so nothing can ever wake them):
+//!     task #2 spawned at tests/conn.rs:12:5, not waiting on a goro future
+//! ```
+//!
+//! `#[goro::test(allow_orphans)]` leaves the check out, for tests that orphan tasks on
+//! purpose:
+//!
+//! ```no_run
+//! #[goro::test(allow_orphans)]
+//! async fn orphans_on_purpose() {
+//!     goro::spawn(std::future::poll_fn(|_cx| std::task::Poll::<()>::Pending));
+//!     goro::time::sleep(std::time::Duration::from_millis(10)).await;
+//! }
+//! ```
+//!
+//! A body that panics fails the test with its own panic; the check does not run.
 //!
 //! Anything else is a compile error, as is applying either attribute to a fn that is not
 //! `async`, that takes arguments, or that is generic:
@@ -86,8 +112,9 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 
 /// Runs an `async fn` test on its own goro runtime.
 ///
-/// `#[goro::test]`, `#[goro::test(processors = N)]`, `#[goro::test(allow_orphans)]` (the last
-/// is reserved for leak detection and has no effect yet). See the [crate docs](crate).
+/// `#[goro::test]`, `#[goro::test(processors = N)]`, `#[goro::test(allow_orphans)]`. The test
+/// fails if it leaves orphaned tasks behind, unless `allow_orphans` is given. See the
+/// [crate docs](crate).
 #[proc_macro_attribute]
 pub fn test(args: TokenStream, item: TokenStream) -> TokenStream {
     expand(Kind::Test, args.into(), item.into())
@@ -113,8 +140,7 @@ impl Kind {
 #[derive(Default)]
 struct Args {
     processors: Option<syn::LitInt>,
-    /// Parsed and kept for the leak detector; unused until it lands.
-    #[allow(dead_code)]
+    /// Leave out the orphan check of `#[goro::test]`.
     allow_orphans: bool,
 }
 
@@ -271,6 +297,9 @@ fn expand(kind: Kind, args: TokenStream2, item: TokenStream2) -> syn::Result<Tok
     let unsafety = &sig.unsafety;
     let fn_token = &sig.fn_token;
     let rt = syn::Ident::new("__goro_runtime", Span::mixed_site());
+    let out = syn::Ident::new("__goro_result", Span::mixed_site());
+    let orphan_check = (kind == Kind::Test && !args.allow_orphans)
+        .then(|| quote!(::goro::__private::check_orphans(#rt.handle());));
 
     Ok(quote! {
         #(#attrs)*
@@ -280,7 +309,9 @@ fn expand(kind: Kind, args: TokenStream2, item: TokenStream2) -> syn::Result<Tok
                 #processors
                 .build()
                 .unwrap_or_else(|e| ::core::panic!("goro: cannot start the runtime: {e}"));
-            #rt.block_on(#typed_body)
+            let #out = #rt.block_on(#typed_body);
+            #orphan_check
+            #out
         }
     })
 }

@@ -74,6 +74,7 @@ mod addr;
 mod source;
 mod split;
 pub mod tcp;
+pub(crate) mod trace;
 mod udp;
 #[cfg(unix)]
 pub mod unix;

@@ -6,47 +6,68 @@
 //! source reads and writes through `&source`, and `shutdown(&self, Shutdown)`,
 //! `peer_addr()`, `local_addr()` methods.
 //!
+//! Every awaitable method is `#[track_caller]` and every `poll_*` names its suspension point
+//! (see `net::trace`): a task waiting in `stream.read(..)` shows that line and
+//! `TcpStream::read` (or `UnixStream::read`) in task dumps and leak reports.
+//!
 //! Halves share the stream through an `Arc`. Reads wait for read readiness and writes for
 //! write readiness, each with its own waker slot in the registration, so a reader task and a
 //! writer task never steal each other's wake-ups.
 
+use crate::net::source::IoSource;
+use crate::net::trace;
+use crate::stats::WaitOp;
+use std::future::Future;
+use std::io::{self, Read, Write};
+
 /// `futures_io::AsyncRead` and `AsyncWrite` for each listed type (a stream and a reference
-/// to it), forwarding to the stream's `io`.
+/// to it), forwarding to the stream's `io`; a `Pending` read waits on `$read`, a `Pending`
+/// write on `$write` (`WaitOp` variants), at the poll's caller.
 macro_rules! stream_io_traits {
-    ($($ty:ty),*) => {$(
+    ($read:ident, $write:ident; $($ty:ty),*) => {$(
         impl futures_io::AsyncRead for $ty {
+            #[track_caller]
             fn poll_read(
                 self: std::pin::Pin<&mut Self>,
                 cx: &mut std::task::Context<'_>,
                 buf: &mut [u8],
             ) -> std::task::Poll<std::io::Result<usize>> {
-                self.io.poll_read(cx, buf)
+                crate::net::trace::tag(crate::stats::WaitOp::$read, self.io.poll_read(cx, buf))
             }
 
+            #[track_caller]
             fn poll_read_vectored(
                 self: std::pin::Pin<&mut Self>,
                 cx: &mut std::task::Context<'_>,
                 bufs: &mut [std::io::IoSliceMut<'_>],
             ) -> std::task::Poll<std::io::Result<usize>> {
-                self.io.poll_read_vectored(cx, bufs)
+                crate::net::trace::tag(
+                    crate::stats::WaitOp::$read,
+                    self.io.poll_read_vectored(cx, bufs),
+                )
             }
         }
 
         impl futures_io::AsyncWrite for $ty {
+            #[track_caller]
             fn poll_write(
                 self: std::pin::Pin<&mut Self>,
                 cx: &mut std::task::Context<'_>,
                 buf: &[u8],
             ) -> std::task::Poll<std::io::Result<usize>> {
-                self.io.poll_write(cx, buf)
+                crate::net::trace::tag(crate::stats::WaitOp::$write, self.io.poll_write(cx, buf))
             }
 
+            #[track_caller]
             fn poll_write_vectored(
                 self: std::pin::Pin<&mut Self>,
                 cx: &mut std::task::Context<'_>,
                 bufs: &[std::io::IoSlice<'_>],
             ) -> std::task::Poll<std::io::Result<usize>> {
-                self.io.poll_write_vectored(cx, bufs)
+                crate::net::trace::tag(
+                    crate::stats::WaitOp::$write,
+                    self.io.poll_write_vectored(cx, bufs),
+                )
             }
 
             fn poll_flush(
@@ -69,51 +90,67 @@ macro_rules! stream_io_traits {
 }
 
 /// `futures_io::{AsyncRead, AsyncWrite}` for `$stream` and `&$stream`, and the inherent
-/// `read`, `read_exact`, `write`, `write_all`, `flush`.
+/// `read`, `read_exact`, `write`, `write_all`, `flush`. Reads wait on `WaitOp::$read`,
+/// writes on `WaitOp::$write`.
 macro_rules! stream_io {
-    ($stream:ident) => {
+    ($stream:ident, $read:ident, $write:ident) => {
         impl $stream {
             /// Reads into `buf`, waiting until data or end-of-stream arrives; returns the
             /// number of bytes read, 0 at end-of-stream (or if `buf` is empty).
-            pub async fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-                let this = &*self;
-                std::future::poll_fn(|cx| this.io.poll_read(cx, buf)).await
+            #[track_caller]
+            pub fn read<'a>(
+                &'a mut self,
+                buf: &'a mut [u8],
+            ) -> impl std::future::Future<Output = std::io::Result<usize>> + 'a {
+                crate::net::split::read(&self.io, crate::stats::WaitOp::$read, buf)
             }
 
             /// Reads exactly `buf.len()` bytes; `UnexpectedEof` if the stream ends first.
             /// Returns `buf.len()`.
-            pub async fn read_exact(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-                crate::io::AsyncReadExt::read_exact(self, buf).await
+            #[track_caller]
+            pub fn read_exact<'a>(
+                &'a mut self,
+                buf: &'a mut [u8],
+            ) -> impl std::future::Future<Output = std::io::Result<usize>> + 'a {
+                crate::io::AsyncReadExt::read_exact(self, buf)
             }
 
             /// Writes some of `buf`, waiting until the socket can take data; returns how
             /// much was written.
-            pub async fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-                let this = &*self;
-                std::future::poll_fn(|cx| this.io.poll_write(cx, buf)).await
+            #[track_caller]
+            pub fn write<'a>(
+                &'a mut self,
+                buf: &'a [u8],
+            ) -> impl std::future::Future<Output = std::io::Result<usize>> + 'a {
+                crate::net::split::write(&self.io, crate::stats::WaitOp::$write, buf)
             }
 
             /// Writes all of `buf`.
-            pub async fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
-                crate::io::AsyncWriteExt::write_all(self, buf).await
+            #[track_caller]
+            pub fn write_all<'a>(
+                &'a mut self,
+                buf: &'a [u8],
+            ) -> impl std::future::Future<Output = std::io::Result<()>> + 'a {
+                crate::io::AsyncWriteExt::write_all(self, buf)
             }
 
             /// Does nothing: stream sockets have no user-space buffer. For symmetry with
-            /// buffered writers.
+            /// buffered writers. (It never waits, so it is never a suspension point.)
             pub async fn flush(&mut self) -> std::io::Result<()> {
                 Ok(())
             }
         }
 
-        crate::net::split::stream_io_traits!($stream, &$stream);
+        crate::net::split::stream_io_traits!($read, $write; $stream, &$stream);
     };
 }
 
 /// `OwnedReadHalf`, `OwnedWriteHalf`, `ReuniteError` for `$stream`, whose addresses are
 /// `$addr`, and `fn split_owned`.
 macro_rules! owned_halves {
-    ($stream:ident, $addr:ty) => {
-        use std::future::poll_fn;
+    ($stream:ident, $addr:ty, $read:ident, $write:ident) => {
+        use crate::stats::WaitOp;
+        use std::future::Future;
         use std::io;
         use std::net::Shutdown;
         use std::pin::Pin;
@@ -170,14 +207,21 @@ macro_rules! owned_halves {
 
         impl OwnedReadHalf {
             /// Reads into `buf`; 0 at end-of-stream. See the stream's `read`.
-            pub async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-                let inner = &*self.inner;
-                poll_fn(|cx| inner.io.poll_read(cx, buf)).await
+            #[track_caller]
+            pub fn read<'a>(
+                &'a mut self,
+                buf: &'a mut [u8],
+            ) -> impl Future<Output = io::Result<usize>> + 'a {
+                crate::net::split::read(&self.inner.io, WaitOp::$read, buf)
             }
 
             /// Reads exactly `buf.len()` bytes; `UnexpectedEof` if the stream ends first.
-            pub async fn read_exact(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-                crate::io::AsyncReadExt::read_exact(self, buf).await
+            #[track_caller]
+            pub fn read_exact<'a>(
+                &'a mut self,
+                buf: &'a mut [u8],
+            ) -> impl Future<Output = io::Result<usize>> + 'a {
+                crate::io::AsyncReadExt::read_exact(self, buf)
             }
 
             /// The remote address.
@@ -205,14 +249,21 @@ macro_rules! owned_halves {
 
         impl OwnedWriteHalf {
             /// Writes some of `buf`; see the stream's `write`.
-            pub async fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-                let inner = &*self.inner;
-                poll_fn(|cx| inner.io.poll_write(cx, buf)).await
+            #[track_caller]
+            pub fn write<'a>(
+                &'a mut self,
+                buf: &'a [u8],
+            ) -> impl Future<Output = io::Result<usize>> + 'a {
+                crate::net::split::write(&self.inner.io, WaitOp::$write, buf)
             }
 
             /// Writes all of `buf`.
-            pub async fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
-                crate::io::AsyncWriteExt::write_all(self, buf).await
+            #[track_caller]
+            pub fn write_all<'a>(
+                &'a mut self,
+                buf: &'a [u8],
+            ) -> impl Future<Output = io::Result<()>> + 'a {
+                crate::io::AsyncWriteExt::write_all(self, buf)
             }
 
             /// Does nothing (no user-space buffer).
@@ -257,38 +308,45 @@ macro_rules! owned_halves {
         }
 
         impl futures_io::AsyncRead for OwnedReadHalf {
+            #[track_caller]
             fn poll_read(
                 self: Pin<&mut Self>,
                 cx: &mut Context<'_>,
                 buf: &mut [u8],
             ) -> Poll<io::Result<usize>> {
-                self.inner.io.poll_read(cx, buf)
+                crate::net::trace::tag(WaitOp::$read, self.inner.io.poll_read(cx, buf))
             }
 
+            #[track_caller]
             fn poll_read_vectored(
                 self: Pin<&mut Self>,
                 cx: &mut Context<'_>,
                 bufs: &mut [io::IoSliceMut<'_>],
             ) -> Poll<io::Result<usize>> {
-                self.inner.io.poll_read_vectored(cx, bufs)
+                crate::net::trace::tag(WaitOp::$read, self.inner.io.poll_read_vectored(cx, bufs))
             }
         }
 
         impl futures_io::AsyncWrite for OwnedWriteHalf {
+            #[track_caller]
             fn poll_write(
                 self: Pin<&mut Self>,
                 cx: &mut Context<'_>,
                 buf: &[u8],
             ) -> Poll<io::Result<usize>> {
-                self.inner.io.poll_write(cx, buf)
+                crate::net::trace::tag(WaitOp::$write, self.inner.io.poll_write(cx, buf))
             }
 
+            #[track_caller]
             fn poll_write_vectored(
                 self: Pin<&mut Self>,
                 cx: &mut Context<'_>,
                 bufs: &[io::IoSlice<'_>],
             ) -> Poll<io::Result<usize>> {
-                self.inner.io.poll_write_vectored(cx, bufs)
+                crate::net::trace::tag(
+                    WaitOp::$write,
+                    self.inner.io.poll_write_vectored(cx, bufs),
+                )
             }
 
             fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -306,3 +364,31 @@ macro_rules! owned_halves {
 pub(crate) use owned_halves;
 pub(crate) use stream_io;
 pub(crate) use stream_io_traits;
+
+/// A stream read of `io` into `buf` that waits on `op` at the caller's caller.
+#[track_caller]
+pub(crate) fn read<'a, S>(
+    io: &'a IoSource<S>,
+    op: WaitOp,
+    buf: &'a mut [u8],
+) -> impl Future<Output = io::Result<usize>> + 'a
+where
+    S: mio::event::Source,
+    for<'s> &'s S: Read + Write,
+{
+    trace::wait(op, move |cx| io.poll_read(cx, buf))
+}
+
+/// A stream write of `buf` to `io` that waits on `op` at the caller's caller.
+#[track_caller]
+pub(crate) fn write<'a, S>(
+    io: &'a IoSource<S>,
+    op: WaitOp,
+    buf: &'a [u8],
+) -> impl Future<Output = io::Result<usize>> + 'a
+where
+    S: mio::event::Source,
+    for<'s> &'s S: Read + Write,
+{
+    trace::wait(op, move |cx| io.poll_write(cx, buf))
+}

@@ -4,13 +4,21 @@
 //! `WouldBlock` (which clears the readiness it acted on); see the [`net`](crate::net) module
 //! docs. A datagram is sent or received whole by one call, so there is no short-transfer
 //! rule here.
+//!
+//! Sends (and `connect`, which only waits for name resolution) suspend a task as
+//! `UdpSocket::send`, receives as `UdpSocket::recv`, at the caller of the method (see
+//! `net::trace`).
 
 use crate::net::addr::{each_addr, no_addresses, resolve, ToSocketAddrs};
 use crate::net::source::IoSource;
+use crate::net::trace;
+use crate::stats::WaitOp;
 use goro_netpoll::Direction;
-use std::future::poll_fn;
+use goro_sched::task::traced;
+use std::future::{poll_fn, Future};
 use std::io;
 use std::net::SocketAddr;
+use std::panic::Location;
 use std::task::{Context, Poll};
 
 const INTEREST: mio::Interest = mio::Interest::READABLE.add(mio::Interest::WRITABLE);
@@ -75,43 +83,78 @@ impl UdpSocket {
 
     /// Sets the socket's default peer (trying each resolved address in turn): `send` goes
     /// there and `recv` accepts only its datagrams.
-    pub async fn connect<A: ToSocketAddrs>(&self, addr: A) -> io::Result<()> {
-        each_addr(addr, |a| std::future::ready(self.io.get_ref().connect(a))).await
+    #[track_caller]
+    pub fn connect<'a, A: ToSocketAddrs + 'a>(
+        &'a self,
+        addr: A,
+    ) -> impl Future<Output = io::Result<()>> + 'a {
+        let connect = each_addr(addr, |a| std::future::ready(self.io.get_ref().connect(a)));
+        traced(WaitOp::UdpSend, Location::caller(), connect)
     }
 
     /// Sends `buf` to the connected peer; returns the bytes sent.
-    pub async fn send(&self, buf: &[u8]) -> io::Result<usize> {
-        poll_fn(|cx| self.poll_send(cx, buf)).await
+    #[track_caller]
+    pub fn send<'a>(&'a self, buf: &'a [u8]) -> impl Future<Output = io::Result<usize>> + 'a {
+        trace::wait(WaitOp::UdpSend, move |cx| self.send_op(cx, buf))
     }
 
     /// Polls to send `buf` to the connected peer.
+    #[track_caller]
     pub fn poll_send(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        trace::tag(WaitOp::UdpSend, self.send_op(cx, buf))
+    }
+
+    fn send_op(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         self.io.poll_op(cx, Direction::Write, |s| s.send(buf))
     }
 
     /// Receives a datagram from the connected peer into `buf` (the excess of a longer one
     /// is discarded); returns its length.
-    pub async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
-        poll_fn(|cx| self.poll_recv(cx, buf)).await
+    #[track_caller]
+    pub fn recv<'a>(&'a self, buf: &'a mut [u8]) -> impl Future<Output = io::Result<usize>> + 'a {
+        trace::wait(WaitOp::UdpRecv, move |cx| self.recv_op(cx, buf))
     }
 
     /// Polls to receive a datagram from the connected peer.
+    #[track_caller]
     pub fn poll_recv(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        trace::tag(WaitOp::UdpRecv, self.recv_op(cx, buf))
+    }
+
+    fn recv_op(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
         self.io.poll_op(cx, Direction::Read, |s| s.recv(buf))
     }
 
     /// Sends `buf` to `target` (its first resolved address); returns the bytes sent.
-    pub async fn send_to<A: ToSocketAddrs>(&self, buf: &[u8], target: A) -> io::Result<usize> {
-        let target = resolve(target)
-            .await?
-            .into_iter()
-            .next()
-            .ok_or_else(no_addresses)?;
-        poll_fn(|cx| self.poll_send_to(cx, buf, target)).await
+    #[track_caller]
+    pub fn send_to<'a, A: ToSocketAddrs + 'a>(
+        &'a self,
+        buf: &'a [u8],
+        target: A,
+    ) -> impl Future<Output = io::Result<usize>> + 'a {
+        let send = async move {
+            let target = resolve(target)
+                .await?
+                .into_iter()
+                .next()
+                .ok_or_else(no_addresses)?;
+            poll_fn(|cx| self.send_to_op(cx, buf, target)).await
+        };
+        traced(WaitOp::UdpSend, Location::caller(), send)
     }
 
     /// Polls to send `buf` to `target`.
+    #[track_caller]
     pub fn poll_send_to(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+        target: SocketAddr,
+    ) -> Poll<io::Result<usize>> {
+        trace::tag(WaitOp::UdpSend, self.send_to_op(cx, buf, target))
+    }
+
+    fn send_to_op(
         &self,
         cx: &mut Context<'_>,
         buf: &[u8],
@@ -122,12 +165,25 @@ impl UdpSocket {
     }
 
     /// Receives a datagram into `buf`; returns its length and sender.
-    pub async fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
-        poll_fn(|cx| self.poll_recv_from(cx, buf)).await
+    #[track_caller]
+    pub fn recv_from<'a>(
+        &'a self,
+        buf: &'a mut [u8],
+    ) -> impl Future<Output = io::Result<(usize, SocketAddr)>> + 'a {
+        trace::wait(WaitOp::UdpRecv, move |cx| self.recv_from_op(cx, buf))
     }
 
     /// Polls to receive a datagram.
+    #[track_caller]
     pub fn poll_recv_from(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<(usize, SocketAddr)>> {
+        trace::tag(WaitOp::UdpRecv, self.recv_from_op(cx, buf))
+    }
+
+    fn recv_from_op(
         &self,
         cx: &mut Context<'_>,
         buf: &mut [u8],
@@ -136,8 +192,15 @@ impl UdpSocket {
     }
 
     /// Receives a datagram without removing it from the queue.
-    pub async fn peek_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
-        poll_fn(|cx| self.io.poll_op(cx, Direction::Read, |s| s.peek_from(buf))).await
+    #[track_caller]
+    pub fn peek_from<'a>(
+        &'a self,
+        buf: &'a mut [u8],
+    ) -> impl Future<Output = io::Result<(usize, SocketAddr)>> + 'a {
+        trace::wait(WaitOp::UdpRecv, move |cx| {
+            self.io
+                .poll_op(cx, Direction::Read, |s| s.peek_from(&mut *buf))
+        })
     }
 
     /// The local address.

@@ -14,8 +14,10 @@ use super::TcpStream;
 use crate::net::accept::{poll_accept, Backoff};
 use crate::net::addr::{each_addr, ToSocketAddrs};
 use crate::net::source::IoSource;
+use crate::net::trace;
+use crate::stats::WaitOp;
 use crate::time::Sleep;
-use std::future::poll_fn;
+use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Mutex;
@@ -138,16 +140,20 @@ impl TcpListener {
     /// # Ok::<(), std::io::Error>(())
     /// # }).unwrap();
     /// ```
-    pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
+    #[track_caller]
+    pub fn accept(&self) -> impl Future<Output = io::Result<(TcpStream, SocketAddr)>> + '_ {
         let mut sleep = None;
-        poll_fn(|cx| self.poll_accept_with(cx, &mut sleep)).await
+        trace::wait(WaitOp::TcpAccept, move |cx| {
+            self.poll_accept_with(cx, &mut sleep)
+        })
     }
 
     /// Polls for a connection. With several tasks calling it at once, only the last one's
     /// waker is kept (use [`TcpListener::accept`] for that).
+    #[track_caller]
     pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
         let mut sleep = self.poll_sleep.lock().unwrap_or_else(|e| e.into_inner());
-        self.poll_accept_with(cx, &mut sleep)
+        trace::tag(WaitOp::TcpAccept, self.poll_accept_with(cx, &mut sleep))
     }
 
     fn poll_accept_with(

@@ -3,4 +3,4 @@
 use super::TcpStream;
 use std::net::SocketAddr;
 
-crate::net::split::owned_halves!(TcpStream, SocketAddr);
+crate::net::split::owned_halves!(TcpStream, SocketAddr, TcpRead, TcpWrite);

@@ -7,11 +7,15 @@
 use super::split::{split_owned, OwnedReadHalf, OwnedWriteHalf};
 use crate::net::addr::{each_addr, ToSocketAddrs};
 use crate::net::source::IoSource;
+use crate::net::trace;
+use crate::stats::WaitOp;
 use goro_netpoll::{Direction, Poller};
 use goro_sched::coop;
-use std::future::poll_fn;
+use goro_sched::task::traced;
+use std::future::{poll_fn, Future};
 use std::io;
 use std::net::{Shutdown, SocketAddr};
+use std::panic::Location;
 use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 
@@ -64,9 +68,13 @@ impl TcpStream {
     /// # Ok::<(), std::io::Error>(())
     /// # }).unwrap();
     /// ```
-    pub async fn connect<A: ToSocketAddrs>(addr: A) -> io::Result<TcpStream> {
-        let poller = crate::net::current_poller();
-        each_addr(addr, |a| connect_addr(a, &poller)).await
+    #[track_caller]
+    pub fn connect<A: ToSocketAddrs>(addr: A) -> impl Future<Output = io::Result<TcpStream>> {
+        let connect = async move {
+            let poller = crate::net::current_poller();
+            each_addr(addr, |a| connect_addr(a, &poller)).await
+        };
+        traced(WaitOp::TcpConnect, Location::caller(), connect)
     }
 
     /// Wraps an accepted mio stream, registered with `poller`.
@@ -139,8 +147,11 @@ impl TcpStream {
 
     /// Receives data without removing it from the queue; waits until some arrives.
     /// Returns 0 at end-of-stream.
-    pub async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
-        poll_fn(|cx| self.io.poll_op(cx, Direction::Read, |s| s.peek(buf))).await
+    #[track_caller]
+    pub fn peek<'a>(&'a self, buf: &'a mut [u8]) -> impl Future<Output = io::Result<usize>> + 'a {
+        trace::wait(WaitOp::TcpRead, move |cx| {
+            self.io.poll_op(cx, Direction::Read, |s| s.peek(&mut *buf))
+        })
     }
 
     /// Shuts down the read, write, or both directions. After `Shutdown::Write` the peer
@@ -225,7 +236,7 @@ impl TcpStream {
     }
 }
 
-crate::net::split::stream_io!(TcpStream);
+crate::net::split::stream_io!(TcpStream, TcpRead, TcpWrite);
 
 async fn connect_addr(addr: SocketAddr, poller: &Arc<Poller>) -> io::Result<TcpStream> {
     let sock = mio::net::TcpStream::connect(addr)?;

@@ -7,8 +7,10 @@
 use super::UnixStream;
 use crate::net::accept::{poll_accept, Backoff};
 use crate::net::source::IoSource;
+use crate::net::trace;
+use crate::stats::WaitOp;
 use crate::time::Sleep;
-use std::future::poll_fn;
+use std::future::Future;
 use std::io;
 use std::os::unix::net::SocketAddr;
 use std::path::Path;
@@ -80,9 +82,12 @@ impl UnixListener {
 
     /// Waits for a connection and accepts it. Resource-exhaustion errors back off and
     /// retry instead of being returned.
-    pub async fn accept(&self) -> io::Result<(UnixStream, SocketAddr)> {
+    #[track_caller]
+    pub fn accept(&self) -> impl Future<Output = io::Result<(UnixStream, SocketAddr)>> + '_ {
         let mut sleep: Option<Sleep> = None;
-        poll_fn(|cx| self.poll_accept_with(cx, &mut sleep)).await
+        trace::wait(WaitOp::UnixAccept, move |cx| {
+            self.poll_accept_with(cx, &mut sleep)
+        })
     }
 
     fn poll_accept_with(

@@ -3,4 +3,4 @@
 use super::UnixStream;
 use std::os::unix::net::SocketAddr;
 
-crate::net::split::owned_halves!(UnixStream, SocketAddr);
+crate::net::split::owned_halves!(UnixStream, SocketAddr, UnixRead, UnixWrite);

@@ -2,12 +2,15 @@
 
 use super::split::{split_owned, OwnedReadHalf, OwnedWriteHalf};
 use crate::net::source::IoSource;
+use crate::stats::WaitOp;
 use goro_netpoll::{Direction, Poller};
 use goro_sched::coop;
-use std::future::poll_fn;
+use goro_sched::task::traced;
+use std::future::{poll_fn, Future};
 use std::io;
 use std::net::Shutdown;
 use std::os::unix::net::SocketAddr;
+use std::panic::Location;
 use std::path::Path;
 use std::sync::Arc;
 use std::task::{ready, Context, Poll};
@@ -37,16 +40,22 @@ pub struct UnixStream {
 }
 
 impl UnixStream {
-    /// Connects to the socket bound at `path`.
+    /// Connects to the socket bound at `path`. While it waits, the task's suspension point
+    /// is this call, as `UnixStream::write` (a connect waits for the socket to become
+    /// writable).
     ///
     /// # Panics
     /// When polled outside a goro runtime.
-    pub async fn connect<P: AsRef<Path>>(path: P) -> io::Result<UnixStream> {
-        let poller = crate::net::current_poller();
-        let sock = mio::net::UnixStream::connect(path)?;
-        let stream = UnixStream::from_mio(sock, &poller)?;
-        poll_fn(|cx| stream.poll_connected(cx)).await?;
-        Ok(stream)
+    #[track_caller]
+    pub fn connect<P: AsRef<Path>>(path: P) -> impl Future<Output = io::Result<UnixStream>> {
+        let connect = async move {
+            let poller = crate::net::current_poller();
+            let sock = mio::net::UnixStream::connect(path)?;
+            let stream = UnixStream::from_mio(sock, &poller)?;
+            poll_fn(|cx| stream.poll_connected(cx)).await?;
+            Ok(stream)
+        };
+        traced(WaitOp::UnixWrite, Location::caller(), connect)
     }
 
     /// A pair of connected streams.
@@ -121,4 +130,4 @@ impl UnixStream {
     }
 }
 
-crate::net::split::stream_io!(UnixStream);
+crate::net::split::stream_io!(UnixStream, UnixRead, UnixWrite);
