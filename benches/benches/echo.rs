@@ -9,37 +9,13 @@
 //! procs=1 and free on both at procs=2 (`GORO_BENCH_PIN=0` pins nothing). Run with
 //! `cargo bench -p goro-benches --bench echo`.
 
-use std::time::Duration;
-
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use goro_benches::echo::{Workload, CONNECTIONS, ROUND_TRIPS};
+use criterion::{criterion_group, criterion_main, Criterion};
 use goro_benches::server::Side;
 
 mod common;
 
 fn echo(c: &mut Criterion) {
-    common::for_each_group(
-        c,
-        "echo",
-        &Workload::ALL,
-        |group| {
-            group
-                .sample_size(20)
-                .warm_up_time(Duration::from_secs(1))
-                .measurement_time(Duration::from_secs(4))
-                .throughput(Throughput::Elements((CONNECTIONS * ROUND_TRIPS) as u64));
-        },
-        |group, workload, procs| {
-            for side in [Side::Goro, Side::Tokio] {
-                common::bench_lazily(
-                    group,
-                    side.name(),
-                    || workload.prepare(side, procs),
-                    |p| p.run(),
-                );
-            }
-        },
-    );
+    common::echo_suite(c, "echo", [Side::Goro, Side::Tokio]);
 }
 
 criterion_group!(benches, echo);

@@ -5,7 +5,8 @@
 //! [`timers`] (arming/cancelling 10 000 sleeps; 1 000 tasks sleeping 1 ms in a loop) and
 //! [`echo`] (TCP echo over loopback, 64 connections, 1 KiB and 64 B messages, the clients on a
 //! separate tokio runtime). The scheduler and timer suites are written once, generic
-//! over [`BenchRuntime`], a thin trait with one implementation for `goro::Runtime` and one for
+//! over [`BenchRuntime`], a thin trait with one implementation for goro ([`Goro`], a
+//! `goro::Runtime` with its stats on, or off for the stats overhead bench) and one for
 //! a multi-threaded `tokio::runtime::Runtime`. Both runtimes are built with the same number of
 //! workers (`processors(n)` for goro, `worker_threads(n)` for tokio), so a figure for one is
 //! only ever read next to the figure for the other: we report ratios, not absolute numbers.
@@ -51,6 +52,14 @@
 //! worker the tokio server is tokio's `current_thread` runtime (the runtime the bar
 //! compares goro's single processor with), so its servers go through [`server::Server`],
 //! which also backs the `http-hello` tool; [`affinity`] says where its threads run.
+//!
+//! # The stats overhead bench
+//!
+//! The sched and echo workloads on goro with `stats(true)` ([`Goro`], goro's default) against
+//! `stats(false)` ([`GoroNoStats`], [`server::Side::GoroNoStats`] for echo), in one process:
+//! `benches/stats_overhead.rs` under criterion, or `goro-bench --suite overhead`, which
+//! interleaves the two on fresh runtimes and prints the on/off ratios, their geomean over the
+//! sched workloads and the echo throughput ratio (the bar: stats cost at most 2%).
 
 use std::fmt::Debug;
 use std::future::Future;
@@ -62,10 +71,11 @@ pub mod echo;
 pub mod server;
 pub mod timers;
 
-/// What a workload needs from a runtime. Implemented for `goro::Runtime` and for
-/// `tokio::runtime::Runtime` (multi-threaded flavour).
+/// What a workload needs from a runtime. Implemented for [`Goro`] (a `goro::Runtime`, with
+/// stats on or off) and for `tokio::runtime::Runtime` (multi-threaded flavour).
 pub trait BenchRuntime: Sized {
-    /// Short name used for criterion function ids and table columns: `"goro"` or `"tokio"`.
+    /// Short name used for criterion function ids and table columns: `"goro"`,
+    /// `"goro-nostats"` or `"tokio"`.
     const NAME: &'static str;
 
     /// The runtime's join error.
@@ -99,17 +109,33 @@ pub trait BenchRuntime: Sized {
     fn sleep(duration: Duration) -> impl Future<Output = ()> + Send + 'static;
 }
 
-impl BenchRuntime for goro::Runtime {
-    const NAME: &'static str = "goro";
+/// A goro runtime as the benches build it: with `processors(procs)` and `stats(STATS)`.
+/// `Goro` (stats on, goro's default) is the runtime the suites compare with tokio;
+/// [`GoroNoStats`] is the same runtime with `stats(false)`, the baseline of the stats
+/// overhead bench.
+pub struct Goro<const STATS: bool = true>(pub goro::Runtime);
+
+/// goro with `stats(false)`: no sampled clock readings, no histograms.
+pub type GoroNoStats = Goro<false>;
+
+/// The builder of every goro runtime the benches start: `procs` processors, stats on or off.
+pub fn goro_builder(procs: usize, stats: bool) -> goro::Builder {
+    let mut builder = goro::Runtime::builder();
+    builder.processors(procs).stats(stats);
+    builder
+}
+
+impl<const STATS: bool> BenchRuntime for Goro<STATS> {
+    const NAME: &'static str = if STATS { "goro" } else { "goro-nostats" };
     type JoinError = goro::task::JoinError;
     type JoinHandle<T: Send + 'static> = goro::task::JoinHandle<T>;
 
     fn build(procs: usize) -> io::Result<Self> {
-        goro::Runtime::builder().processors(procs).build()
+        goro_builder(procs, STATS).build().map(Goro)
     }
 
     fn block_on<F: Future>(&self, fut: F) -> F::Output {
-        goro::Runtime::block_on(self, fut)
+        self.0.block_on(fut)
     }
 
     fn spawn<F>(&self, fut: F) -> Self::JoinHandle<F::Output>
@@ -117,7 +143,7 @@ impl BenchRuntime for goro::Runtime {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        self.handle().spawn(fut)
+        self.0.handle().spawn(fut)
     }
 
     fn spawn_inside<F>(fut: F)

@@ -11,8 +11,10 @@
 //! The runtime flavours are those the bar compares: goro with `procs` processors,
 //! tokio's `current_thread` runtime (driven by a dedicated thread that does nothing but
 //! `block_on` the accept loop) and tokio's `multi_thread` runtime with `procs` workers. Both
-//! tokio flavours are built with `enable_all()`.
+//! tokio flavours are built with `enable_all()`. goro also comes with its stats off, for the
+//! stats overhead bench.
 
+use crate::{BenchRuntime, Goro, GoroNoStats};
 use core_affinity::CoreId;
 use std::fmt;
 use std::future::Future;
@@ -24,8 +26,10 @@ use std::time::Duration;
 /// Which runtime (and how many workers) a [`Server`] runs on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ServerKind {
-    /// goro with this many processors.
+    /// goro with this many processors (stats on, goro's default).
     Goro(usize),
+    /// goro with this many processors and `stats(false)` (the stats overhead bench).
+    GoroNoStats(usize),
     /// tokio's `current_thread` runtime on a dedicated thread.
     TokioCurrentThread,
     /// tokio's `multi_thread` runtime with this many workers.
@@ -36,15 +40,18 @@ pub enum ServerKind {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Side {
     Goro,
+    /// goro with `stats(false)`, only compared with goro itself (the stats overhead bench).
+    GoroNoStats,
     Tokio,
 }
 
 impl Side {
-    /// `"goro"` or `"tokio"`.
+    /// `"goro"`, `"goro-nostats"` or `"tokio"`: the [`BenchRuntime::NAME`] of the side.
     pub fn name(self) -> &'static str {
         match self {
-            Side::Goro => "goro",
-            Side::Tokio => "tokio",
+            Side::Goro => <Goro>::NAME,
+            Side::GoroNoStats => GoroNoStats::NAME,
+            Side::Tokio => tokio::runtime::Runtime::NAME,
         }
     }
 }
@@ -55,6 +62,7 @@ impl ServerKind {
     pub fn for_side(side: Side, procs: usize) -> ServerKind {
         match (side, procs) {
             (Side::Goro, n) => ServerKind::Goro(n),
+            (Side::GoroNoStats, n) => ServerKind::GoroNoStats(n),
             (Side::Tokio, 1) => ServerKind::TokioCurrentThread,
             (Side::Tokio, n) => ServerKind::TokioMultiThread(n),
         }
@@ -63,7 +71,7 @@ impl ServerKind {
     /// Worker threads that run tasks.
     pub fn procs(self) -> usize {
         match self {
-            ServerKind::Goro(n) | ServerKind::TokioMultiThread(n) => n,
+            ServerKind::Goro(n) | ServerKind::GoroNoStats(n) | ServerKind::TokioMultiThread(n) => n,
             ServerKind::TokioCurrentThread => 1,
         }
     }
@@ -73,6 +81,7 @@ impl fmt::Display for ServerKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ServerKind::Goro(n) => write!(f, "goro procs={n}"),
+            ServerKind::GoroNoStats(n) => write!(f, "goro procs={n} stats=off"),
             ServerKind::TokioCurrentThread => f.write_str("tokio current_thread"),
             ServerKind::TokioMultiThread(n) => write!(f, "tokio multi_thread({n})"),
         }
@@ -159,10 +168,10 @@ impl Server {
         handler: H,
     ) -> io::Result<Server> {
         let (addr, inner) = match kind {
-            ServerKind::Goro(procs) => {
-                let rt = crate::affinity::run_on(core, || {
-                    goro::Runtime::builder().processors(procs).build()
-                })?;
+            ServerKind::Goro(procs) | ServerKind::GoroNoStats(procs) => {
+                let stats = kind == ServerKind::Goro(procs);
+                let rt =
+                    crate::affinity::run_on(core, || crate::goro_builder(procs, stats).build())?;
                 let bound = rt.block_on(rt.spawn(async move {
                     let listener = goro::net::TcpListener::bind(addr).await?;
                     let local = listener.local_addr()?;

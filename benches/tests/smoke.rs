@@ -2,7 +2,7 @@
 //! a broken workload shows up in `cargo test`, not halfway through a bench run.
 
 use goro_benches::sched::Workload;
-use goro_benches::BenchRuntime;
+use goro_benches::{BenchRuntime, Goro, GoroNoStats};
 
 fn run_all<R: BenchRuntime>() {
     for procs in [1, 2] {
@@ -17,7 +17,12 @@ fn run_all<R: BenchRuntime>() {
 
 #[test]
 fn workloads_complete_on_goro() {
-    run_all::<goro::Runtime>();
+    run_all::<Goro>();
+}
+
+#[test]
+fn workloads_complete_on_goro_without_stats() {
+    run_all::<GoroNoStats>();
 }
 
 #[test]
@@ -30,7 +35,7 @@ fn timer_workloads_complete() {
     use goro_benches::timers::Workload;
     for procs in [1, 2] {
         for workload in Workload::ALL {
-            workload.prepare::<goro::Runtime>(procs).unwrap().run();
+            workload.prepare::<Goro>(procs).unwrap().run();
             workload
                 .prepare::<tokio::runtime::Runtime>(procs)
                 .unwrap()
@@ -45,7 +50,7 @@ fn echo_workloads_complete() {
     use goro_benches::server::Side;
     for procs in [1, 2] {
         for workload in Workload::ALL {
-            for side in [Side::Goro, Side::Tokio] {
+            for side in [Side::Goro, Side::GoroNoStats, Side::Tokio] {
                 let mut bench = workload
                     .prepare(side, procs)
                     .unwrap_or_else(|e| panic!("{} procs={procs}: {e}", side.name()));

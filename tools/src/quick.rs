@@ -1,18 +1,23 @@
 //! Quick mode of goro-benches' suites, for `goro-bench`.
 //!
-//! Suites (`--suite`, default all three): `sched` (tokio's `rt_multi_threaded` shapes),
-//! `timers` (arm/cancel 10 000 sleeps; 1 000 tasks sleeping 1 ms ten times) and `echo` (TCP
-//! echo, 64 loopback connections x 100 round trips of 1 KiB or 64 B, the server on the runtime
-//! under test and the clients on a tokio `current_thread` runtime of their own; tokio's side
-//! is its `current_thread` runtime at procs=1 and `multi_thread` otherwise). See the
-//! `goro_benches` crate for what each workload stresses.
+//! Suites (`--suite`, default the three goro vs tokio ones): `sched` (tokio's
+//! `rt_multi_threaded` shapes), `timers` (arm/cancel 10 000 sleeps; 1 000 tasks sleeping 1 ms
+//! ten times) and `echo` (TCP echo, 64 loopback connections x 100 round trips of 1 KiB or 64 B,
+//! the server on the runtime under test and the clients on a tokio `current_thread` runtime of
+//! their own; tokio's side is its `current_thread` runtime at procs=1 and `multi_thread`
+//! otherwise). See the `goro_benches` crate for what each workload stresses. A fourth suite,
+//! `overhead`, compares goro with itself: the sched and echo workloads on goro with
+//! `stats(true)` (the default) against `stats(false)`, and reports stats-on/stats-off ratios,
+//! their geomean over the sched workloads and the echo throughput ratio (the issue's bar:
+//! stats cost at most 2%).
 //!
-//! For every selected suite, processor count and workload, both runtimes are timed in two rounds in
-//! ABBA order (goro then tokio, then tokio then goro). Each round builds a fresh runtime with
+//! For every selected suite, processor count and workload, both runtimes are timed in rounds in
+//! ABBA order (goro then tokio, then tokio then goro; two rounds, or [`OVERHEAD_ROUNDS`] for
+//! `overhead`, whose ratios are close to 1). Each round builds a fresh runtime with
 //! that many workers, warms it up, times its share of `--iters` runs and shuts it down, so
 //! only one runtime is ever alive and neither always goes first. A runtime's figure is the
 //! median of all its runs. A cell whose runs are slow stops early once it has spent
-//! [`CELL_BUDGET`] (keeping at least [`MIN_RUNS`] runs per round), so that one pathological
+//! [`CELL_BUDGET`] ([`OVERHEAD_CELL_BUDGET`] for `overhead`) (keeping at least [`MIN_RUNS`] runs per round), so that one pathological
 //! workload cannot make the whole suite take minutes. A watchdog thread ends the process with
 //! a clear message if a single run (or a runtime's start-up or shutdown) makes no progress for
 //! `--timeout` seconds; a panic marks that cell as failed and the suite goes on. The sched and
@@ -30,7 +35,7 @@ use std::io;
 
 use goro_benches::affinity::Placement;
 use goro_benches::server::Side;
-use goro_benches::{echo, sched, timers};
+use goro_benches::{echo, sched, timers, Goro, GoroNoStats, RuntimeWorkload};
 
 /// Default number of timed runs per cell.
 pub const DEFAULT_ITERS: usize = 30;
@@ -49,10 +54,17 @@ pub const ROUNDS: usize = 2;
 pub const WARMUP_BUDGET: Duration = Duration::from_secs(1);
 /// Fewest timed runs a round keeps, budget or not.
 pub const MIN_RUNS: usize = 3;
+/// Rounds per row of the `overhead` suite: its two sides differ by a few percent at most, so
+/// their runs are interleaved more finely, each round on fresh runtimes.
+pub const OVERHEAD_ROUNDS: usize = 10;
+/// [`CELL_BUDGET`] of the `overhead` suite, which needs many runs for stable medians.
+pub const OVERHEAD_CELL_BUDGET: Duration = Duration::from_secs(15);
+/// The issue's bar: stats on may cost at most this much against stats off.
+pub const OVERHEAD_BAR: f64 = 0.02;
 
 /// Usage text for `--help` and flag errors.
 pub const USAGE: &str = "\
-usage: goro-bench [--suite sched,timers,echo] [--procs 1,2] [--filter SUBSTR] [--iters N]
+usage: goro-bench [--suite sched,timers,echo,overhead] [--procs 1,2] [--filter SUBSTR] [--iters N]
                   [--warmup N] [--timeout SECS] [--json]
 
 Runs goro-benches' suites on goro and on tokio with the same number of workers, in quick
@@ -65,9 +77,12 @@ suites:
            on the runtime under test (tokio: current_thread at procs=1, multi_thread
            otherwise), clients on a separate tokio current_thread runtime pinned to one
            core, server pinned to the other at procs=1 (GORO_BENCH_PIN=0: no pinning)
+  overhead goro with stats(true) vs goro with stats(false): the sched and echo workloads,
+           in 10 ABBA rounds; prints on/off ratios, their geomean over sched and the echo
+           throughput ratio (not in the default set nor in `all`)
 
 options:
-  --suite LIST      comma-separated suites (default sched,timers,echo)
+  --suite LIST      comma-separated suites (default sched,timers,echo = all)
   --procs LIST      comma-separated worker counts (default 1,2)
   --filter SUBSTR   only workloads whose name (or suite/name) contains SUBSTR
   --iters N         timed runs per workload and runtime; the median is reported (default 30)
@@ -83,24 +98,61 @@ pub enum Suite {
     Sched,
     Timers,
     Echo,
+    /// goro stats on vs off over the sched and echo workloads.
+    Overhead,
 }
 
 impl Suite {
-    /// Every suite, in the order they run.
+    /// The goro vs tokio suites, in the order they run: the default, and `--suite all`.
     pub const ALL: [Suite; 3] = [Suite::Sched, Suite::Timers, Suite::Echo];
+    /// Every suite, the `overhead` one last.
+    pub const EVERY: [Suite; 4] = [Suite::Sched, Suite::Timers, Suite::Echo, Suite::Overhead];
 
-    /// `sched`, `timers` or `echo`.
+    /// `sched`, `timers`, `echo` or `overhead`.
     pub fn name(self) -> &'static str {
         match self {
             Suite::Sched => "sched",
             Suite::Timers => "timers",
             Suite::Echo => "echo",
+            Suite::Overhead => "overhead",
+        }
+    }
+
+    /// The two runtimes a row compares; its ratio is the first's median over the second's.
+    pub fn sides(self) -> [Side; 2] {
+        match self {
+            Suite::Overhead => [Side::Goro, Side::GoroNoStats],
+            _ => [Side::Goro, Side::Tokio],
+        }
+    }
+
+    /// What a row's ratio is, for headers.
+    pub fn ratio_name(self) -> &'static str {
+        match self {
+            Suite::Overhead => "on/off",
+            _ => "goro/tokio",
+        }
+    }
+
+    /// ABBA rounds per row.
+    pub fn rounds(self) -> usize {
+        match self {
+            Suite::Overhead => OVERHEAD_ROUNDS,
+            _ => ROUNDS,
+        }
+    }
+
+    /// Time after which a cell stops taking more timed runs.
+    pub fn cell_budget(self) -> Duration {
+        match self {
+            Suite::Overhead => OVERHEAD_CELL_BUDGET,
+            _ => CELL_BUDGET,
         }
     }
 
     /// The suite called `name`.
     pub fn from_name(name: &str) -> Option<Suite> {
-        Suite::ALL.into_iter().find(|s| s.name() == name)
+        Suite::EVERY.into_iter().find(|s| s.name() == name)
     }
 
     /// The suite's workloads, in order.
@@ -109,6 +161,10 @@ impl Suite {
             Suite::Sched => sched::Workload::ALL.map(Workload::Sched).to_vec(),
             Suite::Timers => timers::Workload::ALL.map(Workload::Timers).to_vec(),
             Suite::Echo => echo::Workload::ALL.map(Workload::Echo).to_vec(),
+            Suite::Overhead => [Suite::Sched, Suite::Echo]
+                .into_iter()
+                .flat_map(Suite::workloads)
+                .collect(),
         }
     }
 
@@ -124,6 +180,10 @@ impl Suite {
                 "TCP echo over loopback: one run = 64 connections x 100 round trips; \
                  tokio server = current_thread at procs=1, multi_thread(n) otherwise; \
                  clients = a separate tokio current_thread runtime on its own thread"
+            }
+            Suite::Overhead => {
+                "goro stats(true) vs stats(false): the sched workloads and TCP echo (as in \
+                 those suites), runs of both interleaved in ABBA rounds on fresh runtimes"
             }
         }
     }
@@ -144,7 +204,7 @@ pub enum Workload {
 }
 
 impl Workload {
-    /// The suite it belongs to.
+    /// The goro vs tokio suite it comes from.
     pub fn suite(self) -> Suite {
         match self {
             Workload::Sched(_) => Suite::Sched,
@@ -168,21 +228,22 @@ impl Workload {
         fn boxed<P: 'static>(mut p: P, run: fn(&mut P)) -> Box<dyn FnMut()> {
             Box::new(move || run(&mut p))
         }
-        Ok(match (self, side) {
-            (Workload::Sched(w), Side::Goro) => {
-                boxed(w.prepare::<goro::Runtime>(procs)?, |p| p.run())
-            }
-            (Workload::Sched(w), Side::Tokio) => {
-                boxed(w.prepare::<tokio::runtime::Runtime>(procs)?, |p| p.run())
-            }
-            (Workload::Timers(w), Side::Goro) => {
-                boxed(w.prepare::<goro::Runtime>(procs)?, |p| p.run())
-            }
-            (Workload::Timers(w), Side::Tokio) => {
-                boxed(w.prepare::<tokio::runtime::Runtime>(procs)?, |p| p.run())
-            }
-            (Workload::Echo(w), side) => boxed(w.prepare(side, procs)?, |p| p.run()),
-        })
+        fn on_side<W: RuntimeWorkload>(
+            w: W,
+            side: Side,
+            procs: usize,
+        ) -> io::Result<Box<dyn FnMut()>> {
+            Ok(match side {
+                Side::Goro => boxed(w.prepare::<Goro>(procs)?, W::run),
+                Side::GoroNoStats => boxed(w.prepare::<GoroNoStats>(procs)?, W::run),
+                Side::Tokio => boxed(w.prepare::<tokio::runtime::Runtime>(procs)?, W::run),
+            })
+        }
+        match self {
+            Workload::Sched(w) => on_side(w, side, procs),
+            Workload::Timers(w) => on_side(w, side, procs),
+            Workload::Echo(w) => Ok(boxed(w.prepare(side, procs)?, |p| p.run())),
+        }
     }
 }
 
@@ -219,12 +280,13 @@ impl Default for Options {
 }
 
 impl Options {
-    /// The workloads of the selected suites that `--filter` selects, suite by suite.
-    pub fn workloads(&self) -> Vec<Workload> {
+    /// The workloads of the selected suites that `--filter` selects, suite by suite, each
+    /// with the suite that runs it.
+    pub fn workloads(&self) -> Vec<(Suite, Workload)> {
         self.suites
             .iter()
-            .flat_map(|s| s.workloads())
-            .filter(|w| match &self.filter {
+            .flat_map(|&s| s.workloads().into_iter().map(move |w| (s, w)))
+            .filter(|(_, w)| match &self.filter {
                 Some(f) => w.name().contains(f.as_str()) || w.to_string().contains(f.as_str()),
                 None => true,
             })
@@ -309,7 +371,9 @@ fn parse_suites(s: &str) -> Result<Vec<Suite>, String> {
             Suite::ALL.to_vec()
         } else {
             vec![Suite::from_name(part).ok_or_else(|| {
-                format!("--suite: unknown suite `{part}` (suites: sched, timers, echo, all)")
+                format!(
+                    "--suite: unknown suite `{part}` (suites: sched, timers, echo, overhead, all)"
+                )
             })?]
         };
         for s in suite {
@@ -367,24 +431,30 @@ impl Sample {
 /// A cell's result: its timings, or why it failed.
 pub type Outcome = Result<Sample, String>;
 
-/// One row of the table: a workload at a processor count on both runtimes.
+/// One row of the table: a workload at a processor count on both of its suite's runtimes.
 #[derive(Clone, Debug)]
 pub struct Row {
+    pub suite: Suite,
     pub workload: Workload,
     pub procs: usize,
-    pub goro: Outcome,
-    pub tokio: Outcome,
+    /// On `suite.sides()`, in that order: goro and tokio, or goro with stats on and off.
+    pub outcomes: [Outcome; 2],
 }
 
 impl Row {
-    /// goro median / tokio median, if both ran.
+    /// The first side's median over the second's (goro/tokio, stats on/off), if both ran.
     pub fn ratio(&self) -> Option<f64> {
-        match (&self.goro, &self.tokio) {
-            (Ok(g), Ok(t)) if !t.median.is_zero() => {
-                Some(g.median.as_secs_f64() / t.median.as_secs_f64())
+        match &self.outcomes {
+            [Ok(a), Ok(b)] if !b.median.is_zero() => {
+                Some(a.median.as_secs_f64() / b.median.as_secs_f64())
             }
             _ => None,
         }
+    }
+
+    /// Each side with its outcome.
+    pub fn sides(&self) -> impl Iterator<Item = (Side, &Outcome)> {
+        self.suite.sides().into_iter().zip(&self.outcomes)
     }
 }
 
@@ -396,28 +466,52 @@ pub struct Report {
     /// The share of all CPUs busy with other work in the 250 ms before the run started
     /// (Linux, from `/proc/stat`), to spot a machine that is not quiet.
     pub busy_at_start: Option<f64>,
+    /// `/proc/loadavg` (1, 5 and 15 minutes) at the start and at the end of the run.
+    pub loadavg: [Option<String>; 2],
     pub rows: Vec<Row>,
 }
 
 impl Report {
-    /// Geometric mean of goro/tokio over the rows of `suite` at `procs` that have a ratio,
-    /// with the number of rows it covers.
+    /// Geometric mean of the ratios of the rows of `suite` at `procs` that have one, with the
+    /// number of rows it covers. For `overhead`, over its sched workloads only (the echo
+    /// figures are reported on their own: [`Report::echo_throughput`]).
     pub fn geomean(&self, suite: Suite, procs: usize) -> Option<(f64, usize)> {
         let ratios: Vec<f64> = self
             .rows
             .iter()
-            .filter(|r| r.workload.suite() == suite && r.procs == procs)
+            .filter(|r| r.suite == suite && r.procs == procs)
+            .filter(|r| suite != Suite::Overhead || r.workload.suite() == Suite::Sched)
             .filter_map(Row::ratio)
             .collect();
         geomean(&ratios).map(|g| (g, ratios.len()))
+    }
+
+    /// For `overhead`: echo throughput with stats on over throughput with stats off (the
+    /// inverse of the time ratio), per message size at `procs`.
+    pub fn echo_throughput(&self, procs: usize) -> Vec<(echo::Workload, Option<f64>)> {
+        self.rows
+            .iter()
+            .filter(|r| r.suite == Suite::Overhead && r.procs == procs)
+            .filter_map(|r| match r.workload {
+                Workload::Echo(w) => Some((w, r.ratio().map(f64::recip))),
+                _ => None,
+            })
+            .collect()
     }
 
     /// Whether any cell failed.
     pub fn any_failed(&self) -> bool {
         self.rows
             .iter()
-            .any(|r| r.goro.is_err() || r.tokio.is_err())
+            .any(|r| r.outcomes.iter().any(Result::is_err))
     }
+}
+
+/// The 1, 5 and 15 minute load averages from `/proc/loadavg`, if there is one.
+pub fn loadavg() -> Option<String> {
+    let text = std::fs::read_to_string("/proc/loadavg").ok()?;
+    let fields: Vec<&str> = text.split_whitespace().take(3).collect();
+    (fields.len() == 3).then(|| fields.join(" "))
 }
 
 /// Geometric mean of positive numbers; `None` for an empty slice.
@@ -462,15 +556,16 @@ pub fn available_cores() -> usize {
 /// Runs the suite. `progress` is told about each cell before it starts (for a line on
 /// stderr); the watchdog exits the process if a run hangs.
 pub fn run(opts: &Options, mut progress: impl FnMut(&str)) -> Report {
+    let load_at_start = loadavg();
     let busy_at_start = cpu_busy(Duration::from_millis(250));
     let watchdog = Watchdog::start(opts.timeout);
     let mut rows = Vec::new();
     let workloads = opts.workloads();
     for &suite in &opts.suites {
         for &procs in &opts.procs {
-            for &workload in workloads.iter().filter(|w| w.suite() == suite) {
+            for &(_, workload) in workloads.iter().filter(|(s, _)| *s == suite) {
                 progress(&format!("{workload} procs={procs}"));
-                rows.push(measure_row(workload, procs, opts, &watchdog));
+                rows.push(measure_row(suite, workload, procs, opts, &watchdog));
             }
         }
     }
@@ -479,20 +574,27 @@ pub fn run(opts: &Options, mut progress: impl FnMut(&str)) -> Report {
         options: opts.clone(),
         cores: available_cores(),
         busy_at_start,
+        loadavg: [load_at_start, loadavg()],
         rows,
     }
 }
 
-/// Times `workload` at `procs` workers on both runtimes.
+/// Times `workload` at `procs` workers on both runtimes of `suite`.
 ///
-/// The timed runs are split into [`ROUNDS`] rounds in ABBA order (goro, tokio, then tokio,
-/// goro), each on a freshly built and warmed-up runtime, so that neither runtime always
-/// goes first; a runtime's figure is the median of all its runs. Only one runtime is alive
-/// at a time.
-pub fn measure_row(workload: Workload, procs: usize, opts: &Options, watchdog: &Watchdog) -> Row {
-    let mut goro = Ok(Vec::new());
-    let mut tokio = Ok(Vec::new());
-    let rounds = ROUNDS.min(opts.iters);
+/// The timed runs are split into [`Suite::rounds`] rounds in ABBA order (goro, tokio, then
+/// tokio, goro, ...), each on a freshly built and warmed-up runtime, so that neither runtime
+/// always goes first; a runtime's figure is the median of all its runs. Only one runtime is
+/// alive at a time.
+pub fn measure_row(
+    suite: Suite,
+    workload: Workload,
+    procs: usize,
+    opts: &Options,
+    watchdog: &Watchdog,
+) -> Row {
+    let [a, b] = suite.sides();
+    let mut runs = [Ok(Vec::new()), Ok(Vec::new())];
+    let rounds = suite.rounds().min(opts.iters);
     for round in 0..rounds {
         // Runs for this round: spread `iters` as evenly as possible.
         let iters = opts.iters / rounds + usize::from(round < opts.iters % rounds);
@@ -501,25 +603,26 @@ pub fn measure_row(workload: Workload, procs: usize, opts: &Options, watchdog: &
             procs,
             iters,
             warmup: opts.warmup,
-            budget: CELL_BUDGET / rounds as u32,
+            budget: suite.cell_budget() / rounds as u32,
             watchdog,
         };
+        let [runs_a, runs_b] = &mut runs;
         if round % 2 == 0 {
-            session.extend(Side::Goro, &mut goro);
-            session.extend(Side::Tokio, &mut tokio);
+            session.extend(a, runs_a);
+            session.extend(b, runs_b);
         } else {
-            session.extend(Side::Tokio, &mut tokio);
-            session.extend(Side::Goro, &mut goro);
+            session.extend(b, runs_b);
+            session.extend(a, runs_a);
         }
     }
     let summarise = |runs: Result<Vec<Duration>, String>| {
         runs.and_then(|r| Sample::from_runs(r).ok_or_else(|| "no runs".to_string()))
     };
     Row {
+        suite,
         workload,
         procs,
-        goro: summarise(goro),
-        tokio: summarise(tokio),
+        outcomes: runs.map(summarise),
     }
 }
 
@@ -681,73 +784,141 @@ fn cell_text(outcome: &Outcome, iters: usize) -> String {
 
 /// How the suite's threads were placed, one line per processor count.
 fn placement_note(suite: Suite, procs: &[usize]) -> String {
-    match suite {
-        Suite::Sched | Suite::Timers => "threads not pinned".to_string(),
-        Suite::Echo => procs
+    let echo = || {
+        procs
             .iter()
             .map(|&p| format!("procs={p}: {}", Placement::for_procs(p).describe()))
             .collect::<Vec<_>>()
-            .join("; "),
+            .join("; ")
+    };
+    match suite {
+        Suite::Sched | Suite::Timers => "threads not pinned".to_string(),
+        Suite::Echo => echo(),
+        Suite::Overhead => format!("sched: threads not pinned; echo: {}", echo()),
     }
 }
 
-const RULE: usize = 24 + 1 + 5 + 1 + 12 + 1 + 12 + 1 + 11;
+/// A ratio as the suite's table shows it: `overhead` needs the third decimal.
+fn ratio_text(suite: Suite, ratio: Option<f64>) -> String {
+    match (ratio, suite) {
+        (None, _) => "-".to_string(),
+        (Some(r), Suite::Overhead) => format!("{r:.3}"),
+        (Some(r), _) => format!("{r:.2}"),
+    }
+}
+
+/// `cost` (a fraction) as a signed percentage, with whether it is within [`OVERHEAD_BAR`].
+fn cost_text(cost: f64) -> String {
+    let verdict = if cost <= OVERHEAD_BAR {
+        "within"
+    } else {
+        "OVER"
+    };
+    format!(
+        "stats cost {:+.1}% ({verdict} the {:.0}% bar)",
+        cost * 100.0,
+        OVERHEAD_BAR * 100.0
+    )
+}
+
+/// The summary lines under a suite's table: geomeans per processor count, and for
+/// `overhead` the echo throughput ratios and what the stats cost.
+fn summary_lines(report: &Report, suite: Suite) -> Vec<String> {
+    let mut lines = Vec::new();
+    for &procs in &report.options.procs {
+        let geomean = report.geomean(suite, procs);
+        let text = match geomean {
+            Some((g, n)) => format!("{}  (over {n} workloads)", ratio_text(suite, Some(g))),
+            None => "-".to_string(),
+        };
+        if suite != Suite::Overhead {
+            lines.push(format!(
+                "geomean goro/tokio ({suite}) at procs={procs}: {text}"
+            ));
+            continue;
+        }
+        let cost = geomean.map_or_else(String::new, |(g, _)| format!(": {}", cost_text(g - 1.0)));
+        lines.push(format!(
+            "geomean stats on/off (sched workloads) at procs={procs}: {text}{cost}"
+        ));
+        for (w, throughput) in report.echo_throughput(procs) {
+            let cost = throughput.map_or_else(String::new, |t| format!(": {}", cost_text(1.0 - t)));
+            lines.push(format!(
+                "echo {w} throughput stats on/off at procs={procs}: {}{cost}",
+                ratio_text(suite, throughput)
+            ));
+        }
+    }
+    lines
+}
 
 /// Renders the report as one text table per suite, each followed by its geometric means.
 pub fn render_table(report: &Report) -> String {
     let opts = &report.options;
     let mut out = String::new();
+    let rounds = if opts.suites.contains(&Suite::Overhead) {
+        format!("{ROUNDS} ({OVERHEAD_ROUNDS} for overhead)")
+    } else {
+        ROUNDS.to_string()
+    };
     let _ = writeln!(
         out,
-        "goro-bench quick mode: median of {} runs per cell, in {ROUNDS} ABBA rounds on fresh \
+        "goro-bench quick mode: median of {} runs per cell, in {rounds} ABBA rounds on fresh \
          runtimes with up to {} warm-up runs each; {} cores available",
         opts.iters, opts.warmup, report.cores
     );
     for &suite in &opts.suites {
-        let rows: Vec<&Row> = report
-            .rows
-            .iter()
-            .filter(|r| r.workload.suite() == suite)
-            .collect();
+        let rows: Vec<&Row> = report.rows.iter().filter(|r| r.suite == suite).collect();
         if rows.is_empty() {
             continue;
         }
+        // `overhead` mixes suites: its rows are named `sched/...` and `echo/...`.
+        let label = |row: &Row| match suite {
+            Suite::Overhead => row.workload.to_string(),
+            _ => row.workload.name().to_string(),
+        };
+        let width = rows
+            .iter()
+            .map(|r| label(r).len())
+            .max()
+            .unwrap_or(0)
+            .max(24);
+        let rule = "-".repeat(width + 1 + 5 + 1 + 12 + 1 + 12 + 1 + 11);
+        let [a, b] = suite.sides().map(Side::name);
         let _ = writeln!(out);
         let _ = writeln!(out, "== {suite}: {}", suite.description());
         let _ = writeln!(out, "   placement: {}", placement_note(suite, &opts.procs));
         let _ = writeln!(out);
         let _ = writeln!(
             out,
-            "{:<24} {:>5} {:>12} {:>12} {:>11}",
-            "workload", "procs", "goro", "tokio", "goro/tokio"
+            "{:<width$} {:>5} {:>12} {:>12} {:>11}",
+            "workload",
+            "procs",
+            a,
+            b,
+            suite.ratio_name()
         );
-        let _ = writeln!(out, "{}", "-".repeat(RULE));
+        let _ = writeln!(out, "{rule}");
         let mut last_procs = None;
         for row in &rows {
             if last_procs.is_some_and(|p| p != row.procs) {
                 let _ = writeln!(out);
             }
             last_procs = Some(row.procs);
-            let ratio = row
-                .ratio()
-                .map_or_else(|| "-".to_string(), |r| format!("{r:.2}"));
+            let [cell_a, cell_b] = &row.outcomes;
             let _ = writeln!(
                 out,
-                "{:<24} {:>5} {:>12} {:>12} {:>11}",
-                row.workload.name(),
+                "{:<width$} {:>5} {:>12} {:>12} {:>11}",
+                label(row),
                 row.procs,
-                cell_text(&row.goro, opts.iters),
-                cell_text(&row.tokio, opts.iters),
-                ratio
+                cell_text(cell_a, opts.iters),
+                cell_text(cell_b, opts.iters),
+                ratio_text(suite, row.ratio())
             );
         }
-        let _ = writeln!(out, "{}", "-".repeat(RULE));
-        for &procs in &opts.procs {
-            let text = match report.geomean(suite, procs) {
-                Some((g, n)) => format!("{g:.2}  (over {n} workloads)"),
-                None => "-".to_string(),
-            };
-            let _ = writeln!(out, "geomean goro/tokio ({suite}) at procs={procs}: {text}");
+        let _ = writeln!(out, "{rule}");
+        for line in summary_lines(report, suite) {
+            let _ = writeln!(out, "{line}");
         }
     }
     let _ = writeln!(out);
@@ -764,27 +935,44 @@ pub fn render_table(report: &Report) -> String {
             busy * 100.0
         );
     }
-    let _ = writeln!(out, "goro/tokio < 1 means goro is faster.");
+    if let [Some(start), Some(end)] = &report.loadavg {
+        let _ = writeln!(
+            out,
+            "load average (1 5 15 min): {start} at start, {end} at end"
+        );
+    }
+    if opts.suites.iter().any(|&s| s != Suite::Overhead) {
+        let _ = writeln!(out, "goro/tokio < 1 means goro is faster.");
+    }
+    if opts.suites.contains(&Suite::Overhead) {
+        let _ = writeln!(
+            out,
+            "on/off = time with stats(true) / time with stats(false): > 1 means the stats cost time."
+        );
+    }
 
-    let short = report
-        .rows
-        .iter()
-        .flat_map(|r| [&r.goro, &r.tokio])
-        .any(|o| matches!(o, Ok(s) if s.runs < opts.iters));
+    let short = report.rows.iter().any(|r| {
+        r.outcomes
+            .iter()
+            .any(|o| matches!(o, Ok(s) if s.runs < opts.iters))
+    });
     if short {
         let _ = writeln!(
             out,
-            "* fewer runs than --iters: the cell hit its {}s budget",
-            CELL_BUDGET.as_secs()
+            "* fewer runs than --iters: the cell hit its {}s budget ({}s for overhead)",
+            CELL_BUDGET.as_secs(),
+            OVERHEAD_CELL_BUDGET.as_secs()
         );
     }
     for row in &report.rows {
-        for (name, outcome) in [("goro", &row.goro), ("tokio", &row.tokio)] {
+        for (side, outcome) in row.sides() {
             if let Err(e) = outcome {
                 let _ = writeln!(
                     out,
-                    "FAILED {} procs={} {name}: {e}",
-                    row.workload, row.procs
+                    "FAILED {} procs={} {}: {e}",
+                    row.workload,
+                    row.procs,
+                    side.name()
                 );
             }
         }
@@ -843,45 +1031,70 @@ pub fn render_json(report: &Report) -> String {
             let rows: Vec<String> = report
                 .rows
                 .iter()
-                .filter(|r| r.workload.suite() == suite)
+                .filter(|r| r.suite == suite)
                 .map(|r| {
+                    let name = match suite {
+                        Suite::Overhead => r.workload.to_string(),
+                        _ => r.workload.name().to_string(),
+                    };
+                    let sides: String = r
+                        .sides()
+                        .map(|(side, o)| {
+                            format!("{}:{},", json_string(side.name()), json_outcome(o))
+                        })
+                        .collect();
                     format!(
-                        "{{\"workload\":{},\"procs\":{},\"goro\":{},\"tokio\":{},\"ratio\":{}}}",
-                        json_string(r.workload.name()),
+                        "{{\"workload\":{},\"procs\":{},{sides}\"ratio\":{}}}",
+                        json_string(&name),
                         r.procs,
-                        json_outcome(&r.goro),
-                        json_outcome(&r.tokio),
                         json_f64(r.ratio())
                     )
                 })
                 .collect();
-            let geomeans: Vec<String> = opts
-                .procs
-                .iter()
-                .map(|&p| {
-                    format!(
-                        "{}:{}",
-                        json_string(&p.to_string()),
-                        json_f64(report.geomean(suite, p).map(|(g, _)| g))
-                    )
-                })
-                .collect();
+            let per_procs = |value: &dyn Fn(usize) -> String| {
+                let entries: Vec<String> = opts
+                    .procs
+                    .iter()
+                    .map(|&p| format!("{}:{}", json_string(&p.to_string()), value(p)))
+                    .collect();
+                format!("{{{}}}", entries.join(","))
+            };
+            let geomeans = per_procs(&|p| json_f64(report.geomean(suite, p).map(|(g, _)| g)));
+            let echo = match suite {
+                Suite::Overhead => {
+                    let echo = per_procs(&|p| {
+                        let sizes: Vec<String> = report
+                            .echo_throughput(p)
+                            .into_iter()
+                            .map(|(w, t)| format!("{}:{}", json_string(w.name()), json_f64(t)))
+                            .collect();
+                        format!("{{{}}}", sizes.join(","))
+                    });
+                    format!(",\"echo_throughput_ratio\":{echo}")
+                }
+                _ => String::new(),
+            };
             format!(
-                "{{\"suite\":{},\"placement\":{},\"rows\":[{}],\"geomean_ratio\":{{{}}}}}",
+                "{{\"suite\":{},\"placement\":{},\"rows\":[{}],\"geomean_ratio\":{geomeans}{echo}}}",
                 json_string(suite.name()),
                 json_string(&placement_note(suite, &opts.procs)),
                 rows.join(","),
-                geomeans.join(",")
             )
         })
         .collect();
     format!(
         "{{\"mode\":\"quick\",\"iters\":{},\"warmup\":{},\"cores\":{},\"busy_at_start\":{},\
-         \"suites\":[{}]}}",
+         \"loadavg\":[{}],\"suites\":[{}]}}",
         opts.iters,
         opts.warmup,
         report.cores,
         json_f64(report.busy_at_start),
+        report
+            .loadavg
+            .iter()
+            .map(|l| l.as_deref().map_or_else(|| "null".to_string(), json_string))
+            .collect::<Vec<_>>()
+            .join(","),
         suites.join(",")
     )
 }
@@ -898,6 +1111,25 @@ mod tests {
         match parse_args(args(s)) {
             Ok(Command::Run(o)) => o,
             other => panic!("{s}: {other:?}"),
+        }
+    }
+
+    /// A cell whose every run took `d`.
+    fn sample(d: Duration) -> Outcome {
+        Ok(Sample {
+            median: d,
+            min: d,
+            max: d,
+            runs: DEFAULT_ITERS,
+        })
+    }
+
+    fn row(suite: Suite, workload: Workload, procs: usize, a: Outcome, b: Outcome) -> Row {
+        Row {
+            suite,
+            workload,
+            procs,
+            outcomes: [a, b],
         }
     }
 
@@ -920,11 +1152,23 @@ mod tests {
         assert_eq!(o.workloads().len(), 4);
         let o = run_opts("--suite echo,timers --filter 64B");
         assert_eq!(o.suites, vec![Suite::Echo, Suite::Timers]);
-        assert_eq!(o.workloads(), vec![Workload::Echo(echo::Workload::B64)]);
+        assert_eq!(
+            o.workloads(),
+            vec![(Suite::Echo, Workload::Echo(echo::Workload::B64))]
+        );
         let o = run_opts("--suite=timers --filter timers/sleep");
         assert_eq!(
             o.workloads(),
-            vec![Workload::Timers(timers::Workload::SleepLoop)]
+            vec![(Suite::Timers, Workload::Timers(timers::Workload::SleepLoop))]
+        );
+        let o = run_opts("--suite overhead");
+        assert_eq!(o.suites, vec![Suite::Overhead]);
+        assert_eq!(o.workloads().len(), 6 + 2);
+        assert!(o.workloads().iter().all(|(s, _)| *s == Suite::Overhead));
+        let o = run_opts("--suite overhead --filter echo/");
+        assert_eq!(
+            o.workloads(),
+            echo::Workload::ALL.map(|w| (Suite::Overhead, Workload::Echo(w)))
         );
         assert_eq!(run_opts("--suite all").suites, Suite::ALL.to_vec());
         assert_eq!(parse_args(args("--help")), Ok(Command::Help));
@@ -948,6 +1192,7 @@ mod tests {
             "--suite bogus",
             "--suite sched,",
             "--suite echo --filter yield",
+            "--suite overhead --filter timers",
         ] {
             assert!(parse_args(args(bad)).is_err(), "{bad} should be rejected");
         }
@@ -968,37 +1213,31 @@ mod tests {
     #[test]
     fn renders() {
         let ms = Duration::from_millis;
-        let sample = |d| {
-            Ok(Sample {
-                median: d,
-                min: d,
-                max: d,
-                runs: DEFAULT_ITERS,
-            })
-        };
+        let row = |w: Workload, procs, a, b| row(w.suite(), w, procs, a, b);
         let report = Report {
             options: Options::default(),
             cores: 2,
             busy_at_start: Some(0.5),
+            loadavg: [Some("0.10 0.20 0.30".into()), None],
             rows: vec![
-                Row {
-                    workload: Workload::Sched(sched::Workload::YieldMany),
-                    procs: 1,
-                    goro: sample(ms(2)),
-                    tokio: sample(ms(1)),
-                },
-                Row {
-                    workload: Workload::Sched(sched::Workload::PingPong),
-                    procs: 2,
-                    goro: Err("panicked: \"boom\"".into()),
-                    tokio: sample(ms(1)),
-                },
-                Row {
-                    workload: Workload::Echo(echo::Workload::B64),
-                    procs: 1,
-                    goro: sample(ms(1)),
-                    tokio: sample(ms(4)),
-                },
+                row(
+                    Workload::Sched(sched::Workload::YieldMany),
+                    1,
+                    sample(ms(2)),
+                    sample(ms(1)),
+                ),
+                row(
+                    Workload::Sched(sched::Workload::PingPong),
+                    2,
+                    Err("panicked: \"boom\"".into()),
+                    sample(ms(1)),
+                ),
+                row(
+                    Workload::Echo(echo::Workload::B64),
+                    1,
+                    sample(ms(1)),
+                    sample(ms(4)),
+                ),
             ],
         };
         let table = render_table(&report);
@@ -1020,6 +1259,15 @@ mod tests {
         );
         let json = render_json(&report);
         assert!(json.contains("\"ratio\":2.0000"), "{json}");
+        assert!(
+            json.contains("\"workload\":\"yield_many\",\"procs\":1,\"goro\":{"),
+            "{json}"
+        );
+        assert!(json.contains("\"tokio\":{\"median_ns\":1000000,"), "{json}");
+        assert!(
+            json.contains("\"loadavg\":[\"0.10 0.20 0.30\",null]"),
+            "{json}"
+        );
         assert!(json.contains("\\\"boom\\\""), "{json}");
         assert!(
             json.contains("\"geomean_ratio\":{\"1\":2.0000,\"2\":null}"),
@@ -1030,5 +1278,68 @@ mod tests {
             "{json}"
         );
         assert!(report.any_failed());
+    }
+
+    #[test]
+    fn renders_overhead() {
+        let us = Duration::from_micros;
+        let row = |w, on, off| row(Suite::Overhead, w, 2, sample(us(on)), sample(us(off)));
+        let report = Report {
+            options: run_opts("--suite overhead --procs 2"),
+            cores: 2,
+            busy_at_start: None,
+            loadavg: [None, None],
+            rows: vec![
+                row(Workload::Sched(sched::Workload::YieldMany), 1010, 1000),
+                row(Workload::Sched(sched::Workload::PingPong), 1040, 1000),
+                row(Workload::Echo(echo::Workload::Kib1), 1000, 1000),
+                row(Workload::Echo(echo::Workload::B64), 1050, 1000),
+            ],
+        };
+        // The sched geomean leaves the echo rows out.
+        let (g, n) = report.geomean(Suite::Overhead, 2).unwrap();
+        assert_eq!(n, 2);
+        assert!((g - (1.01f64 * 1.04).sqrt()).abs() < 1e-9);
+        let echo = report.echo_throughput(2);
+        assert_eq!(echo.len(), 2);
+        assert!((echo[1].1.unwrap() - 1.0 / 1.05).abs() < 1e-9);
+
+        let table = render_table(&report);
+        assert!(table.contains("== overhead"), "{table}");
+        assert!(table.contains("goro-nostats"), "{table}");
+        assert!(table.contains("sched/yield_many"), "{table}");
+        assert!(
+            table.contains("geomean stats on/off (sched workloads) at procs=2: 1.025"),
+            "{table}"
+        );
+        assert!(
+            table.contains("stats cost +2.5% (OVER the 2% bar)"),
+            "{table}"
+        );
+        assert!(
+            table.contains(
+                "echo 1KiB throughput stats on/off at procs=2: 1.000: stats cost +0.0% (within"
+            ),
+            "{table}"
+        );
+        assert!(
+            table.contains("echo 64B throughput stats on/off at procs=2: 0.952"),
+            "{table}"
+        );
+        assert!(!table.contains("goro/tokio"), "{table}");
+        let json = render_json(&report);
+        assert!(
+            json.contains("\"workload\":\"sched/ping_pong\",\"procs\":2,\"goro\":{"),
+            "{json}"
+        );
+        assert!(
+            json.contains("\"goro-nostats\":{\"median_ns\":1000000,"),
+            "{json}"
+        );
+        assert!(json.contains("\"geomean_ratio\":{\"2\":1.0249}"), "{json}");
+        assert!(
+            json.contains("\"echo_throughput_ratio\":{\"2\":{\"1KiB\":1.0000,\"64B\":0.9524}}"),
+            "{json}"
+        );
     }
 }

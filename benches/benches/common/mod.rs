@@ -6,8 +6,9 @@
 #![allow(dead_code)]
 
 use criterion::measurement::WallTime;
-use criterion::{BenchmarkGroup, Criterion};
-use goro_benches::RuntimeWorkload;
+use criterion::{BenchmarkGroup, Criterion, Throughput};
+use goro_benches::server::Side;
+use goro_benches::{echo, BenchRuntime, Goro, RuntimeWorkload};
 use std::fmt::Display;
 use std::io;
 use std::time::Duration;
@@ -58,6 +59,15 @@ pub fn bench_lazily<P>(
 /// A whole suite of workloads that run on either runtime: each on goro and on tokio with the
 /// same number of workers.
 pub fn runtime_suite<W: RuntimeWorkload>(c: &mut Criterion, suite: &str) {
+    runtime_pair::<W, Goro, tokio::runtime::Runtime>(c, suite);
+}
+
+/// A whole suite of workloads on two runtimes `A` and `B` with the same number of workers,
+/// one function per runtime named after it ([`BenchRuntime::NAME`]), `A` first.
+pub fn runtime_pair<W: RuntimeWorkload, A: BenchRuntime, B: BenchRuntime>(
+    c: &mut Criterion,
+    suite: &str,
+) {
     for_each_group(
         c,
         suite,
@@ -69,18 +79,37 @@ pub fn runtime_suite<W: RuntimeWorkload>(c: &mut Criterion, suite: &str) {
                 .measurement_time(Duration::from_secs(3));
         },
         |group, workload, procs| {
-            bench_lazily(
-                group,
-                "goro",
-                || workload.prepare::<goro::Runtime>(procs),
-                W::run,
-            );
-            bench_lazily(
-                group,
-                "tokio",
-                || workload.prepare::<tokio::runtime::Runtime>(procs),
-                W::run,
-            );
+            bench_lazily(group, A::NAME, || workload.prepare::<A>(procs), W::run);
+            bench_lazily(group, B::NAME, || workload.prepare::<B>(procs), W::run);
+        },
+    );
+}
+
+/// The echo suite with a server on each of `sides` in turn, one function per side named
+/// after it; throughput is in round trips.
+pub fn echo_suite(c: &mut Criterion, suite: &str, sides: [Side; 2]) {
+    for_each_group(
+        c,
+        suite,
+        &echo::Workload::ALL,
+        |group| {
+            group
+                .sample_size(20)
+                .warm_up_time(Duration::from_secs(1))
+                .measurement_time(Duration::from_secs(4))
+                .throughput(Throughput::Elements(
+                    (echo::CONNECTIONS * echo::ROUND_TRIPS) as u64,
+                ));
+        },
+        |group, workload, procs| {
+            for side in sides {
+                bench_lazily(
+                    group,
+                    side.name(),
+                    || workload.prepare(side, procs),
+                    |p| p.run(),
+                );
+            }
         },
     );
 }
