@@ -17,7 +17,7 @@ const LIMIT: Duration = Duration::from_secs(10);
 #[test]
 fn abort_idle_task_drops_its_future_promptly() {
     each_procs(LIMIT, |n| {
-        let rt = rt(n);
+        let rt = rt_with_orphans(n);
         let drops = counter();
         let (started_tx, started_rx) = mpsc::channel();
         let guard = DropGuard(drops.clone());
@@ -52,7 +52,7 @@ fn abort_idle_task_drops_its_future_promptly() {
 #[test]
 fn abort_idle_task_from_another_task_and_from_a_foreign_thread() {
     each_procs(LIMIT, |n| {
-        let rt = rt(n);
+        let rt = rt_with_orphans(n);
         let drops = counter();
         let mut handles = Vec::new();
         for _ in 0..20 {
@@ -217,7 +217,7 @@ fn abort_a_task_mid_poll_from_a_foreign_thread() {
 #[test]
 fn abort_finished_task_keeps_its_result() {
     each_procs(LIMIT, |n| {
-        let rt = rt(n);
+        let rt = rt_with_orphans(n);
         let h = rt.spawn(async { 17 });
         wait_until(Duration::from_secs(5), "is_finished()", || h.is_finished());
         h.abort();

@@ -33,7 +33,7 @@ fn assert_cancelled<T>(h: &mut JoinHandle<T>, what: &str) {
 #[test]
 fn drop_with_pending_tasks_drops_each_future_once() {
     each_procs(LIMIT, |n| {
-        let rt = rt(n);
+        let rt = rt_with_orphans(n);
         let drops = counter();
         let polled = counter();
         let mut handles = Vec::new();
@@ -90,7 +90,7 @@ fn drop_with_pending_tasks_drops_each_future_once() {
 #[test]
 fn join_handles_of_a_dropped_runtime_can_be_awaited_on_another() {
     each_procs(LIMIT, |n| {
-        let rt = rt(n);
+        let rt = rt_with_orphans(n);
         let hs: Vec<JoinHandle<()>> = (0..10).map(|_| rt.spawn(pending())).collect();
         drop(rt);
         let other = common::rt(1);
@@ -221,7 +221,7 @@ impl Drop for WakeAndSpawnOnDrop {
 #[test]
 fn destructors_that_wake_and_spawn_during_shutdown() {
     each_procs(LIMIT, |n| {
-        let rt = rt(n);
+        let rt = rt_with_orphans(n);
         let drops = counter();
         let spawned: Spawned = Arc::default();
         // B: waits forever with its waker in a slot; A's destructor wakes it.
@@ -305,7 +305,7 @@ fn spawn_on_the_handle_of_a_dropped_runtime() {
 fn join_handle_cycles_do_not_leak() {
     each_procs(LIMIT, |n| {
         // Two pending tasks, each owning the other's JoinHandle.
-        let rt = rt(n);
+        let rt = rt_with_orphans(n);
         let marker = Arc::new(());
         let slot_a: Arc<Mutex<Option<JoinHandle<()>>>> = Arc::default();
         let slot_b: Arc<Mutex<Option<JoinHandle<()>>>> = Arc::default();
@@ -334,7 +334,7 @@ fn join_handle_cycles_do_not_leak() {
 
         // A finished task's output holds the handle of a pending task that holds the finished
         // task's handle: the cycle goes through a stored output.
-        let rt = common::rt(n);
+        let rt = common::rt_with_orphans(n);
         let marker = Arc::new(());
         type Out = (Arc<()>, JoinHandle<()>);
         let slot_for_a: Arc<Mutex<Option<JoinHandle<()>>>> = Arc::default();
@@ -377,7 +377,7 @@ fn join_handle_cycles_do_not_leak() {
 #[test]
 fn task_holding_a_handle_to_its_own_runtime() {
     each_procs(LIMIT, |n| {
-        let rt = rt(n);
+        let rt = rt_with_orphans(n);
         let marker = Arc::new(());
         for _ in 0..10 {
             let (h, m) = (rt.handle().clone(), marker.clone());
@@ -395,7 +395,7 @@ fn task_holding_a_handle_to_its_own_runtime() {
 #[test]
 fn shutdown_timeout_returns_while_a_blocking_thread_sleeps() {
     each_procs(LIMIT, |n| {
-        let rt = rt(n);
+        let rt = rt_with_orphans(n);
         let drops = counter();
         let (started_tx, started_rx) = mpsc::channel();
         drop(rt.spawn_blocking(move || {
@@ -433,7 +433,7 @@ fn shutdown_timeout_with_nothing_running_is_quick() {
         let rt = rt(n);
         rt.block_on(async { goro::spawn(async {}).await.unwrap() });
         let t = Instant::now();
-        rt.shutdown_timeout(Duration::from_secs(5));
+        rt.into_inner().shutdown_timeout(Duration::from_secs(5));
         assert!(
             t.elapsed() < Duration::from_secs(1),
             "shutdown_timeout waited for nothing: {:?}",
@@ -446,7 +446,7 @@ fn shutdown_timeout_with_nothing_running_is_quick() {
 fn many_runtimes_created_and_dropped() {
     within(LIMIT, || {
         for i in 0..50 {
-            let rt = rt(1 + i % 2);
+            let rt = rt_with_orphans(1 + i % 2);
             let h = rt.spawn(async { goro::spawn(async { 1 }).await.unwrap() });
             assert_eq!(rt.block_on(h).unwrap(), 1);
             drop(rt.spawn(pending::<()>()));

@@ -209,7 +209,7 @@ fn handle_and_free_functions_agree() {
 #[test]
 fn leak_report_names_an_orphan_and_where_it_was_spawned() {
     common::within(LIMIT, || {
-        let rt = common::rt(1);
+        let rt = common::rt_with_orphans(1);
         let spawn_line = line!() + 1;
         let _orphan = rt.spawn(poll_fn(|_cx| Poll::<()>::Pending));
         let handle = rt.handle();

@@ -16,12 +16,62 @@ use goro::Runtime;
 /// The processor counts every behaviour is tested at.
 pub const PROCS: [usize; 2] = [1, 2];
 
-/// A runtime with `n` processors.
-pub fn rt(n: usize) -> Runtime {
-    Runtime::builder()
-        .processors(n)
-        .build()
-        .unwrap_or_else(|e| panic!("cannot build a runtime with {n} processors: {e}"))
+/// A runtime with `n` processors that fails the test if any task of it was ever orphaned
+/// (idle while no waker for it existed): the whole suite doubles as a check that orphan
+/// detection has no false positives. Tests that orphan tasks on purpose build their own
+/// runtime.
+pub fn rt(n: usize) -> TestRuntime {
+    TestRuntime(Some(
+        Runtime::builder()
+            .processors(n)
+            .build()
+            .unwrap_or_else(|e| panic!("cannot build a runtime with {n} processors: {e}")),
+    ))
+}
+
+/// A runtime with `n` processors for tests whose tasks wait forever on purpose (on
+/// `pending()`, which keeps no waker): those tasks are true orphans, so [`rt`]'s check
+/// does not apply.
+pub fn rt_with_orphans(n: usize) -> Runtime {
+    rt(n).0.take().expect("runtime present")
+}
+
+/// See [`rt`]. Dereferences to the runtime; checks for orphans when dropped or unwrapped.
+pub struct TestRuntime(Option<Runtime>);
+
+impl TestRuntime {
+    /// The runtime itself (checked for orphans first), for calls that consume it.
+    pub fn into_inner(mut self) -> Runtime {
+        let rt = self.0.take().expect("runtime present");
+        assert_no_orphans(&rt);
+        rt
+    }
+}
+
+fn assert_no_orphans(rt: &Runtime) {
+    let report = rt.handle().leak_report();
+    assert!(
+        report.orphaned_total == 0,
+        "false orphans: the runtime reported tasks with no waker that the test did not \
+         orphan:\n{report}"
+    );
+}
+
+impl std::ops::Deref for TestRuntime {
+    type Target = Runtime;
+    fn deref(&self) -> &Runtime {
+        self.0.as_ref().expect("runtime present")
+    }
+}
+
+impl Drop for TestRuntime {
+    fn drop(&mut self) {
+        if let Some(rt) = &self.0 {
+            if !thread::panicking() {
+                assert_no_orphans(rt);
+            }
+        }
+    }
 }
 
 /// Runs `f` on another thread and fails the test if it does not finish within `limit`, so a
