@@ -6,8 +6,9 @@
 //! * `polls`, `idle_since`, the suspension point: the machine polling the task, which holds
 //!   RUNNING, so a relaxed load and store suffice (no read-modify-write instruction);
 //! * `wakes`: every waker, from any thread (a relaxed `fetch_add`);
-//! * `woken_at`: a sampled wake stores the precise time; the next poll takes it to measure
-//!   the scheduling latency;
+//! * `woken_at`: a sampled wake (one in [`WAKE_SAMPLE`] of the task's wakes, at a phase set
+//!   by its id) stores the precise time; the next poll takes it to measure the scheduling
+//!   latency;
 //! * `orphan`: set once, when the task is found orphaned (and again if it is reclaimed).
 //!
 //! Readers (reports, the stats cycle) load each field relaxed. A record read while the task
@@ -28,10 +29,10 @@ use std::sync::atomic::{AtomicPtr, AtomicU64, AtomicU8, Ordering::Relaxed};
 
 /// One task in this many has its lifetime measured with the precise clock.
 /// A power of two, so the check is a mask.
-pub(crate) const LIFETIME_SAMPLE: u64 = 16;
+pub(crate) const LIFETIME_SAMPLE: u64 = 64;
 /// One wake in this many of a task is timestamped to measure scheduling latency.
 /// A power of two, so the check is a mask.
-const WAKE_SAMPLE: u64 = 16;
+const WAKE_SAMPLE: u64 = 256;
 
 /// Orphan marks.
 const NOT_ORPHANED: u8 = 0;
@@ -40,7 +41,12 @@ const RECLAIMED: u8 = 2;
 
 pub(crate) struct TaskRecord {
     created: u64,
+    /// The runtime's `stats` switch, copied here so a wake need not reach the runtime.
+    timing: bool,
     sampled: bool,
+    /// Offsets this task's wake sampling, so that tasks with few wakes are sampled too
+    /// (counting from 0 alone would sample every task's first wake).
+    wake_phase: u64,
     polls: AtomicU64,
     wakes: AtomicU64,
     idle_since: AtomicU64,
@@ -61,7 +67,9 @@ impl TaskRecord {
         };
         TaskRecord {
             created,
+            timing,
             sampled,
+            wake_phase: id.as_u64().wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 56,
             polls: AtomicU64::new(0),
             wakes: AtomicU64::new(0),
             idle_since: AtomicU64::new(created),
@@ -99,9 +107,12 @@ impl TaskRecord {
 
     /// A waker fired (any thread).
     #[inline]
-    pub(crate) fn wake(&self, timing: bool) {
+    pub(crate) fn wake(&self) {
         let n = self.wakes.fetch_add(1, Relaxed);
-        if timing && n & (WAKE_SAMPLE - 1) == 0 && self.woken_at.load(Relaxed) == 0 {
+        if self.timing
+            && (n + self.wake_phase) & (WAKE_SAMPLE - 1) == 0
+            && self.woken_at.load(Relaxed) == 0
+        {
             self.woken_at.store(clock::now(), Relaxed);
         }
     }

@@ -68,8 +68,7 @@ unsafe fn drop_waker(ptr: *const ()) {
 
 #[inline]
 fn note_wake(raw: RawTask) {
-    let header = raw.header();
-    header.record.wake(header.shared.config.stats);
+    raw.header().record.wake();
 }
 
 fn submit(raw: RawTask) {
