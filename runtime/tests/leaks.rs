@@ -263,6 +263,41 @@ impl Future for Park {
     }
 }
 
+/// `count` tasks spawned at one line, each parked on a [`Park`] in one bag that holds their
+/// wakers. Returned once every waker is in the bag.
+struct Parked {
+    bag: Bag,
+    open: Arc<AtomicBool>,
+    handles: Vec<goro::task::JoinHandle<()>>,
+    line: u32,
+}
+
+fn spawn_parked(rt: &Runtime, count: usize) -> Parked {
+    let bag: Bag = Arc::default();
+    let open = Arc::new(AtomicBool::new(false));
+    let mut handles = Vec::new();
+    let mut line = 0;
+    for _ in 0..count {
+        let park = Park {
+            bag: bag.clone(),
+            open: open.clone(),
+            registered: false,
+        };
+        let (jh, at) = (rt.spawn(park), line!());
+        handles.push(jh);
+        line = at;
+    }
+    wait_until(Duration::from_secs(5), "the parked wakers", || {
+        bag.lock().unwrap().len() == count
+    });
+    Parked {
+        bag,
+        open,
+        handles,
+        line,
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // 1. Futures that return Pending without keeping the waker.
 
@@ -378,23 +413,12 @@ fn wakers_dropped_by_a_data_structure_orphan_their_tasks_then() {
         const N: usize = 6;
         let rt = runtime(n, false);
         let h = rt.handle().clone();
-        let bag: Bag = Arc::default();
-        let open = Arc::new(AtomicBool::new(false));
-        let mut handles = Vec::new();
-        let mut line = 0;
-        for _ in 0..N {
-            let park = Park {
-                bag: bag.clone(),
-                open: open.clone(),
-                registered: false,
-            };
-            let (jh, at) = (rt.spawn(park), line!());
-            handles.push(jh);
-            line = at;
-        }
-        wait_until(Duration::from_secs(5), "6 parked wakers", || {
-            bag.lock().unwrap().len() == N
-        });
+        let Parked {
+            bag,
+            open,
+            handles,
+            line,
+        } = spawn_parked(&rt, N);
         wait_idle(&h, line, N);
         // Parked with their wakers held: nothing is orphaned, however long they wait.
         wait_cycles(&h, h.pauses().num_cycles, 2);
@@ -488,23 +512,12 @@ fn reclaim_on_cancels_orphans_and_their_join_handles_say_so() {
         assert_eq!(drops.load(SeqCst), N, "the orphans' futures are dropped");
 
         // Tasks orphaned later, by a data structure dropping their wakers.
-        let bag: Bag = Arc::default();
-        let open = Arc::new(AtomicBool::new(false));
-        let mut parked = Vec::new();
-        let mut park_line = 0;
-        for _ in 0..M {
-            let park = Park {
-                bag: bag.clone(),
-                open: open.clone(),
-                registered: false,
-            };
-            let (jh, at) = (rt.spawn(park), line!());
-            parked.push(jh);
-            park_line = at;
-        }
-        wait_until(Duration::from_secs(5), "3 parked wakers", || {
-            bag.lock().unwrap().len() == M
-        });
+        let Parked {
+            bag,
+            handles: parked,
+            line: park_line,
+            ..
+        } = spawn_parked(&rt, M);
         wait_idle(&h, park_line, M);
         assert_eq!(h.leak_report().orphaned_total, N as u64);
         bag.lock().unwrap().clear();

@@ -152,8 +152,9 @@ fn retake_stuck(shared: &Arc<Shared>, samples: &mut [Sample], cycle_start: Insta
     let mut acted = false;
     for (index, (ps, sample)) in shared.procs.iter().zip(samples.iter_mut()).enumerate() {
         let run_state = ps.run_state.load(std::sync::atomic::Ordering::Acquire);
-        let runnable = stats::cycle::has_runnable(shared, index);
-        sample.pause.observe(now, run_state, runnable, cycle_start);
+        sample
+            .pause
+            .observe(now, run_state, ps.has_queued_work(), cycle_start);
         if run_state != sample.run_state {
             sample.run_state = run_state;
             sample.since = now;

@@ -95,6 +95,14 @@ pub(crate) struct ProcShared {
     pub(crate) hist: ProcHistograms,
 }
 
+impl ProcShared {
+    /// Whether tasks wait in this processor's local queue or `runnext` slot (a racy read,
+    /// for the idle protocol and the monitor).
+    pub(crate) fn has_queued_work(&self) -> bool {
+        !self.stealer.is_empty() || self.runnext.is_occupied()
+    }
+}
+
 /// The owned half of a processor.
 pub(crate) struct Processor {
     pub(crate) index: usize,
@@ -414,8 +422,10 @@ impl Processor {
         if timed {
             let start = Instant::now();
             task.run();
-            let nanos = u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);
-            self.ps().hist.poll_duration.record(nanos);
+            self.ps()
+                .hist
+                .poll_duration
+                .record_duration(start.elapsed());
         } else {
             task.run();
         }
@@ -543,8 +553,7 @@ impl Processor {
                 let start = shared.stats.timing.then(Instant::now);
                 let waited = ps.poller.wait(timeout);
                 if let Some(start) = start {
-                    let nanos = u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);
-                    ps.hist.netpoll_block.record(nanos);
+                    ps.hist.netpoll_block.record_duration(start.elapsed());
                 }
                 if let Ok(outcome) = waited {
                     ps.counters.netpoll_polls.incr();

@@ -185,11 +185,7 @@ impl Shared {
 
     /// Whether any queue holds a task (racy; used by the last spinner before it parks).
     pub(crate) fn has_visible_work(&self) -> bool {
-        !self.injector.is_empty()
-            || self
-                .procs
-                .iter()
-                .any(|p| !p.stealer.is_empty() || p.runnext.is_occupied())
+        !self.injector.is_empty() || self.procs.iter().any(ProcShared::has_queued_work)
     }
 
     pub(crate) fn is_shutdown(&self) -> bool {

@@ -134,6 +134,12 @@ impl SharedHistogram {
         self.inner.lock().record(nanos);
     }
 
+    /// Records a [`Duration`] (saturating like [`Histogram::record`]).
+    #[inline]
+    pub fn record_duration(&self, d: Duration) {
+        self.inner.lock().record_duration(d);
+    }
+
     /// Adds every value recorded so far to `dst`.
     pub fn add_to(&self, dst: &mut Histogram) {
         dst.add(&self.inner.lock());

@@ -97,12 +97,6 @@ impl PauseTracker {
     }
 }
 
-/// Whether processor `index` has runnable work queued.
-pub(crate) fn has_runnable(shared: &Shared, index: usize) -> bool {
-    let ps = &shared.procs[index];
-    !ps.stealer.is_empty() || ps.runnext.is_occupied()
-}
-
 /// Closes a stats cycle whose longest pause was `pause`.
 pub(crate) fn run(shared: &Shared, now: Instant, pause: Duration) {
     let uptime = now.saturating_duration_since(shared.stats.started);
