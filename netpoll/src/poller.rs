@@ -146,21 +146,48 @@ impl Poller {
     /// wakers therefore run on this thread). Interrupted waits (`EINTR`) return as an empty
     /// outcome.
     pub fn wait(&self, timeout: Option<Duration>) -> io::Result<WaitOutcome> {
+        self.wait_then(timeout, || {})
+    }
+
+    /// Like [`Poller::wait`], but calls `woke` as soon as the wait is over (events, wake,
+    /// timeout, `EINTR` or error alike) and before any event is dispatched.
+    ///
+    /// A parked processor uses it to leave its parked state before the wakers of its events
+    /// run: they schedule their tasks on that processor, and while it still looked parked
+    /// they would "unpark" it through its own [`Poller::wake`] (an eventfd write, and a
+    /// wasted wait next time) and wake other processors for work it is about to run itself.
+    ///
+    /// ```
+    /// use goro_netpoll::Poller;
+    /// use std::time::Duration;
+    ///
+    /// let poller = Poller::new()?;
+    /// let mut woke = false;
+    /// poller.wait_then(Some(Duration::ZERO), || woke = true)?;
+    /// assert!(woke);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn wait_then(
+        &self,
+        timeout: Option<Duration>,
+        woke: impl FnOnce(),
+    ) -> io::Result<WaitOutcome> {
         let mut state = self.poll.lock();
-        self.wait_locked(&mut state, timeout)
+        self.wait_locked(&mut state, timeout, woke)
     }
 
     /// Like [`Poller::wait`] with a zero timeout, but gives up at once (returning `None`) if
     /// another thread is polling this poller. This is poll stealing's entry point.
     pub fn try_poll_now(&self) -> Option<io::Result<WaitOutcome>> {
         let mut state = self.poll.try_lock()?;
-        Some(self.wait_locked(&mut state, Some(Duration::ZERO)))
+        Some(self.wait_locked(&mut state, Some(Duration::ZERO), || {}))
     }
 
     fn wait_locked(
         &self,
         state: &mut PollState,
         timeout: Option<Duration>,
+        woke: impl FnOnce(),
     ) -> io::Result<WaitOutcome> {
         // Single writer: the poll lock is held.
         self.polls
@@ -170,7 +197,9 @@ impl Poller {
             events,
             batch,
         } = state;
-        match poll.poll(events, timeout) {
+        let polled = poll.poll(events, timeout);
+        woke();
+        match polled {
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::Interrupted => return Ok(WaitOutcome::default()),
             Err(e) => return Err(e),

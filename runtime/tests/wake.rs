@@ -313,3 +313,60 @@ fn remote_spawns_and_wakes_while_processors_go_to_sleep() {
         done_rx.recv_timeout(Duration::from_secs(2)).unwrap();
     });
 }
+
+/// A processor parked in its poller that wakes with several events in one wait runs their
+/// tasks without "unparking" itself: it leaves the parked state before the events are
+/// dispatched, so the wakes see a running processor (no eventfd write to its own poller,
+/// no wasted wait next time; before the fix every such batch counted one unpark).
+#[cfg(unix)]
+#[test]
+fn a_batch_of_io_events_does_not_unpark_the_processor_that_polled_it() {
+    use std::io::Write;
+    use std::os::unix::net::UnixStream as StdUnixStream;
+
+    const READERS: usize = 8;
+    let rt = rt(1);
+    let (ours, mut peer) = StdUnixStream::pair().unwrap();
+    // READERS registrations of one socket (dup'd descriptors): one write to the peer makes
+    // them all readable at once, so the parked processor's wait returns them in one batch.
+    let readers: Vec<_> = (0..READERS).map(|_| ours.try_clone().unwrap()).collect();
+    drop(ours);
+    let (ready_tx, ready_rx) = mpsc::channel();
+    let handles: Vec<_> = readers
+        .into_iter()
+        .map(|std_stream| {
+            let ready_tx = ready_tx.clone();
+            rt.spawn(async move {
+                let mut stream = goro::net::UnixStream::from_std(std_stream).unwrap();
+                ready_tx.send(()).unwrap();
+                let mut byte = [0u8; 1];
+                stream.read(&mut byte).await.unwrap()
+            })
+        })
+        .collect();
+    for _ in 0..READERS {
+        ready_rx
+            .recv_timeout(LIMIT)
+            .expect("a reader did not start");
+    }
+    // Let every reader reach its wait and the processor park in its poller.
+    thread::sleep(Duration::from_millis(100));
+    let before = rt.handle().stats();
+    assert_eq!(
+        before.idle_processors, 1,
+        "the processor should be parked: {before:?}"
+    );
+    peer.write_all(&[7; READERS]).unwrap();
+    for handle in handles {
+        assert_eq!(rt.block_on(handle).unwrap(), 1);
+    }
+    let after = rt.handle().stats();
+    assert_eq!(
+        after.totals.unparks, before.totals.unparks,
+        "dispatching its own events unparked the processor"
+    );
+    assert!(
+        after.totals.netpoll_events >= before.totals.netpoll_events + READERS as u64,
+        "the readers were not woken by their events: {after:?}"
+    );
+}

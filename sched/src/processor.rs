@@ -545,27 +545,43 @@ impl Processor {
             shared.notify_work();
         }
         let ps = self.ps();
+        let mut notified = None;
         if !shared.is_shutdown() {
             ps.counters.parks.incr();
             if ps.park.begin_park() {
+                let start = shared.stats.timing.then(Instant::now);
                 // An error here (which epoll_wait only returns for invalid arguments) must
                 // not spin the processor: treat it as a wake-up.
-                let start = shared.stats.timing.then(Instant::now);
-                let waited = ps.poller.wait(timeout);
-                if let Some(start) = start {
-                    ps.hist.netpoll_block.record_duration(start.elapsed());
-                }
+                let waited = ps.poller.wait_then(timeout, || {
+                    // Awake before the events are dispatched: see `leave_parked`.
+                    if let Some(start) = start {
+                        ps.hist.netpoll_block.record_duration(start.elapsed());
+                    }
+                    if !ps.park.end_park() {
+                        ps.counters.spurious_unparks.incr();
+                    }
+                    notified = Some(self.leave_parked());
+                });
                 if let Ok(outcome) = waited {
                     ps.counters.netpoll_polls.incr();
                     ps.counters.netpoll_events.add(outcome.io_events as u64);
                 }
-                if !ps.park.end_park() {
-                    ps.counters.spurious_unparks.incr();
-                }
             }
         }
-        let notified = shared.idle.transition_from_parked(self.index);
+        let notified = notified.unwrap_or_else(|| self.leave_parked());
         self.spinning.set(notified);
+    }
+
+    /// Leaves the idle protocol's parked state. Returns whether `notify_work` woke this
+    /// processor (it then counts as spinning).
+    ///
+    /// When the park blocked in the poller this runs as the wait ends and *before* its events
+    /// are dispatched. The events' wakers schedule their tasks here; had the processor still
+    /// looked parked, each of them would have "unparked" it through its own poller (an
+    /// eventfd write, and a wasted wait on the next park) and `notify_work` would have taken
+    /// this processor, or another one, off the sleepers for work this one runs anyway.
+    fn leave_parked(&self) -> bool {
+        self.shared().idle.transition_from_parked(self.index)
     }
 
     /// Drops every task left in the local queue and `runnext` (shutdown).

@@ -9,7 +9,9 @@
 //!
 //! * timers, I/O and poll stealing (`fire_timers`, `poll_io_now`, `steal_timers`,
 //!   `steal_polls`): there are none in these scenarios; each is one more place a
-//!   processor might find work, never one it must look at;
+//!   processor might find work, never one it must look at. (A park that blocked in the
+//!   poller leaves the parked state, `leave_parked`, before its events are dispatched, so
+//!   their wakes are those of a running processor: the local pushes modelled here.)
 //! * `runnext`: no scenario uses it (a task scheduled locally here goes to the local queue,
 //!   as `schedule_yield` does), so it is always empty;
 //! * batches: with at most two tasks in a queue, crossbeam's `steal_batch_and_pop` moves
