@@ -14,7 +14,9 @@
 # wrk run, divided by the requests wrk completed. Each config gets a 2 s wrk warm-up first.
 # With ROUNDS > 1 the configs of a pair alternate order (ABBA) and the table shows medians:
 # on this 2-vCPU VM a single 10 s run of the same config varies by +-30% (both sides are
-# mostly idle, waiting on cross-CPU wake-ups), so one round proves little.
+# mostly idle, waiting on cross-CPU wake-ups), so one round proves little. Each pair also
+# prints its per-round ratios (goro / tokio of two runs back to back) and their median,
+# which drift of the machine's speed from round to round does not move.
 #
 # Loopback only (127.0.0.1), bounded in time: about (DURATION + WARMUP + 1) s per config per
 # round, so about 2.6 minutes with the defaults.
@@ -115,7 +117,7 @@ run_config() {
     echo "$rps $cpu_us $requests ${errors:-}"
 }
 
-median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.2f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 # name | cpus | http-hello args
 CONFIGS=(
@@ -124,7 +126,7 @@ CONFIGS=(
     "goro procs=2|0-1|--runtime goro --procs 2"
     "tokio multi_thread(2)|0-1|--runtime tokio-mt --procs 2"
 )
-declare -A RPS CPU ERR
+declare -A RPS CPU ERR ROUND_RPS RATIOS
 port=$PORT
 for round in $(seq "$ROUNDS"); do
     for pair in 0 2; do
@@ -139,7 +141,11 @@ for round in $(seq "$ROUNDS"); do
             RPS[$idx]="${RPS[$idx]:-}$rps "
             CPU[$idx]="${CPU[$idx]:-}$cpu "
             [ -n "$err" ] && ERR[$idx]="${ERR[$idx]:-}$err "
+            ROUND_RPS[$idx]=$rps
         done
+        # goro / tokio within this round: the two ran back to back, so drift of the
+        # machine's speed between rounds cancels out of this ratio.
+        RATIOS[$pair]="${RATIOS[$pair]:-}$(awk -v g="${ROUND_RPS[$pair]}" -v t="${ROUND_RPS[$((pair + 1))]}" 'BEGIN { printf "%.3f", g / t }') "
     done
 done
 
@@ -166,6 +172,8 @@ for pair in 0 2; do
     IFS='|' read -r tname _ <<<"${CONFIGS[$((pair + 1))]}"
     verdict=$(awk -v g="$g" -v t="$t" 'BEGIN { printf "%.3f %s", g / t, (g >= t ? "meets the bar" : "BELOW the bar") }')
     echo "$gname / $tname requests/s: $verdict"
+    r=$(echo "${RATIOS[$pair]}" | tr ' ' '\n' | grep . | median)
+    echo "    per-round ratios: ${RATIOS[$pair]}(median $r)"
 done
 for idx in 0 1 2 3; do
     if [ -n "${ERR[$idx]:-}" ]; then
