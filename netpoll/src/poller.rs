@@ -150,12 +150,8 @@ impl Poller {
     }
 
     /// Like [`Poller::wait`], but calls `woke` as soon as the wait is over (events, wake,
-    /// timeout, `EINTR` or error alike) and before any event is dispatched.
-    ///
-    /// A parked processor uses it to leave its parked state before the wakers of its events
-    /// run: they schedule their tasks on that processor, and while it still looked parked
-    /// they would "unpark" it through its own [`Poller::wake`] (an eventfd write, and a
-    /// wasted wait next time) and wake other processors for work it is about to run itself.
+    /// timeout, `EINTR` or error alike) and before any event is dispatched, so the caller
+    /// can record that it no longer waits before the events' wakers run on its thread.
     ///
     /// ```
     /// use goro_netpoll::Poller;
