@@ -8,7 +8,7 @@
 //! |----------------------------|----------------------------------------------------------------|
 //! | `sched/src/task/state.rs`  | the task state word (run state, join interest, wakers, refs)   |
 //! | `sched/src/runnext.rs`     | a processor's `runnext` slot (owner `replace`, thieves `take`) |
-//! | `sched/src/park.rs`        | park/unpark of one processor in its poller                     |
+//! | `sched/src/park.rs`        | park/unpark of one processor (poller, watch or sleeper)        |
 //! | `sched/src/idle.rs`        | idle processors and spinning (Go's `pidle`/`nmspinning`)       |
 //! | `sched/src/time/entry.rs`  | one timer: ARMED → FIRED or CANCELLED, and its waker slot      |
 //! | `netpoll/src/readiness.rs` | an I/O registration's readiness word and read/write wakers     |
@@ -62,11 +62,14 @@
 //!   work, else park" always ends up seeing work published before an `unpark` and never
 //!   blocks forever; also with two unparkers, with I/O events ending the wait (spurious
 //!   wake-ups, stale signals), and with another thread stealing a poll of the processor's
-//!   poller (`try_poll_now`), which must hand back a wake signal it consumed.
+//!   poller (`try_poll_now`), which must hand back a wake signal it consumed. With two
+//!   processors: the first to park claims the poller watch and the other sleeps in its
+//!   sleeper, and every unpark reaches the place where its processor blocks, also when an
+//!   I/O event makes the watch change hands while an unpark's signal is on its way.
 //! * `models::idle` — two processors running the loop of `machine.rs`/`processor.rs`
 //!   (`next_task`, `search` with `try_begin_spinning`, `run_task`/`stop_spinning`, and `park`
-//!   with `transition_to_parked`, the `has_visible_work` re-check, `ParkState` and
-//!   `transition_from_parked`) against producers that push to the injector and call
+//!   with `transition_to_parked`, the `has_visible_work` re-check, `ParkState` in the watch
+//!   or a sleeper, and `transition_from_parked`) against producers that push to the injector and call
 //!   `notify_work`, with crossbeam-deque's injector and local queues modelled as index
 //!   counters with crossbeam's memory orderings. Checks: every task is run exactly once —
 //!   with every processor going to sleep while the work arrives, with bursts and concurrent

@@ -3,16 +3,20 @@
 //! Go and tokio share one epoll instance among all worker threads. goro gives every processor
 //! (P) its own [`Poller`], a `mio::Poll` plus a `mio::Waker`:
 //!
-//! * **Parking is polling.** An idle P blocks in its own poller (`epoll_wait`) with a timeout
-//!   equal to its next timer. Another thread that has work for it calls [`Poller::wake`], which
-//!   writes the poller's eventfd. So one blocking call waits for I/O, timers and new tasks at
-//!   once, and there is no second sleeping primitive to keep in sync.
+//! * **Parking is polling.** A lone idle P blocks in its own poller (`epoll_wait`) with a
+//!   timeout equal to its next timer. Another thread that has work for it calls
+//!   [`Poller::wake`], which writes the poller's eventfd. So one blocking call waits for I/O,
+//!   timers and new tasks at once.
+//! * **One waiter for many pollers.** With several P, a [`PollerWatch`] nests every P's
+//!   poller in one epoll set; one idle P at a time blocks there and polls the pollers it
+//!   reports, so a burst of I/O wakes one thread, not one per poller (see `watch.rs`).
 //! * **Locality.** A socket stays registered with the P that created it and its readiness is
 //!   delivered by whoever polls that P's poller. With one P every event, wake and poll happen
 //!   on one core.
 //! * **Ownership.** The `mio::Poll` sits behind a mutex that only the owning P normally takes,
 //!   so the lock is uncontended; an idle P may `try_lock` a busy P's poller to poll it on its
-//!   behalf ("poll stealing"), and the monitor polls pollers nobody polled for a while.
+//!   behalf ("poll stealing", what the P in the watch does), and the monitor polls pollers
+//!   nobody polled for a while.
 //!
 //! This crate knows nothing about tasks: it stores and calls plain `std::task::Waker`s.
 //!
@@ -49,6 +53,7 @@ mod poller;
 mod readiness;
 mod registration;
 mod sync;
+mod watch;
 
 #[cfg(test)]
 mod readiness_tests;
@@ -56,7 +61,10 @@ mod readiness_tests;
 mod test_util;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod watch_tests;
 
 pub use poller::{Poller, WaitOutcome};
 pub use readiness::{Direction, Readiness, Ready, ReadyEvent};
 pub use registration::Registration;
+pub use watch::{PollerWatch, WatchGuard};

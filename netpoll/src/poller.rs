@@ -23,6 +23,7 @@ use crate::readiness::Ready;
 use crate::registration::IoState;
 use parking_lot::Mutex;
 use std::io;
+use std::os::fd::{AsRawFd, RawFd};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -30,8 +31,8 @@ use std::time::Duration;
 /// The token reserved for the poller's own waker (its index part is never a slot's).
 const WAKE_TOKEN: mio::Token = mio::Token(usize::MAX);
 
-/// Events fetched per `epoll_wait`.
-const EVENTS_CAPACITY: usize = 1024;
+/// Events fetched per `epoll_wait` (a few in unit tests, so that they see full batches).
+const EVENTS_CAPACITY: usize = if cfg!(test) { 4 } else { 1024 };
 
 /// One processor's poller.
 ///
@@ -58,6 +59,8 @@ pub struct Poller {
     polls: AtomicU64,
     /// Mirrors `RegSet::live` (written under its lock) for lock-free reads.
     live: AtomicUsize,
+    /// The epoll instance's descriptor, for a [`PollerWatch`](crate::PollerWatch).
+    epoll_fd: RawFd,
 }
 
 struct PollState {
@@ -111,6 +114,9 @@ pub struct WaitOutcome {
     pub io_events: usize,
     /// Whether [`Poller::wake`] was among the events.
     pub woken: bool,
+    /// Whether the wait fetched a full batch of events: more may be ready, and edge-triggered
+    /// watchers (a [`PollerWatch`](crate::PollerWatch)) are not told again.
+    pub more: bool,
 }
 
 impl Poller {
@@ -119,6 +125,7 @@ impl Poller {
     /// Wrap it in an `Arc` to register sources with it.
     pub fn new() -> io::Result<Poller> {
         let poll = mio::Poll::new()?;
+        let epoll_fd = poll.as_raw_fd();
         let registry = poll.registry().try_clone()?;
         let waker = mio::Waker::new(poll.registry(), WAKE_TOKEN)?;
         Ok(Poller {
@@ -133,6 +140,7 @@ impl Poller {
             shutdown: AtomicBool::new(false),
             polls: AtomicU64::new(0),
             live: AtomicUsize::new(0),
+            epoll_fd,
         })
     }
 
@@ -203,13 +211,16 @@ impl Poller {
         let mut outcome = WaitOutcome::default();
         if !events.is_empty() {
             let regs = self.regs.lock();
+            let mut fetched = 0;
             for event in events.iter() {
+                fetched += 1;
                 if event.token() == WAKE_TOKEN {
                     outcome.woken = true;
                 } else if let Some(io) = regs.lookup(event.token()) {
                     batch.push((io.clone(), ready_of(event)));
                 }
             }
+            outcome.more = fetched == EVENTS_CAPACITY;
         }
         outcome.io_events = batch.len();
         // Outside the set's lock: wakers may (de)register.
@@ -217,6 +228,11 @@ impl Poller {
             io.readiness.dispatch(ready);
         }
         Ok(outcome)
+    }
+
+    /// The descriptor of the epoll instance (stays valid as long as the poller).
+    pub(crate) fn epoll_fd(&self) -> RawFd {
+        self.epoll_fd
     }
 
     /// Wakes a thread blocked in [`Poller::wait`], or makes the next wait return at once.

@@ -370,3 +370,69 @@ fn a_batch_of_io_events_does_not_unpark_the_processor_that_polled_it() {
         "the readers were not woken by their events: {after:?}"
     );
 }
+
+/// With several processors one parked processor at a time waits for everybody's I/O (in
+/// the poller watch) and the others sleep away from it: a run of I/O events, half on each
+/// processor's poller, wakes that one thread and leaves the other asleep. (Each processor
+/// blocking in its own poller would wake both, one per event on its own poller.)
+#[test]
+fn at_two_processors_io_on_both_pollers_wakes_one_processor() {
+    use std::io::{Read, Write};
+    use std::os::unix::net::UnixStream as StdUnixStream;
+
+    const ROUND_TRIPS: usize = 200;
+    let rt = rt(2);
+    let (ours, mut peers): (Vec<_>, Vec<_>) =
+        (0..2).map(|_| StdUnixStream::pair().unwrap()).unzip();
+    // Created outside any processor, the two streams register with the two pollers in turn.
+    let streams: Vec<_> = rt.block_on(async move {
+        ours.into_iter()
+            .map(|s| goro::net::UnixStream::from_std(s).unwrap())
+            .collect()
+    });
+    let echoes: Vec<_> = streams
+        .into_iter()
+        .map(|mut stream| {
+            rt.spawn(async move {
+                let mut byte = [0u8; 1];
+                while stream.read(&mut byte).await.unwrap() == 1 {
+                    stream.write_all(&byte).await.unwrap();
+                }
+            })
+        })
+        .collect();
+    let round_trip = |peer: &mut StdUnixStream| {
+        let mut byte = [0u8; 1];
+        peer.write_all(&[7]).unwrap();
+        peer.read_exact(&mut byte).unwrap();
+        assert_eq!(byte, [7]);
+    };
+    for peer in &mut peers {
+        round_trip(peer);
+    }
+    // Let both processors park.
+    thread::sleep(Duration::from_millis(100));
+    let parks = |rt: &goro::Runtime| -> Vec<u64> {
+        let stats = rt.handle().stats();
+        stats.procs.iter().map(|p| p.counters.parks).collect()
+    };
+    let before = parks(&rt);
+    for i in 0..ROUND_TRIPS {
+        round_trip(&mut peers[i % 2]);
+    }
+    let after = parks(&rt);
+    drop(peers);
+    for echo in echoes {
+        rt.block_on(echo).unwrap();
+    }
+    let woke: Vec<u64> = after.iter().zip(&before).map(|(a, b)| a - b).collect();
+    let (least, most) = (*woke.iter().min().unwrap(), *woke.iter().max().unwrap());
+    assert!(
+        most >= ROUND_TRIPS as u64 / 2,
+        "the round trips did not wake a parked processor: parks per processor {woke:?}"
+    );
+    assert!(
+        least < ROUND_TRIPS as u64 / 10,
+        "both processors woke for the I/O: parks per processor {woke:?}"
+    );
+}

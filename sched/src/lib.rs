@@ -10,7 +10,7 @@
 //!   wakers), the task id, its spawn location, and a slot for its output.
 //! * **P — processor** (`processor`). The right to run tasks. There are `processors(n)`
 //!   of them (GOMAXPROCS). Each owns a local FIFO run queue (a crossbeam-deque `Worker`), a
-//!   `runnext` slot, a poller (`goro-netpoll`) to park in, and its counters.
+//!   `runnext` slot, a poller (`goro-netpoll`), its timers, and its counters.
 //! * **M — machine** (`machine`). An OS thread that holds a processor and runs the
 //!   scheduling loop on it. A processor is a value machines hand to each other, not a thread.
 //!
@@ -21,8 +21,11 @@
 //! the `runnext` slot (at most 3 times in a row), the local queue, the injector. With
 //! nothing there the processor *spins*: it steals half of a random victim's queue, checks the
 //! injector, and finally takes the `runnext` task of a victim stuck in one poll. At most half
-//! of the unparked processors spin at once. A processor that finds nothing parks in its
-//! poller's `epoll_wait` (so that I/O and timers can wake it too).
+//! of the unparked processors spin at once. A processor that finds nothing parks until new
+//! work, I/O or its earliest timer wakes it: with one processor, in its poller's
+//! `epoll_wait`; with several, one parked processor at a time waits in the *poller watch*
+//! (an epoll set over every processor's poller) and the others in their own sleepers, so a
+//! burst of I/O wakes one thread, which wakes more only if there is work for them.
 //!
 //! ## Waking
 //!
@@ -49,10 +52,12 @@
 //! ## I/O
 //!
 //! Every processor owns a poller (`goro-netpoll`); a socket registers with the poller of
-//! the processor that created it ([`io::current_poller`]). A processor polls its poller
-//! without blocking every 61 ticks and when it runs out of tasks, blocks in it when it parks,
-//! and idle processors poll busy processors' pollers. Events wake tasks on the polling
-//! thread, so they land on the polling processor.
+//! the processor that created it ([`io::current_poller`]). Every 61 ticks a processor polls
+//! for I/O without blocking (its own poller, or with several processors the pollers the
+//! watch reports, unless a parked processor waits in the watch already); a parked processor
+//! waits for I/O as described above, and the one in the watch polls the pollers of busy
+//! processors too (poll stealing). Events wake tasks on the polling thread, so they land on
+//! the polling processor.
 //!
 //! ## Blocking work
 //!
@@ -93,6 +98,7 @@ mod registry;
 mod runnext;
 mod scheduler;
 mod shared;
+mod sleeper;
 mod stats;
 mod sync;
 pub mod task;

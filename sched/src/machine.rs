@@ -1,8 +1,8 @@
 //! Machines (M): the OS threads that run processors, and the pool of spare ones.
 //!
 //! A machine acquires a processor and runs the scheduling loop on it: take the next task,
-//! poll it, repeat; search other processors when out of work; park in the processor's poller
-//! when the search finds nothing.
+//! poll it, repeat; search other processors when out of work; park (`Processor::park`) when
+//! the search finds nothing.
 //!
 //! There can be more machines than processors. When a machine is stuck in one poll for too
 //! long (the monitor sees it) or enters blocking work (`block_in_place`), its processor is
@@ -176,7 +176,7 @@ fn schedule(p: &Processor) {
         p.fire_timers();
         let task = match p.next_task() {
             Some(task) => Some(task),
-            None if p.poll_io_now() > 0 => continue,
+            None if p.poll_io_before_search() > 0 => continue,
             None => p.search(),
         };
         match task {

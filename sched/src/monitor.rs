@@ -186,8 +186,9 @@ fn poll_starved(shared: &Shared, samples: &mut [Sample]) -> bool {
         if now.duration_since(sample.polled_at) < STUCK_AFTER || !ps.poller.has_registrations() {
             continue;
         }
-        // A parked processor holds its poller's lock while it waits: `try_poll_now` fails
-        // and nothing is starved there.
+        // A lone processor parked in its poller holds the poller's lock while it waits:
+        // `try_poll_now` fails and nothing is starved there. (With several processors the
+        // pollers are watched, and this finds nothing unless nobody waited in the watch.)
         if let Some(Ok(outcome)) = ps.poller.try_poll_now() {
             if outcome.woken {
                 // The wake was meant for the owner: pass it on.

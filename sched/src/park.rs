@@ -1,8 +1,10 @@
 //! Park and unpark of one processor, without lost or needless wake-ups.
 //!
-//! A parked processor blocks in its own poller (`epoll_wait`); another thread wakes it by
-//! writing the poller's eventfd. A write costs a system call, so [`ParkState`] tracks whether
-//! the processor is really blocked and only then asks for it:
+//! A parked processor blocks in one of three places ([`ParkedIn`], see `processor.rs`): its
+//! own poller (`epoll_wait`; woken by writing the poller's eventfd), the runtime's poller
+//! watch (woken by the watch's eventfd), or its sleeper (a condition variable). A wake costs a
+//! system call, so [`ParkState`] tracks whether the processor is really blocked, and where,
+//! and only then asks for it:
 //!
 //! ```text
 //!            begin_park (CAS)               end_park (swap)
@@ -12,21 +14,36 @@
 //!     └── begin_park ─── NOTIFIED ◄── unpark (from EMPTY: no signal needed)
 //! ```
 //!
-//! * `unpark` swaps in NOTIFIED. Only if the previous state was PARKED must it signal.
+//! * `unpark` swaps in NOTIFIED. Only if the previous state was PARKED must it signal, in
+//!   the place PARKED names.
 //! * `begin_park` consumes a pending NOTIFIED (returns `false`: do not block) or moves EMPTY
-//!   to PARKED (returns `true`: block).
+//!   to PARKED with the place (returns `true`: block there).
 //! * `end_park` goes back to EMPTY after the blocking call returns, for whatever reason.
 //!
-//! An unpark that lands between the blocking call's return and `end_park` signals the
-//! poller needlessly; the next park then returns at once. That is a spurious wake-up, which
-//! the scheduler loop tolerates; a *lost* wake-up cannot happen, because the signal is
-//! remembered by the eventfd until the next blocking call.
+//! An unpark that lands between the blocking call's return and `end_park` signals
+//! needlessly; the next park there then returns at once. That is a spurious wake-up, which
+//! the scheduler loop tolerates; a *lost* wake-up cannot happen, because every place
+//! remembers a signal until the next blocking call. The watch is shared: a signal meant for
+//! its previous holder may end the next holder's wait, which is again only spurious (the
+//! processor it was meant for learns of its unpark from `end_park`).
 
 use crate::sync::atomic::{AtomicUsize, Ordering::*};
 
 const EMPTY: usize = 0;
-const PARKED: usize = 1;
-const NOTIFIED: usize = 2;
+const NOTIFIED: usize = 1;
+/// `PARKED + place as usize`: parked, and where.
+const PARKED: usize = 2;
+
+/// Where a parked processor blocks, and so how `unpark` must signal it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ParkedIn {
+    /// Its own poller (a runtime of one processor): write the poller's eventfd.
+    Poller = 0,
+    /// The runtime's poller watch, for every processor's I/O: wake the watch.
+    Watch = 1,
+    /// Its sleeper, away from any poller (another processor watches the I/O).
+    Sleeper = 2,
+}
 
 pub(crate) struct ParkState {
     state: AtomicUsize,
@@ -39,9 +56,13 @@ impl ParkState {
         }
     }
 
-    /// Returns whether the caller must block now (`false`: a wake-up is already pending).
-    pub(crate) fn begin_park(&self) -> bool {
-        match self.state.compare_exchange(EMPTY, PARKED, SeqCst, SeqCst) {
+    /// Returns whether the caller must block now in `place` (`false`: a wake-up is already
+    /// pending).
+    pub(crate) fn begin_park(&self, place: ParkedIn) -> bool {
+        match self
+            .state
+            .compare_exchange(EMPTY, PARKED + place as usize, SeqCst, SeqCst)
+        {
             Ok(_) => true,
             Err(actual) => {
                 debug_assert_eq!(actual, NOTIFIED);
@@ -59,13 +80,21 @@ impl ParkState {
         self.state.swap(EMPTY, SeqCst) == NOTIFIED
     }
 
-    /// Returns whether the caller must signal the blocked processor.
-    /// Whether the processor is parked right now (for reports; may be stale at once).
-    pub(crate) fn is_parked(&self) -> bool {
-        self.state.load(Relaxed) == PARKED
+    /// Where the processor is parked right now, if it is (a racy hint).
+    pub(crate) fn parked_in(&self) -> Option<ParkedIn> {
+        place(self.state.load(Relaxed))
     }
 
-    pub(crate) fn unpark(&self) -> bool {
-        self.state.swap(NOTIFIED, SeqCst) == PARKED
+    /// Returns where the processor is blocked if the caller must signal it there.
+    pub(crate) fn unpark(&self) -> Option<ParkedIn> {
+        place(self.state.swap(NOTIFIED, SeqCst))
+    }
+}
+
+fn place(state: usize) -> Option<ParkedIn> {
+    match state.checked_sub(PARKED)? {
+        0 => Some(ParkedIn::Poller),
+        1 => Some(ParkedIn::Watch),
+        _ => Some(ParkedIn::Sleeper),
     }
 }

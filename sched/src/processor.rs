@@ -1,4 +1,4 @@
-//! The processor (P): a local run queue, a `runnext` slot, a poller to park in, counters.
+//! The processor (P): a local run queue, a `runnext` slot, a poller, timers, counters.
 //!
 //! A processor is split in two:
 //! * [`Processor`], the part only its holder touches: the owning end of the local queue
@@ -14,14 +14,38 @@
 //! tasks injected from outside are never starved by a busy local queue; 61 is Go's prime);
 //! the `runnext` slot, unless it already supplied [`RUNNEXT_CAP`] tasks in a row (so two
 //! tasks waking each other cannot starve the queue); the local queue; the injector. When all
-//! are empty, the processor polls its own poller without blocking; then
-//! [`Processor::search`] spins: it fires other processors' overdue timers, steals half of a
-//! random victim's queue, tries the injector again, polls busy victims' pollers (poll
-//! stealing), and in the last round takes the `runnext` task of a victim that has been stuck
-//! in the same poll all along. Then the processor parks in its poller.
+//! are empty, a lone processor polls its poller without blocking; then [`Processor::search`]
+//! spins: it fires other processors' overdue timers, steals half of a random victim's queue,
+//! tries the injector again, and in the last round takes the `runnext` task of a victim that
+//! has been stuck in the same poll all along. Then the processor parks.
 //!
-//! Besides, every 61st tick the processor polls its poller without blocking, so a busy
+//! Besides, every 61st tick the processor polls for I/O without blocking, so a busy
 //! processor never starves its sockets.
+//!
+//! ## Where a processor parks
+//!
+//! A lone processor parks in its own poller: one `epoll_wait` waits for its I/O, its
+//! earliest timer and an unpark (the poller's eventfd).
+//!
+//! With several processors, each blocking in its own poller makes a burst of I/O on the
+//! connections of *n* pollers wake *n* threads, even when one could serve it all. Measured
+//! with HTTP keep-alive load at 2 processors: twice tokio's voluntary context switches per
+//! request, from each processor sleeping and waking on its own half of the connections. So
+//! the runtime has one [`PollerWatch`](goro_netpoll::PollerWatch), an epoll set over every
+//! processor's poller, and a parked processor
+//!
+//! * claims the watch if no other thread holds it, and blocks there (timeout: its earliest
+//!   timer; unpark: the watch's waker). When the wait returns it leaves the parked state and
+//!   then polls, without blocking, the pollers that have events, its own or others' (poll
+//!   stealing): their tasks land here, and `notify_work` wakes another processor only if
+//!   they are more than this one runs next;
+//! * otherwise blocks in its [`Sleeper`] (timeout: its earliest timer; unpark: a condition
+//!   variable), away from I/O, which the processor in the watch serves.
+//!
+//! Nobody waits in the watch while its last holder runs tasks; the others' I/O is then seen
+//! by the next park, by any processor's 61-tick poll of the watch, or by the monitor after
+//! 10 ms, as with the single I/O driver of Go and tokio. [`ParkState`] records where each
+//! processor blocks, so that an unpark signals the right place.
 //!
 //! ## Ownership and handoff
 //!
@@ -41,15 +65,16 @@
 //!   the push is done before handing the processor on.
 
 use crate::context;
-use crate::park::ParkState;
+use crate::park::{ParkState, ParkedIn};
 use crate::runnext::{Runnext, SlotItem};
 use crate::shared::Shared;
+use crate::sleeper::Sleeper;
 use crate::stats::{ProcHistograms, POLL_SAMPLE};
 use crate::task::{Notified, RawTask};
 use crate::time::{clock_now, queue::TimerQueue};
 use crossbeam_deque::{Steal, Stealer, Worker};
 use crossbeam_utils::CachePadded;
-use goro_netpoll::Poller;
+use goro_netpoll::{Poller, WaitOutcome, WatchGuard};
 use goro_stats::ProcCounters;
 use std::cell::Cell;
 use std::io;
@@ -88,6 +113,7 @@ pub(crate) struct ProcShared {
     pub(crate) stealer: Stealer<Notified>,
     pub(crate) runnext: Runnext<Notified>,
     pub(crate) park: ParkState,
+    pub(crate) sleeper: Sleeper,
     pub(crate) poller: Arc<Poller>,
     pub(crate) timers: TimerQueue,
     pub(crate) counters: ProcCounters,
@@ -114,6 +140,8 @@ pub(crate) struct Processor {
     runnext_streak: Cell<u32>,
     rng: Cell<u64>,
     spinning: Cell<bool>,
+    /// The pollers a watch wait reported (kept to reuse its allocation).
+    watch_ready: Cell<Vec<usize>>,
 }
 
 impl SlotItem for Notified {
@@ -142,6 +170,7 @@ pub(crate) fn new_processors(n: usize) -> io::Result<(Vec<Worker<Notified>>, Vec
             stealer: worker.stealer(),
             runnext: Runnext::new(),
             park: ParkState::new(),
+            sleeper: Sleeper::default(),
             poller: Arc::new(Poller::new()?),
             timers: TimerQueue::new(),
             counters: ProcCounters::default(),
@@ -187,6 +216,7 @@ impl Processor {
             runnext_streak: Cell::new(0),
             rng: Cell::new(0x9E37_79B9_7F4A_7C15 ^ (index as u64 + 1).wrapping_mul(0xA24B_AED4)),
             spinning: Cell::new(false),
+            watch_ready: Cell::new(Vec::new()),
         }
     }
 
@@ -304,45 +334,39 @@ impl Processor {
         self.pop_injector()
     }
 
-    /// Polls this processor's poller without blocking; the tasks its events wake land here.
-    /// Returns how many events were dispatched.
-    pub(crate) fn poll_io_now(&self) -> usize {
-        let ps = self.ps();
-        if !ps.poller.has_registrations() {
-            // Nothing can be ready; wake-ups are only consumed by parking.
-            return 0;
-        }
-        match ps.poller.try_poll_now() {
-            Some(Ok(outcome)) => {
-                ps.counters.netpoll_polls.incr();
-                ps.counters.netpoll_events.add(outcome.io_events as u64);
-                outcome.io_events
-            }
-            // Busy (someone is polling it for us) or failed: nothing dispatched here.
-            _ => 0,
+    /// Out of tasks, before searching other processors: with one processor, polls its
+    /// poller without blocking (cheaper than the round of the idle protocol that parking in
+    /// it would take). With several, does nothing: the park that follows a fruitless search
+    /// waits in the watch, which returns at once if any poller has events, and polling it
+    /// here too would cost a system call on every idle turn (measured: twice the
+    /// `epoll_wait` calls per HTTP request of tokio's multi-thread runtime).
+    pub(crate) fn poll_io_before_search(&self) -> usize {
+        match self.shared().watch {
+            None => self.poll_io_now(),
+            Some(_) => 0,
         }
     }
 
-    /// Polls the pollers of other processors that are not parked in them (they are busy
-    /// running tasks); the tasks woken land here. Returns how many events were dispatched.
-    fn steal_polls(&self) -> usize {
-        let mut events = 0;
-        for (i, victim) in self.shared().procs.iter().enumerate() {
-            if i == self.index || !victim.poller.has_registrations() {
-                continue;
-            }
-            if let Some(Ok(outcome)) = victim.poller.try_poll_now() {
-                if outcome.woken {
-                    // We consumed a wake meant for the victim (it may be about to park):
-                    // pass it on, or it would sleep through it.
-                    let _ = victim.poller.wake();
-                }
-                if outcome.io_events > 0 {
-                    self.counters().poll_steals.incr();
-                    events += outcome.io_events;
-                }
-            }
-        }
+    /// Polls for I/O without blocking; the tasks the events wake land here. Returns how
+    /// many events were dispatched.
+    ///
+    /// With one processor that is its own poller. With several it is the poller watch: one
+    /// call says which processors' pollers have events, and only those are polled. If
+    /// another thread holds the watch (a processor parked in it, which the kernel wakes
+    /// for any event, or one polling it right now) there is nothing to do.
+    pub(crate) fn poll_io_now(&self) -> usize {
+        let Some(watch) = &self.shared().watch else {
+            return self.poll_ready(&[self.index]);
+        };
+        let Some(guard) = watch.try_claim() else {
+            return 0;
+        };
+        let mut ready = self.watch_ready.take();
+        let events = match guard.wait_then(Some(Duration::ZERO), || {}, &mut ready) {
+            Ok(_) => self.poll_ready(&ready),
+            Err(_) => 0,
+        };
+        self.watch_ready.set(ready);
         events
     }
 
@@ -485,11 +509,6 @@ impl Processor {
             if let Some(task) = self.pop_injector() {
                 return Some(task);
             }
-            if round == 0 && self.steal_polls() > 0 {
-                if let Some(task) = self.take_woken() {
-                    return Some(task);
-                }
-            }
         }
         None
     }
@@ -544,32 +563,101 @@ impl Processor {
         if shared.idle.transition_to_parked(self.index, was_spinning) && shared.has_visible_work() {
             shared.notify_work();
         }
-        let ps = self.ps();
         let mut notified = None;
         if !shared.is_shutdown() {
-            ps.counters.parks.incr();
-            if ps.park.begin_park() {
-                let start = shared.stats.timing.then(Instant::now);
-                // An error here (which epoll_wait only returns for invalid arguments) must
-                // not spin the processor: treat it as a wake-up.
-                let waited = ps.poller.wait_then(timeout, || {
-                    // Awake before the events are dispatched: see `leave_parked`.
-                    if let Some(start) = start {
-                        ps.hist.netpoll_block.record_duration(start.elapsed());
-                    }
-                    if !ps.park.end_park() {
-                        ps.counters.spurious_unparks.incr();
-                    }
-                    notified = Some(self.leave_parked());
-                });
-                if let Ok(outcome) = waited {
-                    ps.counters.netpoll_polls.incr();
-                    ps.counters.netpoll_events.add(outcome.io_events as u64);
-                }
-            }
+            self.ps().counters.parks.incr();
+            let claim = shared.watch.as_ref().and_then(|watch| watch.try_claim());
+            notified = self.block(timeout, claim);
         }
         let notified = notified.unwrap_or_else(|| self.leave_parked());
         self.spinning.set(notified);
+    }
+
+    /// Blocks where the module docs say: in the watch if the caller claimed it, else in the
+    /// processor's own poller (a lone processor) or sleeper. The events of a poller wait are
+    /// dispatched here, after the processor left the parked state. Returns whether
+    /// `notify_work` woke the processor, or `None` if an unpark was pending and it did not
+    /// block.
+    fn block(&self, timeout: Option<Duration>, claim: Option<WatchGuard<'_>>) -> Option<bool> {
+        let ps = self.ps();
+        let place = match (&claim, &self.shared().watch) {
+            (Some(_), _) => ParkedIn::Watch,
+            (None, None) => ParkedIn::Poller,
+            (None, Some(_)) => ParkedIn::Sleeper,
+        };
+        if !ps.park.begin_park(place) {
+            return None;
+        }
+        let start = self.shared().stats.timing.then(Instant::now);
+        let mut notified = None;
+        let mut woke = || notified = Some(self.awake(start));
+        // An error of a poller or watch wait (epoll_wait only fails for invalid arguments)
+        // must not spin the processor: it is taken as a wake-up.
+        match claim {
+            Some(guard) => {
+                let mut ready = self.watch_ready.take();
+                if guard.wait_then(timeout, woke, &mut ready).is_ok() {
+                    self.poll_ready(&ready);
+                }
+                self.watch_ready.set(ready);
+            }
+            None if place == ParkedIn::Poller => {
+                if let Ok(outcome) = ps.poller.wait_then(timeout, woke) {
+                    self.count_poll(self.index, outcome);
+                }
+            }
+            None => {
+                ps.sleeper.sleep(timeout);
+                woke();
+            }
+        }
+        notified
+    }
+
+    /// The blocking call of a park returned: records it and leaves the parked state.
+    /// Returns whether `notify_work` woke this processor.
+    fn awake(&self, start: Option<Instant>) -> bool {
+        let ps = self.ps();
+        if let Some(start) = start {
+            ps.hist.netpoll_block.record_duration(start.elapsed());
+        }
+        if !ps.park.end_park() {
+            ps.counters.spurious_unparks.incr();
+        }
+        self.leave_parked()
+    }
+
+    /// Polls, without blocking, the pollers a watch wait reported, or this processor's
+    /// own, each until it has no more events; the woken tasks land here. Returns how many
+    /// events were dispatched.
+    fn poll_ready(&self, ready: &[usize]) -> usize {
+        let mut events = 0;
+        for &index in ready {
+            let poller = &self.shared().procs[index].poller;
+            if !poller.has_registrations() {
+                // Nothing can be ready; wake-ups are only consumed by parking.
+                continue;
+            }
+            // `None`: someone else is polling it, and dispatches what it has.
+            while let Some(Ok(outcome)) = poller.try_poll_now() {
+                events += self.count_poll(index, outcome);
+                if !outcome.more {
+                    break;
+                }
+            }
+        }
+        events
+    }
+
+    /// Counts a poll of processor `index`'s poller made here; returns its events.
+    fn count_poll(&self, index: usize, outcome: WaitOutcome) -> usize {
+        let counters = self.counters();
+        counters.netpoll_polls.incr();
+        counters.netpoll_events.add(outcome.io_events as u64);
+        if index != self.index && outcome.io_events > 0 {
+            counters.poll_steals.incr();
+        }
+        outcome.io_events
     }
 
     /// Leaves the idle protocol's parked state. Returns whether `notify_work` woke this

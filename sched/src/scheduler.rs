@@ -7,6 +7,7 @@ use crate::processor::{new_processors, Processor, ProcessorCell};
 use crate::shared::Shared;
 use crate::task::{Id, JoinHandle};
 use crate::{block_on, context, Config};
+use goro_netpoll::PollerWatch;
 use std::future::Future;
 use std::io;
 use std::panic::Location;
@@ -35,6 +36,12 @@ impl Scheduler {
         config.validate()?;
         let n = config.processors;
         let (workers, procs) = new_processors(n)?;
+        let watch = if n > 1 {
+            let pollers: Vec<_> = procs.iter().map(|p| p.poller.clone()).collect();
+            Some(PollerWatch::new(&pollers)?)
+        } else {
+            None
+        };
         let shared = Arc::new_cyclic(|weak: &Weak<Shared>| {
             let processors = workers
                 .into_iter()
@@ -43,7 +50,7 @@ impl Scheduler {
                     ProcessorCell::new(Processor::new(index, weak.as_ptr(), worker))
                 })
                 .collect();
-            Shared::new(config, procs, processors)
+            Shared::new(config, procs, processors, watch)
         });
         let mut scheduler = Scheduler {
             handle: Handle {

@@ -16,12 +16,14 @@ use crate::blocking::BlockingPool;
 use crate::idle::Idle;
 use crate::machine::Machines;
 use crate::monitor::MonitorSignal;
+use crate::park::ParkedIn;
 use crate::processor::{ProcShared, Processor, ProcessorCell};
 use crate::registry::Registry;
 use crate::stats::RuntimeStats;
 use crate::task::{JoinHandle, Notified, RawTask, TaskMeta};
 use crate::{context, Config};
 use crossbeam_deque::Injector;
+use goro_netpoll::PollerWatch;
 use std::future::Future;
 use std::panic::Location;
 use std::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering::*};
@@ -34,6 +36,9 @@ pub(crate) struct Shared {
     pub(crate) monitor: MonitorSignal,
     pub(crate) injector: Injector<Notified>,
     pub(crate) idle: Idle,
+    /// With several processors: the watch over their pollers that one parked processor at a
+    /// time blocks in (see `Processor::park`).
+    pub(crate) watch: Option<PollerWatch>,
     pub(crate) registry: Registry,
     pub(crate) blocking: BlockingPool,
     pub(crate) config: Config,
@@ -48,9 +53,11 @@ impl Shared {
         config: Config,
         procs: Vec<ProcShared>,
         processors: Vec<ProcessorCell>,
+        watch: Option<PollerWatch>,
     ) -> Shared {
         let n = procs.len();
         Shared {
+            watch,
             idle: Idle::new(n),
             procs: procs.into_boxed_slice(),
             processors: processors.into_boxed_slice(),
@@ -175,11 +182,20 @@ impl Shared {
 
     pub(crate) fn unpark(&self, index: usize) {
         let p = &self.procs[index];
-        if p.park.unpark() {
-            p.counters.unparks.add_shared(1);
-            // A failed eventfd write leaves the processor to its park timeout; there is no
-            // better recovery, and it cannot fail for a valid eventfd.
-            let _ = p.poller.wake();
+        let Some(place) = p.park.unpark() else {
+            return;
+        };
+        p.counters.unparks.add_shared(1);
+        // A failed eventfd write leaves the processor to its park timeout; there is no
+        // better recovery, and it cannot fail for a valid eventfd.
+        match place {
+            ParkedIn::Poller => drop(p.poller.wake()),
+            ParkedIn::Watch => {
+                if let Some(watch) = &self.watch {
+                    drop(watch.wake());
+                }
+            }
+            ParkedIn::Sleeper => p.sleeper.wake(),
         }
     }
 

@@ -80,7 +80,7 @@ pub struct ProcSnapshot {
     pub index: usize,
     /// Tasks in its local run queue and `runnext` slot.
     pub runqueue: usize,
-    /// Parked in its poller.
+    /// Parked (in its poller, the poller watch, or its sleeper).
     pub idle: bool,
     pub counters: CounterSnapshot,
 }
@@ -233,7 +233,7 @@ pub struct Snapshot {
     #[serde(serialize_with = "crate::durations::secs")]
     pub uptime: Duration,
     pub processors: usize,
-    /// Processors parked in their pollers.
+    /// Processors parked (in their poller, the poller watch, or their sleeper).
     pub idle_processors: usize,
     /// Processors searching for work.
     pub spinning: usize,

@@ -24,7 +24,8 @@
 //!   front; a steal loads the front/head (Acquire), fences (SeqCst), loads the back/tail and
 //!   claims with a SeqCst CAS; `is_empty` is what crossbeam does too.
 //!
-//! The poller is the stand-in of [`super::poller`]. The first producer is the model's main
+//! Processors park as in a runtime of several processors: the first in the poller watch,
+//! the others in their sleepers; both are the stand-in of [`super::poller`]. The first producer is the model's main
 //! thread (one thread fewer to interleave), the others are threads of their own. The last task to run starts the
 //! shutdown (`begin_shutdown`: flag, fence, unpark everyone), so that every processor
 //! eventually leaves its loop; a processor parked for good with a task left in the
@@ -36,6 +37,7 @@
 //! processor woken by `notify_one` is counted as spinning for it).
 
 use super::check;
+use super::park::{park_in_watch_or_sleeper, unpark_in_watch_or_sleeper};
 use super::poller::Poller;
 use crate::idle::Idle;
 use crate::park::ParkState;
@@ -152,12 +154,15 @@ impl LocalQueue {
 struct ProcShared {
     local: LocalQueue,
     park: ParkState,
-    poller: Poller,
+    sleeper: Poller,
 }
 
 /// `Shared`, the parts that matter here.
 struct Shared {
     procs: Vec<ProcShared>,
+    /// The `PollerWatch`: one parked processor at a time blocks in it, the others in their
+    /// sleepers.
+    watch: Poller,
     injector: Injector,
     idle: Idle,
     shutdown: AtomicBool,
@@ -190,9 +195,10 @@ impl Shared {
                 .map(|_| ProcShared {
                     local: LocalQueue::new(),
                     park: ParkState::new(),
-                    poller: Poller::new(),
+                    sleeper: Poller::new(),
                 })
                 .collect(),
+            watch: Poller::new(),
             injector: Injector {
                 head: AtomicUsize::new(0),
                 tail: AtomicUsize::new(0),
@@ -229,9 +235,7 @@ impl Shared {
     /// `Shared::unpark`.
     fn unpark(&self, index: usize) {
         let p = &self.procs[index];
-        if p.park.unpark() {
-            p.poller.wake();
-        }
+        unpark_in_watch_or_sleeper(&self.watch, &p.park, &p.sleeper);
     }
 
     /// `Shared::has_visible_work` (`runnext` is always empty here).
@@ -355,9 +359,8 @@ impl Processor {
             shared.notify_work();
         }
         let ps = &shared.procs[self.index];
-        if !shared.is_shutdown() && ps.park.begin_park() {
-            ps.poller.wait();
-            let _ = ps.park.end_park();
+        if !shared.is_shutdown() {
+            park_in_watch_or_sleeper(&shared.watch, &ps.park, &ps.sleeper);
         }
         self.spinning = shared.idle.transition_from_parked(self.index);
     }

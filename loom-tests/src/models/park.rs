@@ -10,11 +10,13 @@
 //! left in `wait` with nobody to signal it) and always ends up seeing all the work that
 //! was published before an `unpark`, also with two unparkers, with I/O events that end the
 //! wait without an `unpark` (the spurious wake-up and stale signal windows), and with
-//! another thread stealing polls from the processor's poller.
+//! another thread stealing polls from the processor's poller. The two-processor models at
+//! the end park as a runtime of several processors does: in the poller watch or in a
+//! sleeper.
 
 use super::check;
 use super::poller::Poller;
-use crate::park::ParkState;
+use crate::park::{ParkState, ParkedIn};
 use loom::sync::atomic::{AtomicUsize, Ordering::*};
 use loom::sync::Arc;
 use loom::thread;
@@ -37,7 +39,7 @@ impl Proc {
 
     /// `Processor::park`, the `ParkState` part.
     fn park(&self) {
-        if self.park.begin_park() {
+        if self.park.begin_park(ParkedIn::Poller) {
             self.poller.wait();
             let _ = self.park.end_park();
         }
@@ -45,7 +47,7 @@ impl Proc {
 
     /// `Shared::unpark`.
     fn unpark(&self) {
-        if self.park.unpark() {
+        if self.park.unpark() == Some(ParkedIn::Poller) {
             self.poller.wake();
         }
     }
@@ -160,4 +162,108 @@ fn poll_stealing_that_swallows_the_wake_loses_it() {
         producer.join().unwrap();
         stealer.join().unwrap();
     });
+}
+
+/// Several processors (`Processor::park` with a `PollerWatch`): the first to park claims the
+/// watch and blocks there; the others block in their own sleepers. `Shared::unpark` signals
+/// wherever `ParkState::unpark` says the processor is parked.
+struct Runtime {
+    procs: [Sleeping; 2],
+    watch: Poller,
+}
+
+struct Sleeping {
+    park: ParkState,
+    sleeper: Poller,
+    work: AtomicUsize,
+}
+
+impl Runtime {
+    fn new() -> Runtime {
+        let proc = || Sleeping {
+            park: ParkState::new(),
+            sleeper: Poller::new(),
+            work: AtomicUsize::new(0),
+        };
+        Runtime {
+            procs: [proc(), proc()],
+            watch: Poller::new(),
+        }
+    }
+
+    fn publish(&self, index: usize) {
+        let p = &self.procs[index];
+        p.work.fetch_add(1, Release);
+        unpark_in_watch_or_sleeper(&self.watch, &p.park, &p.sleeper);
+    }
+
+    fn run_until(&self, index: usize, expected: usize) {
+        let p = &self.procs[index];
+        while p.work.load(Acquire) < expected {
+            park_in_watch_or_sleeper(&self.watch, &p.park, &p.sleeper);
+        }
+    }
+}
+
+/// The blocking part of `Processor::park` with several processors: in the watch if it is
+/// free, else in the processor's sleeper (no timeout).
+pub(super) fn park_in_watch_or_sleeper(watch: &Poller, park: &ParkState, sleeper: &Poller) {
+    let claim = watch.try_claim();
+    let (place, blocker) = match claim {
+        Some(_) => (ParkedIn::Watch, watch),
+        None => (ParkedIn::Sleeper, sleeper),
+    };
+    if park.begin_park(place) {
+        blocker.wait_claimed();
+        let _ = park.end_park();
+    }
+    drop(claim);
+}
+
+/// `Shared::unpark` with several processors.
+pub(super) fn unpark_in_watch_or_sleeper(watch: &Poller, park: &ParkState, sleeper: &Poller) {
+    match park.unpark() {
+        Some(ParkedIn::Watch) => watch.wake(),
+        Some(_) => sleeper.wake(),
+        None => {}
+    }
+}
+
+/// Two processors park while a producer unparks both, after an I/O event that ends a watch
+/// wait (if `io_event`) without an unpark.
+fn two_processors_park(io_event: bool) {
+    let rt = Arc::new(Runtime::new());
+    let second = {
+        let rt = rt.clone();
+        thread::spawn(move || rt.run_until(1, 1))
+    };
+    let producer = {
+        let rt = rt.clone();
+        thread::spawn(move || {
+            if io_event {
+                rt.watch.wake();
+            }
+            rt.publish(0);
+            rt.publish(1);
+        })
+    };
+    rt.run_until(0, 1);
+    second.join().unwrap();
+    producer.join().unwrap();
+}
+
+/// Two processors park at once, so either may hold the watch, and the producer unparks
+/// both: each unpark reaches the processor where it blocks.
+#[test]
+fn unpark_reaches_the_watch_or_the_sleeper() {
+    check(2, || two_processors_park(false));
+}
+
+/// With an I/O event that ends a watch wait without an unpark, the watch can change hands
+/// while an unpark's signal for its previous holder is on its way: the next holder takes
+/// the stale signal as a spurious wake-up, and the processor it was meant for learns of its
+/// unpark from `end_park`.
+#[test]
+fn watch_changes_hands_under_an_unpark() {
+    check(2, || two_processors_park(true));
 }

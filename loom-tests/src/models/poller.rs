@@ -6,11 +6,18 @@
 //! wait (as `Poller::wait` holds its `poll` lock across `epoll_wait`); [`Poller::try_poll_now`]
 //! is poll stealing's entry point: it fails while the owner waits, and otherwise runs a
 //! zero-timeout poll that consumes a pending signal, as `epoll_wait(0)` does.
+//!
+//! The same stand-in serves for the runtime's `PollerWatch` (its poll lock is the right to
+//! wait, taken with [`Poller::try_claim`]) and for a processor's `Sleeper` (a remembered
+//! wake; its poll lock is unused).
 
+use loom::sync::atomic::{AtomicBool, Ordering::*};
 use loom::sync::{Condvar, Mutex};
 
 pub(crate) struct Poller {
     poll_lock: Mutex<()>,
+    /// The right to wait in a watch; see [`Poller::try_claim`].
+    claimed: AtomicBool,
     signaled: Mutex<bool>,
     cond: Condvar,
 }
@@ -19,6 +26,7 @@ impl Poller {
     pub(crate) fn new() -> Poller {
         Poller {
             poll_lock: Mutex::new(()),
+            claimed: AtomicBool::new(false),
             signaled: Mutex::new(false),
             cond: Condvar::new(),
         }
@@ -28,6 +36,23 @@ impl Poller {
     /// and consumes it.
     pub(crate) fn wait(&self) {
         let _poll = self.poll_lock.lock().unwrap();
+        self.wait_claimed();
+    }
+
+    /// `PollerWatch::try_claim`: the right to wait, unless another thread holds it.
+    ///
+    /// A flag, not `poll_lock.try_lock()`: loom blocks a thread whose next operation is a
+    /// `try_lock` of a mutex another thread just locked, until that one unlocks, which
+    /// would turn a holder blocked in its wait into a false deadlock.
+    pub(crate) fn try_claim(&self) -> Option<Claim<'_>> {
+        self.claimed
+            .compare_exchange(false, true, Acquire, Relaxed)
+            .ok()
+            .map(|_| Claim(&self.claimed))
+    }
+
+    /// `WatchGuard::wait_then`: [`Poller::wait`] by the holder of the right to wait.
+    pub(crate) fn wait_claimed(&self) {
         let mut signaled = self.signaled.lock().unwrap();
         while !*signaled {
             signaled = self.cond.wait(signaled).unwrap();
@@ -54,5 +79,14 @@ impl Poller {
     /// Whether a signal is pending.
     pub(crate) fn is_signaled(&self) -> bool {
         *self.signaled.lock().unwrap()
+    }
+}
+
+/// The right to wait in a watch, given up on drop.
+pub(crate) struct Claim<'a>(&'a AtomicBool);
+
+impl Drop for Claim<'_> {
+    fn drop(&mut self) {
+        self.0.store(false, Release);
     }
 }

@@ -62,7 +62,7 @@ pub(crate) fn snapshot(shared: &Shared) -> Snapshot {
             ProcSnapshot {
                 index,
                 runqueue: ps.stealer.len() + ps.runnext.is_occupied() as usize,
-                idle: ps.park.is_parked(),
+                idle: ps.park.parked_in().is_some(),
                 counters,
             }
         })
