@@ -37,8 +37,8 @@
 //! * claims the watch if no other thread holds it, and blocks there (timeout: its earliest
 //!   timer; unpark: the watch's waker). When the wait returns it leaves the parked state and
 //!   then polls, without blocking, the pollers that have events, its own or others' (poll
-//!   stealing): their tasks land here, and `notify_work` wakes another processor only if
-//!   they are more than this one runs next;
+//!   stealing): their tasks land here, and another processor is woken for them only if
+//!   some still wait in the queue 30 µs later (`Processor::dispatch`);
 //! * otherwise blocks in its [`Sleeper`] (timeout: its earliest timer; unpark: a condition
 //!   variable), away from I/O, which the processor in the watch serves.
 //!
@@ -96,6 +96,9 @@ pub(crate) const RUNNEXT_CAP: u32 = 3;
 const STEAL_ROUNDS: usize = 4;
 /// How long a victim must stay in the same poll before its `runnext` task is stolen.
 const RUNNEXT_STEAL_DELAY: Duration = Duration::from_micros(5);
+/// How long the tasks an I/O batch queued here may wait before another processor is woken
+/// to take some of them; see [`Processor::poll_ready`].
+const BATCH_HELP_DELAY: Duration = Duration::from_micros(30);
 
 /// `run_state` of a processor taken from a machine stuck in a poll.
 pub(crate) const HANDED_OFF: u64 = u64::MAX;
@@ -142,6 +145,11 @@ pub(crate) struct Processor {
     spinning: Cell<bool>,
     /// The pollers a watch wait reported (kept to reuse its allocation).
     watch_ready: Cell<Vec<usize>>,
+    /// Set while this thread dispatches the events of a poll: the tasks they wake and push
+    /// out of `runnext` do not wake another processor one by one.
+    dispatching: Cell<bool>,
+    /// When an I/O batch left tasks queued here that no other processor was woken for.
+    batch_queued_at: Cell<Option<Instant>>,
 }
 
 impl SlotItem for Notified {
@@ -217,6 +225,8 @@ impl Processor {
             rng: Cell::new(0x9E37_79B9_7F4A_7C15 ^ (index as u64 + 1).wrapping_mul(0xA24B_AED4)),
             spinning: Cell::new(false),
             watch_ready: Cell::new(Vec::new()),
+            dispatching: Cell::new(false),
+            batch_queued_at: Cell::new(None),
         }
     }
 
@@ -289,7 +299,7 @@ impl Processor {
             self.local.push(prev);
         }
         self.exit_local();
-        if notify {
+        if notify && !self.dispatching.get() {
             self.shared().notify_work();
         }
     }
@@ -306,6 +316,7 @@ impl Processor {
 
     /// The next task from this processor's own sources and the injector.
     pub(crate) fn next_task(&self) -> Option<Notified> {
+        self.call_batch_help();
         let tick = self.tick.get().wrapping_add(1);
         self.tick.set(tick);
         if tick.is_multiple_of(GLOBAL_QUEUE_INTERVAL) {
@@ -639,7 +650,7 @@ impl Processor {
                 continue;
             }
             // `None`: someone else is polling it, and dispatches what it has.
-            while let Some(Ok(outcome)) = poller.try_poll_now() {
+            while let Some(Ok(outcome)) = self.dispatch(|| poller.try_poll_now()) {
                 events += self.count_poll(index, outcome);
                 if !outcome.more {
                     break;
@@ -647,6 +658,49 @@ impl Processor {
             }
         }
         events
+    }
+
+    /// Runs `poll`, which dispatches a batch of I/O events whose wakes land here, without
+    /// waking other processors for each task it queues. If tasks are left queued, another
+    /// processor is woken for them only if they still wait [`BATCH_HELP_DELAY`] later
+    /// (`call_batch_help`, at the next task boundaries). A task of the batch whose poll runs
+    /// long holds the others up until it ends, or until the monitor hands the processor,
+    /// queue and all, to another machine after 10 ms.
+    ///
+    /// tokio wakes a worker as soon as a driver poll leaves two tasks queued. But a parked
+    /// thread needs a futex wake, a context switch and a steal before it runs anything, and
+    /// it takes a core from whatever else runs there: a batch this processor finishes in
+    /// about that time gains nothing from it. Measured with HTTP keep-alive load at 2
+    /// processors on 2 cores (the load generator on one), requests per second against
+    /// waking at once, medians of 6 paired runs: 1.02 after 10 µs, 1.06 after 20 µs, 1.11
+    /// after 30 µs, 1.11 after 50 µs.
+    fn dispatch<R>(&self, poll: impl FnOnce() -> R) -> R {
+        if self.shared().watch.is_none() {
+            // A lone processor: there is nobody to wake.
+            return poll();
+        }
+        self.dispatching.set(true);
+        let polled = poll();
+        self.dispatching.set(false);
+        if self.batch_queued_at.get().is_none() && !self.local.is_empty() {
+            self.batch_queued_at.set(Some(Instant::now()));
+        }
+        polled
+    }
+
+    /// Wakes another processor for tasks an I/O batch queued here if they waited
+    /// [`BATCH_HELP_DELAY`]; forgets them once the queue is empty.
+    #[inline]
+    fn call_batch_help(&self) {
+        let Some(queued_at) = self.batch_queued_at.get() else {
+            return;
+        };
+        if self.local.is_empty() {
+            self.batch_queued_at.set(None);
+        } else if queued_at.elapsed() >= BATCH_HELP_DELAY {
+            self.batch_queued_at.set(None);
+            self.shared().notify_work();
+        }
     }
 
     /// Counts a poll of processor `index`'s poller made here; returns its events.
