@@ -11,7 +11,10 @@
 //!   `steal_polls`): there are none in these scenarios; each is one more place a
 //!   processor might find work, never one it must look at. (A park that blocked in the
 //!   poller leaves the parked state, `leave_parked`, before its events are dispatched, so
-//!   their wakes are those of a running processor: the local pushes modelled here.)
+//!   their wakes are those of a running processor: the local pushes modelled here. The
+//!   pushes of an I/O batch skip `notify_work`, `Processor::dispatch`, and call it later
+//!   or never: that cannot strand a task, because the pushing processor is running and
+//!   pops its own queue before it can search or park; the later call only asks for help.)
 //! * `runnext`: no scenario uses it (a task scheduled locally here goes to the local queue,
 //!   as `schedule_yield` does), so it is always empty;
 //! * batches: with at most two tasks in a queue, crossbeam's `steal_batch_and_pop` moves
