@@ -187,6 +187,19 @@ impl Poller {
         Some(self.wait_locked(&mut state, Some(Duration::ZERO), || {}))
     }
 
+    /// [`Poller::try_poll_now`] again and again while a poll fetches a full batch, calling
+    /// `each` with every outcome; stops when another thread polls this poller or a poll
+    /// fails. Whoever polls a poller that a [`PollerWatch`](crate::PollerWatch) watches must
+    /// poll this way: the watch is not told again of events a full batch left behind.
+    pub fn try_drain_now(&self, mut each: impl FnMut(WaitOutcome)) {
+        while let Some(Ok(outcome)) = self.try_poll_now() {
+            each(outcome);
+            if !outcome.more {
+                break;
+            }
+        }
+    }
+
     fn wait_locked(
         &self,
         state: &mut PollState,

@@ -16,7 +16,8 @@
 //! entry reported for a poller whose events someone else took meanwhile is dropped by the
 //! kernel's readiness check, or yields an empty poll. What the watch cannot see is an inner
 //! poller left with events after a poll: [`Poller::try_poll_now`] fetches at most its batch
-//! capacity, so [`WatchGuard::wait_then`]'s callers poll until a batch comes back short.
+//! capacity, so the pollers of a watch are polled with [`Poller::try_drain_now`], which
+//! polls until a batch comes back short.
 
 use crate::Poller;
 use parking_lot::{Mutex, MutexGuard};

@@ -108,22 +108,51 @@ fn one_thread_at_a_time_holds_the_watch() {
     assert!(watch.try_claim().is_some());
 }
 
+/// Six readers on poller 0 of `pollers` (more than a unit-test batch of 4), all made
+/// readable; the watch reports poller 0. Returns the readers' wake counters.
+fn six_readable_readers(
+    pollers: &[Arc<Poller>],
+    watch: &PollerWatch,
+) -> Vec<(
+    UnixStream,
+    mio::net::UnixStream,
+    Registration,
+    Arc<CountingWaker>,
+)> {
+    let readers: Vec<_> = (0..6).map(|_| armed_reader(&pollers[0])).collect();
+    for (peer, ..) in &readers {
+        (&*peer).write_all(b"x").unwrap();
+    }
+    assert_eq!(wait(watch, LONG), (vec![0], false));
+    readers
+}
+
 /// More events than one poll fetches: the outcome says so, because the watch will not
 /// report that poller again for the events left behind.
 #[test]
 fn a_full_batch_says_more_events_may_be_ready() {
     let pollers = pollers(2);
     let watch = PollerWatch::new(&pollers).unwrap();
-    let readers: Vec<_> = (0..6).map(|_| armed_reader(&pollers[0])).collect();
-    for (peer, ..) in &readers {
-        (&*peer).write_all(b"x").unwrap();
-    }
-    assert_eq!(wait(&watch, LONG), (vec![0], false));
+    let readers = six_readable_readers(&pollers, &watch);
     let first = pollers[0].try_poll_now().unwrap().unwrap();
     assert_eq!((first.io_events, first.more), (4, true));
     let second = pollers[0].try_poll_now().unwrap().unwrap();
     assert_eq!((second.io_events, second.more), (2, false));
     assert!(readers.iter().all(|(.., counter)| counter.count() == 1));
     // Nothing was left for the watch to report.
+    assert_eq!(wait(&watch, Duration::from_millis(10)), (vec![], false));
+}
+
+/// `try_drain_now` polls past a full batch, so nothing is left for a watch that will not
+/// report the poller again.
+#[test]
+fn try_drain_now_polls_until_a_batch_comes_back_short() {
+    let pollers = pollers(2);
+    let watch = PollerWatch::new(&pollers).unwrap();
+    let readers = six_readable_readers(&pollers, &watch);
+    let mut batches = Vec::new();
+    pollers[0].try_drain_now(|outcome| batches.push((outcome.io_events, outcome.more)));
+    assert_eq!(batches, [(4, true), (2, false)]);
+    assert!(readers.iter().all(|(.., counter)| counter.count() == 1));
     assert_eq!(wait(&watch, Duration::from_millis(10)), (vec![], false));
 }

@@ -187,21 +187,16 @@ fn poll_starved(shared: &Shared, samples: &mut [Sample]) -> bool {
             continue;
         }
         // A lone processor parked in its poller holds the poller's lock while it waits:
-        // `try_poll_now` fails and nothing is starved there. (With several processors the
-        // pollers are watched, and this finds nothing unless nobody waited in the watch.)
-        // Until the batch comes back short: a poller watch is not told again of events a
-        // full batch left behind.
-        while let Some(Ok(outcome)) = ps.poller.try_poll_now() {
+        // the poll fails and nothing is starved there. (With several processors the pollers
+        // are watched, and this finds nothing unless nobody waited in the watch.)
+        ps.poller.try_drain_now(|outcome| {
             if outcome.woken {
                 // The wake was meant for the owner: pass it on.
                 let _ = ps.poller.wake();
             }
             sample.polled_at = now;
             acted |= outcome.io_events > 0;
-            if !outcome.more {
-                break;
-            }
-        }
+        });
     }
     acted
 }

@@ -649,13 +649,10 @@ impl Processor {
                 // Nothing can be ready; wake-ups are only consumed by parking.
                 continue;
             }
-            // `None`: someone else is polling it, and dispatches what it has.
-            while let Some(Ok(outcome)) = self.dispatch(|| poller.try_poll_now()) {
-                events += self.count_poll(index, outcome);
-                if !outcome.more {
-                    break;
-                }
-            }
+            // Nothing if someone else is polling it: they dispatch what it has.
+            self.dispatch(|| {
+                poller.try_drain_now(|outcome| events += self.count_poll(index, outcome))
+            });
         }
         events
     }
