@@ -15,6 +15,11 @@ use std::time::Duration;
 /// dropped, `JoinHandle`s resolve as cancelled, and the drop waits for running
 /// `spawn_blocking` closures (use [`Runtime::shutdown_timeout`] to bound that wait).
 ///
+/// It cannot shut down from inside one of its own tasks (also not inside `block_in_place`):
+/// that panics with a message, since it would wait for the thread it runs on. Drop it from a
+/// thread outside the runtime, or from a `spawn_blocking` closure, whose own thread the
+/// shutdown does not wait for.
+///
 /// ```
 /// let rt = goro::Runtime::new()?;
 /// let handle = rt.spawn(async { "hello" });

@@ -453,3 +453,62 @@ fn many_runtimes_created_and_dropped() {
         }
     });
 }
+
+#[test]
+fn dropped_from_its_own_spawn_blocking_closure() {
+    each_procs(LIMIT, |n| {
+        let rt = rt_with_orphans(n);
+        let drops = counter();
+        for _ in 0..10 {
+            let g = DropGuard(drops.clone());
+            drop(rt.spawn(async move {
+                let _g = g;
+                pending::<()>().await;
+            }));
+        }
+        let (done_tx, done_rx) = mpsc::channel();
+        let handle = rt.handle().clone();
+        let d = drops.clone();
+        drop(handle.spawn_blocking(move || {
+            // Shutdown must not wait for the thread it runs on.
+            drop(rt);
+            done_tx.send(d.load(Ordering::SeqCst)).unwrap();
+        }));
+        let dropped = done_rx
+            .recv_timeout(Duration::from_secs(5))
+            .expect("dropping the runtime in its own spawn_blocking closure returns");
+        assert_eq!(dropped, 10, "the drop dropped every task's future");
+    });
+}
+
+/// Runs `drop(rt)` inside a task of `rt` (through `block_in_place` if `in_place`) and
+/// returns the message of the panic it must raise.
+fn panic_of_drop_in_own_task(n: usize, in_place: bool) -> String {
+    let rt = rt(n);
+    let handle = rt.handle().clone();
+    let (tx, rx) = mpsc::channel();
+    drop(handle.spawn(async move {
+        let message = if in_place {
+            task::block_in_place(|| expect_panic(move || drop(rt)))
+        } else {
+            expect_panic(move || drop(rt))
+        };
+        tx.send(message).unwrap();
+    }));
+    // The runtime is left running, detached: it could not shut down from inside itself.
+    rx.recv_timeout(Duration::from_secs(5))
+        .expect("the task reports how the drop ended")
+}
+
+#[test]
+fn dropped_inside_its_own_task_panics_with_a_clear_message() {
+    each_procs(LIMIT, |n| {
+        for in_place in [false, true] {
+            let message = panic_of_drop_in_own_task(n, in_place);
+            assert!(
+                message.contains("cannot be shut down or dropped inside a goro task"),
+                "procs {n}, block_in_place {in_place}: {message}"
+            );
+        }
+    });
+}

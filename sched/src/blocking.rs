@@ -127,7 +127,7 @@ impl BlockingPool {
             builder = builder.stack_size(size);
         }
         builder.spawn(move || {
-            let _runtime = context::set_runtime(shared.clone());
+            let _runtime = context::set_runtime(shared.clone(), context::ThreadRole::Blocking);
             shared.blocking.run_thread();
         })?;
         Ok(())
@@ -165,15 +165,18 @@ impl BlockingPool {
             }
         }
         state.threads -= 1;
-        if state.threads == 0 {
+        if state.shutdown {
+            // `shutdown` waits for the count to drop to 0, or to 1 from a pool thread.
             self.exited.notify_all();
         }
     }
 
     /// Stops accepting work, drops queued tasks, and waits up to `timeout` (forever with
-    /// `None`) for running closures to finish. Returns whether every thread exited; threads
-    /// still running are left detached.
-    pub(crate) fn shutdown(&self, timeout: Option<Duration>) -> bool {
+    /// `None`) for running closures to finish, except the caller's own if it runs on one of
+    /// this pool's threads (`from_pool_thread`: waiting for it would never end). Returns
+    /// whether every other thread exited; threads still running are left detached.
+    pub(crate) fn shutdown(&self, timeout: Option<Duration>, from_pool_thread: bool) -> bool {
+        let caller = from_pool_thread as usize;
         let mut state = self.state.lock();
         state.shutdown = true;
         let queued = std::mem::take(&mut state.queue);
@@ -182,11 +185,11 @@ impl BlockingPool {
         drop(queued);
         let deadline = timeout.map(|t| Instant::now() + t);
         let mut state = self.state.lock();
-        while state.threads > 0 {
+        while state.threads > caller {
             match deadline {
                 Some(deadline) => {
                     if self.exited.wait_until(&mut state, deadline).timed_out() {
-                        return state.threads == 0;
+                        return state.threads <= caller;
                     }
                 }
                 None => self.exited.wait(&mut state),

@@ -1,7 +1,7 @@
 //! What the current thread is doing for the runtime, in one thread-local.
 //!
 //! * `runtime`: the runtime whose `Handle::current()` this thread sees (machines, blocking
-//!   threads, and threads inside `block_on`).
+//!   threads, and threads inside `block_on`), and `role`: which of those the thread is.
 //! * `entered`: the thread is driving the runtime (a machine, or inside `block_on`), so
 //!   blocking on another runtime future here would deadlock: `block_on` refuses.
 //! * `processor`: the processor this machine holds, so a wake on this thread can go to its
@@ -24,6 +24,7 @@ use std::sync::Arc;
 
 struct Context {
     runtime: RefCell<Option<Arc<Shared>>>,
+    role: Cell<ThreadRole>,
     entered: Cell<bool>,
     processor: Cell<Option<NonNull<Processor>>>,
     machine: Cell<usize>,
@@ -37,6 +38,7 @@ thread_local! {
     static CONTEXT: Context = const {
         Context {
             runtime: RefCell::new(None),
+            role: Cell::new(ThreadRole::Entered),
             entered: Cell::new(false),
             processor: Cell::new(None),
             machine: Cell::new(0),
@@ -64,21 +66,49 @@ pub(crate) fn with_runtime<R>(f: impl FnOnce(Option<&Arc<Shared>>) -> R) -> R {
         .unwrap_or_else(|_| (f.take().unwrap())(None))
 }
 
-/// Restores the previous runtime of the thread when dropped.
-pub(crate) struct RuntimeGuard {
-    prev: Option<Arc<Shared>>,
+/// What a thread is to the runtime it belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ThreadRole {
+    /// One of its machines (running tasks, or inside `block_in_place` in one).
+    Machine,
+    /// One of its blocking-pool threads.
+    Blocking,
+    /// Another thread, inside `block_on`.
+    Entered,
 }
 
-/// Makes `shared` this thread's runtime until the guard drops.
-pub(crate) fn set_runtime(shared: Arc<Shared>) -> RuntimeGuard {
-    let prev = CONTEXT.with(|cx| cx.runtime.replace(Some(shared)));
-    RuntimeGuard { prev }
+/// Restores the previous runtime of the thread (and the thread's role in it) when dropped.
+pub(crate) struct RuntimeGuard {
+    prev: Option<Arc<Shared>>,
+    prev_role: ThreadRole,
+}
+
+/// Makes `shared` this thread's runtime, with the thread in `role`, until the guard drops.
+pub(crate) fn set_runtime(shared: Arc<Shared>, role: ThreadRole) -> RuntimeGuard {
+    CONTEXT.with(|cx| RuntimeGuard {
+        prev: cx.runtime.replace(Some(shared)),
+        prev_role: cx.role.replace(role),
+    })
+}
+
+/// This thread's role in the runtime `shared`, or `None` if the thread is not in it.
+pub(crate) fn role_in(shared: &Arc<Shared>) -> Option<ThreadRole> {
+    CONTEXT
+        .try_with(|cx| match &*cx.runtime.borrow() {
+            Some(current) if Arc::ptr_eq(current, shared) => Some(cx.role.get()),
+            _ => None,
+        })
+        .ok()
+        .flatten()
 }
 
 impl Drop for RuntimeGuard {
     fn drop(&mut self) {
         let prev = self.prev.take();
-        let _ = CONTEXT.try_with(|cx| *cx.runtime.borrow_mut() = prev);
+        let _ = CONTEXT.try_with(|cx| {
+            *cx.runtime.borrow_mut() = prev;
+            cx.role.set(self.prev_role);
+        });
     }
 }
 

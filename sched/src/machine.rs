@@ -154,7 +154,7 @@ impl Machines {
 /// A machine's life: run processors until shutdown or until no processor needs it.
 fn run(shared: Arc<Shared>, mut next: Option<usize>) {
     let machine = NEXT_MACHINE_ID.fetch_add(1, Relaxed);
-    let _runtime = context::set_runtime(shared.clone());
+    let _runtime = context::set_runtime(shared.clone(), context::ThreadRole::Machine);
     let _enter = context::try_enter();
     while let Some(index) = next.take().or_else(|| shared.machines.wait_for_processor()) {
         // SAFETY: the processor was handed to this machine: at start, or through `hand_off`

@@ -93,13 +93,30 @@ impl Scheduler {
             return true;
         }
         let shared = &self.handle.shared;
+        let role = context::role_in(shared);
+        if role == Some(context::ThreadRole::Machine) || context::with_processor(|p| p.is_some()) {
+            if std::thread::panicking() {
+                // A second panic would abort the process: leave the runtime running.
+                return false;
+            }
+            panic!(
+                "goro: a runtime cannot be shut down or dropped inside a goro task (nor inside \
+                 `block_in_place` in one): shutting down waits for the runtime's machine \
+                 threads, and a task's thread must not block. Drop it from a thread outside the \
+                 runtime, or move it into `spawn_blocking`."
+            );
+        }
         shared.begin_shutdown();
         shared.machines.join_all();
         if let Some(monitor) = self.monitor.take() {
             let _ = monitor.join();
         }
         shared.finish_shutdown();
-        let done = shared.blocking.shutdown(blocking_timeout);
+        // From a blocking closure of this runtime, that closure's thread is not waited for.
+        let own_blocking_thread = role == Some(context::ThreadRole::Blocking);
+        let done = shared
+            .blocking
+            .shutdown(blocking_timeout, own_blocking_thread);
         // Blocking closures may have spawned or woken tasks while we waited.
         shared.finish_shutdown();
         done
@@ -108,16 +125,6 @@ impl Scheduler {
 
 impl Drop for Scheduler {
     fn drop(&mut self) {
-        if self.shut_down {
-            return;
-        }
-        if context::with_processor(|p| p.is_some()) {
-            // Joining our own machine would deadlock.
-            panic!(
-                "goro: a runtime cannot be dropped from one of its own tasks; drop it from \
-                 outside, or move it into `spawn_blocking`"
-            );
-        }
         self.shutdown(None);
     }
 }
@@ -165,7 +172,7 @@ impl Handle {
     #[track_caller]
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
         let _enter = context::enter("block_on");
-        let _runtime = context::set_runtime(self.shared.clone());
+        let _runtime = context::set_runtime(self.shared.clone(), context::ThreadRole::Entered);
         block_on::run(future)
     }
 

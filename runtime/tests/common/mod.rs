@@ -245,3 +245,17 @@ pub fn expect_panic<R>(f: impl FnOnce() -> R) -> String {
         Err(p) => panic_message(&*p),
     }
 }
+
+/// Runs a measurement that host noise can spoil (a preempted vCPU looks like a slow
+/// processor) up to `attempts` times; passes if one attempt returns `Ok`, else panics with
+/// every attempt's message. A broken mechanism fails every attempt.
+pub fn in_one_of(attempts: usize, mut attempt: impl FnMut() -> Result<(), String>) {
+    let mut failures = Vec::new();
+    for _ in 0..attempts {
+        match attempt() {
+            Ok(()) => return,
+            Err(message) => failures.push(message),
+        }
+    }
+    panic!("failed {attempts} of {attempts} attempts: {failures:#?}");
+}
