@@ -125,6 +125,14 @@ pub(crate) struct ProcShared {
 }
 
 impl ProcShared {
+    /// Whether the machine of the calling thread owns this processor (`false` on a thread
+    /// that is no machine, and on a machine whose poll ran so long that the processor was
+    /// handed on).
+    pub(crate) fn is_owned_here(&self) -> bool {
+        let machine = context::machine_id();
+        machine != NO_OWNER && self.owner.load(SeqCst) == machine
+    }
+
     /// Whether tasks wait in this processor's local queue or `runnext` slot (a racy read,
     /// for the idle protocol and the monitor).
     pub(crate) fn has_queued_work(&self) -> bool {

@@ -126,16 +126,20 @@ impl Sleep {
     }
 }
 
-/// Arms on the current thread's processor, or on one picked round-robin (waking it if the
-/// timer is its earliest). Returns the processor's index.
+/// Arms on the current thread's processor, or on one picked round-robin, and wakes that
+/// processor's owner if the timer is its earliest and the owner is not this thread (it may
+/// be parked with a longer timeout). Returns the processor's index.
+///
+/// A thread whose poll outlasted the monitor's patience still has its processor in its
+/// context, but another machine owns it now: that owner must be woken like any other. If
+/// the ownership check below still sees this machine, the handoff's `owner` store comes
+/// later, so the next owner locks the timer queue after this arm and parks no longer than
+/// this timer.
 fn arm_on_some_processor(shared: &Arc<Shared>, deadline: u64, entry: Arc<TimerEntry>) -> usize {
-    if let Some(index) = shared.local_index() {
-        // Our own processor checks its timers before it next parks.
-        shared.procs[index].timers.arm(deadline, entry);
-        return index;
-    }
-    let index = shared.next_remote_index();
-    if shared.procs[index].timers.arm(deadline, entry) {
+    let local = shared.local_index();
+    let index = local.unwrap_or_else(|| shared.next_remote_index());
+    let ps = &shared.procs[index];
+    if ps.timers.arm(deadline, entry) && !(local.is_some() && ps.is_owned_here()) {
         shared.unpark(index);
     }
     index
