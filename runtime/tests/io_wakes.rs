@@ -217,3 +217,49 @@ fn a_long_batch_is_shared() -> Result<(), String> {
     }
     Ok(())
 }
+
+/// Poll stealing: while a processor is stuck in a long poll, the idle one serves the I/O
+/// registered on the stuck one's poller (through the watch, polling that poller itself).
+#[test]
+fn an_idle_processor_polls_a_busy_processors_poller() {
+    in_one_of(3, idle_processor_steals_polls);
+}
+
+fn idle_processor_steals_polls() -> Result<(), String> {
+    const ROUND_TRIPS: u64 = 20;
+    let rt = rt(2);
+    let (ours, mut peer) = StdUnixStream::pair().unwrap();
+    let (ready_tx, ready_rx) = mpsc::channel();
+    let busy = rt.spawn(async move {
+        // Registered on this task's processor; the echo task will run on the other one
+        // (it takes the echo task from this processor's `runnext` while this poll blocks).
+        let mut stream = goro::net::UnixStream::from_std(ours).unwrap();
+        let echo = goro::spawn(async move {
+            let mut byte = [0u8; 1];
+            while stream.read(&mut byte).await.unwrap() == 1 {
+                stream.write_all(&byte).await.unwrap();
+            }
+        });
+        ready_tx.send(()).unwrap();
+        // Far below the 300 ms: the round trips take a few ms, and the monitor hands this
+        // processor on only after 10 ms (its new machine would then poll its own poller).
+        thread::sleep(Duration::from_millis(300));
+        echo.await.unwrap();
+    });
+    ready_rx.recv_timeout(LIMIT).expect("the busy task started");
+    let before: u64 = per_processor(&rt, |c| c.poll_steals).iter().sum();
+    for _ in 0..ROUND_TRIPS {
+        let mut byte = [0u8; 1];
+        peer.write_all(&[7]).unwrap();
+        peer.read_exact(&mut byte).unwrap();
+    }
+    let stolen = per_processor(&rt, |c| c.poll_steals).iter().sum::<u64>() - before;
+    drop(peer);
+    rt.block_on(busy).unwrap();
+    if stolen < ROUND_TRIPS / 2 {
+        return Err(format!(
+            "{stolen} poll steals for {ROUND_TRIPS} round trips"
+        ));
+    }
+    Ok(())
+}
