@@ -1,9 +1,9 @@
-//! The monitor's tick hook and its handoff counter.
+//! The monitor: its tick hook, handoffs, backing off when idle, and spare machines.
 
 use goro_sched::{Config, MonitorHook, Scheduler};
 use std::sync::atomic::{AtomicU64, Ordering::*};
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 #[test]
 fn monitor_calls_the_hook_and_counts_handoffs() {
@@ -24,4 +24,112 @@ fn monitor_calls_the_hook_and_counts_handoffs() {
     assert!(ticks.load(Relaxed) > 0, "the hook never ran");
     let handoffs: u64 = handle.counters().iter().map(|c| c.handoffs).sum();
     assert_eq!(handoffs, 1, "one stuck poll, one handoff");
+}
+
+/// A runtime of one processor whose monitor records the time of each of its rounds.
+fn recorded_runtime(thread_name: &str) -> (Scheduler, Arc<Mutex<Vec<Instant>>>) {
+    let rounds = Arc::new(Mutex::new(Vec::new()));
+    let record = rounds.clone();
+    let mut config = Config::with_processors(1);
+    config.thread_name = thread_name.to_string();
+    config.monitor_hook = Some(MonitorHook(Arc::new(move |now| {
+        record.lock().unwrap().push(now);
+    })));
+    (Scheduler::new(config).unwrap(), rounds)
+}
+
+/// The gaps between the monitor rounds recorded in `[from, to)`.
+fn gaps(rounds: &Mutex<Vec<Instant>>, from: Instant, to: Instant) -> Vec<Duration> {
+    let rounds: Vec<Instant> = rounds
+        .lock()
+        .unwrap()
+        .iter()
+        .copied()
+        .filter(|t| (from..to).contains(t))
+        .collect();
+    rounds.windows(2).map(|w| w[1] - w[0]).collect()
+}
+
+fn median(mut gaps: Vec<Duration>) -> Duration {
+    assert!(!gaps.is_empty(), "no monitor rounds recorded");
+    gaps.sort();
+    gaps[gaps.len() / 2]
+}
+
+#[test]
+fn monitor_backs_off_when_idle_and_speeds_up_when_it_acts() {
+    let (rt, rounds) = recorded_runtime("goro-backoff");
+    let handle = rt.handle().clone();
+    let start = Instant::now();
+    // Idle: after 50 quick rounds the gaps double up to 10 ms.
+    std::thread::sleep(Duration::from_millis(800));
+    let idle = Instant::now();
+    let first = gaps(&rounds, start, idle).into_iter().take(20).collect();
+    assert!(
+        median(first) < Duration::from_millis(2),
+        "the first rounds were not quick"
+    );
+    let backed_off = median(gaps(&rounds, idle - Duration::from_millis(300), idle));
+    assert!(
+        backed_off >= Duration::from_millis(5) && backed_off < Duration::from_millis(40),
+        "idle rounds every {backed_off:?}, not about 10 ms"
+    );
+    // A stuck poll: once the monitor hands the processor off it watches closely again.
+    let blocker = handle.spawn(
+        async { std::thread::sleep(Duration::from_millis(150)) },
+        None,
+    );
+    handle.block_on(blocker).unwrap();
+    let after_handoff = gaps(&rounds, idle, Instant::now());
+    let quick = after_handoff
+        .iter()
+        .filter(|&&gap| gap < Duration::from_millis(2))
+        .count();
+    assert!(
+        quick >= 20,
+        "after a handoff only {quick} quick rounds: {after_handoff:?}"
+    );
+}
+
+/// The ids of this process's threads whose name is exactly `name`.
+fn threads_named(name: &str) -> Vec<String> {
+    std::fs::read_dir("/proc/self/task")
+        .unwrap()
+        .flatten()
+        .filter(|t| {
+            std::fs::read_to_string(t.path().join("comm")).is_ok_and(|comm| comm.trim() == name)
+        })
+        .map(|t| t.file_name().to_string_lossy().into_owned())
+        .collect()
+}
+
+#[test]
+fn a_machine_left_by_a_handoff_is_reused_for_the_next_one() {
+    // Two stuck polls in a row: the first handoff starts a machine; the machine it left
+    // finishes its poll and waits as a spare, and takes the processor at the second handoff.
+    let (rt, _) = recorded_runtime("goro-spares");
+    let handle = rt.handle().clone();
+    let mut seen = std::collections::BTreeSet::new();
+    for _ in 0..2 {
+        let blocker = handle.spawn(
+            async { std::thread::sleep(Duration::from_millis(60)) },
+            None,
+        );
+        handle.block_on(blocker).unwrap();
+        std::thread::sleep(Duration::from_millis(20));
+        let alive = threads_named("goro-spares");
+        assert_eq!(
+            alive.len(),
+            2,
+            "after a handoff: the processor's machine and a spare, not {alive:?}"
+        );
+        seen.extend(alive);
+    }
+    let handoffs: u64 = handle.counters().iter().map(|c| c.handoffs).sum();
+    assert_eq!(handoffs, 2, "two stuck polls, two handoffs");
+    assert_eq!(
+        seen.len(),
+        2,
+        "machine threads seen over two handoffs: {seen:?} (one per handoff means no reuse)"
+    );
 }
