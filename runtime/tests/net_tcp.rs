@@ -436,6 +436,44 @@ fn cooperative_budget_bounds_a_read_loop() {
 }
 
 #[test]
+fn cooperative_budget_bounds_a_write_loop() {
+    // A task writing to a socket that always has room yields every so often too: the
+    // processors' budget-yield counter grows by about one per 128 writes (at 1 processor
+    // that is what lets the other tasks run).
+    each_procs(Duration::from_secs(30), |n| {
+        let rt = rt(n);
+        const LEN: usize = 32 * 1024;
+        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+        let reader = std::thread::spawn(move || {
+            let addr = addr_rx.recv().unwrap();
+            let mut client = std::net::TcpStream::connect(addr).unwrap();
+            let mut all = Vec::new();
+            client.read_to_end(&mut all).unwrap();
+            all.len()
+        });
+        let before = rt.handle().stats().totals.budget_yields;
+        rt.block_on(async {
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            addr_tx.send(listener.local_addr().unwrap()).unwrap();
+            let (mut s, _) = listener.accept().await.unwrap();
+            goro::spawn(async move {
+                for _ in 0..LEN {
+                    assert_eq!(s.write(&[1]).await.unwrap(), 1);
+                }
+            })
+            .await
+            .unwrap();
+        });
+        let yields = rt.handle().stats().totals.budget_yields - before;
+        assert_eq!(reader.join().unwrap(), LEN);
+        assert!(
+            yields >= 100,
+            "{yields} budget yields during {LEN} writes that never had to wait"
+        );
+    });
+}
+
+#[test]
 fn shutdown_releases_pending_operations() {
     each_procs(Duration::from_secs(20), |n| {
         // A task waiting in accept is dropped with its listener: the port is free again.
