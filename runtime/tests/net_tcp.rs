@@ -592,5 +592,9 @@ fn drop_deregisters_and_closes() {
             }
             server.abort();
         });
+        let sockets = || -> usize { rt.handle().stats().procs.iter().map(|p| p.io_sources).sum() };
+        wait_until(Duration::from_secs(5), "every socket deregistered", || {
+            sockets() == 0
+        });
     });
 }

@@ -14,6 +14,7 @@ pub(crate) fn snapshot() -> Snapshot {
             index,
             runqueue: 3 * (1 - index),
             idle: index == 1,
+            io_sources: 0,
             counters: CounterSnapshot {
                 polls: 100 + index as u64,
                 steals: 5 * index as u64,

@@ -105,6 +105,7 @@ mod tests {
                 index: 1,
                 runqueue: 3,
                 idle: true,
+                io_sources: 2,
                 counters: crate::CounterSnapshot {
                     polls: 9,
                     ..Default::default()
@@ -122,6 +123,7 @@ mod tests {
         assert_eq!(v["uptime"], 2.003);
         assert_eq!(v["processors"], 2);
         assert_eq!(v["procs"][0]["runqueue"], 3);
+        assert_eq!(v["procs"][0]["io_sources"], 2);
         assert_eq!(v["procs"][0]["counters"]["polls"], 9);
         assert_eq!(v["totals"]["steals"], 0);
         assert_eq!(v["histograms"]["poll_duration"]["p99"], 0.0);

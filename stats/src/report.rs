@@ -82,6 +82,8 @@ pub struct ProcSnapshot {
     pub runqueue: usize,
     /// Parked (in its poller, the poller watch, or its sleeper).
     pub idle: bool,
+    /// Sockets registered on its poller now.
+    pub io_sources: usize,
     pub counters: CounterSnapshot,
 }
 

@@ -63,6 +63,7 @@ pub(crate) fn snapshot(shared: &Shared) -> Snapshot {
                 index,
                 runqueue: ps.stealer.len() + ps.runnext.is_occupied() as usize,
                 idle: ps.park.parked_in().is_some(),
+                io_sources: ps.poller.registrations(),
                 counters,
             }
         })
