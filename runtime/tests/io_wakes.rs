@@ -148,12 +148,9 @@ fn io_on_both_pollers_wakes_one_processor() -> Result<(), String> {
         most >= ROUND_TRIPS as u64 / 2,
         "the round trips did not wake a parked processor: parks per processor {woke:?}"
     );
-    if least >= ROUND_TRIPS as u64 / 10 {
-        return Err(format!(
-            "both processors woke for the I/O: parks per processor {woke:?}"
-        ));
-    }
-    Ok(())
+    ensure(least < ROUND_TRIPS as u64 / 10, || {
+        format!("both processors woke for the I/O: parks per processor {woke:?}")
+    })
 }
 
 /// A small batch that the processor which polled it finishes at once does not wake the
@@ -179,10 +176,9 @@ fn quick_batches_wake_nobody() -> Result<(), String> {
         }
         unparks += rt.handle().stats().totals.unparks - before;
     }
-    if unparks >= BATCHES / 2 {
-        return Err(format!("{unparks} unparks for {BATCHES} quick batches"));
-    }
-    Ok(())
+    ensure(unparks < BATCHES / 2, || {
+        format!("{unparks} unparks for {BATCHES} quick batches")
+    })
 }
 
 /// A batch that keeps its processor busy gets the idle processor's help: 64 readers that
@@ -210,12 +206,9 @@ fn a_long_batch_is_shared() -> Result<(), String> {
     }
     let after = per_processor(&rt, |c| c.polls);
     let ran: Vec<u64> = after.iter().zip(&before).map(|(a, b)| a - b).collect();
-    if ran.iter().any(|&polls| polls < READERS as u64 / 8) {
-        return Err(format!(
-            "one processor ran (nearly) the whole batch: polls per processor {ran:?}"
-        ));
-    }
-    Ok(())
+    ensure(ran.iter().all(|&polls| polls >= READERS as u64 / 8), || {
+        format!("one processor ran (nearly) the whole batch: polls per processor {ran:?}")
+    })
 }
 
 /// Poll stealing: while a processor is stuck in a long poll, the idle one serves the I/O
@@ -256,10 +249,7 @@ fn idle_processor_steals_polls() -> Result<(), String> {
     let stolen = per_processor(&rt, |c| c.poll_steals).iter().sum::<u64>() - before;
     drop(peer);
     rt.block_on(busy).unwrap();
-    if stolen < ROUND_TRIPS / 2 {
-        return Err(format!(
-            "{stolen} poll steals for {ROUND_TRIPS} round trips"
-        ));
-    }
-    Ok(())
+    ensure(stolen >= ROUND_TRIPS / 2, || {
+        format!("{stolen} poll steals for {ROUND_TRIPS} round trips")
+    })
 }

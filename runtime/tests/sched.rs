@@ -317,3 +317,39 @@ fn threads_block_on_concurrently() {
         assert_eq!(got, vec![0, 10, 20, 30]);
     });
 }
+
+#[test]
+fn a_machine_left_by_a_handoff_is_reused_for_the_next_one() {
+    // Two stuck polls in a row: the first handoff starts a machine; the machine it left
+    // finishes its poll and waits as a spare, and takes the processor at the second handoff.
+    const NAME: &str = "goro-spares";
+    let rt = goro::Builder::new()
+        .processors(1)
+        .thread_name(NAME)
+        .build()
+        .unwrap();
+    let mut seen = std::collections::BTreeSet::new();
+    for _ in 0..2 {
+        rt.block_on(rt.spawn(async { thread::sleep(Duration::from_millis(60)) }))
+            .unwrap();
+        thread::sleep(Duration::from_millis(20));
+        // Machines only: the monitor thread's name is longer.
+        let alive: Vec<_> = threads_named(NAME)
+            .into_iter()
+            .filter(|(_, name)| name == NAME)
+            .map(|(path, _)| path)
+            .collect();
+        assert_eq!(
+            alive.len(),
+            2,
+            "after a handoff: the processor's machine and a spare, not {alive:?}"
+        );
+        seen.extend(alive);
+    }
+    assert_eq!(rt.handle().stats().totals.handoffs, 2, "two stuck polls");
+    assert_eq!(
+        seen.len(),
+        2,
+        "machine threads seen over two handoffs: {seen:?} (one per handoff means no reuse)"
+    );
+}

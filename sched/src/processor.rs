@@ -126,8 +126,8 @@ pub(crate) struct ProcShared {
 
 impl ProcShared {
     /// Whether the machine of the calling thread owns this processor (`false` on a thread
-    /// that is no machine, and on a machine whose poll ran so long that the processor was
-    /// handed on).
+    /// that is no machine, on a machine of another runtime (machine ids are unique in the
+    /// process), and on a machine whose poll ran so long that the processor was handed on).
     pub(crate) fn is_owned_here(&self) -> bool {
         let machine = context::machine_id();
         machine != NO_OWNER && self.owner.load(SeqCst) == machine

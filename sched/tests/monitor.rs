@@ -1,4 +1,5 @@
-//! The monitor: its tick hook, handoffs, backing off when idle, and spare machines.
+//! The monitor: its tick hook, handoffs, and backing off when idle. (Its spare machines
+//! are tested in `runtime/tests/sched.rs`.)
 
 use goro_sched::{Config, MonitorHook, Scheduler};
 use std::sync::atomic::{AtomicU64, Ordering::*};
@@ -88,48 +89,5 @@ fn monitor_backs_off_when_idle_and_speeds_up_when_it_acts() {
     assert!(
         quick >= 20,
         "after a handoff only {quick} quick rounds: {after_handoff:?}"
-    );
-}
-
-/// The ids of this process's threads whose name is exactly `name`.
-fn threads_named(name: &str) -> Vec<String> {
-    std::fs::read_dir("/proc/self/task")
-        .unwrap()
-        .flatten()
-        .filter(|t| {
-            std::fs::read_to_string(t.path().join("comm")).is_ok_and(|comm| comm.trim() == name)
-        })
-        .map(|t| t.file_name().to_string_lossy().into_owned())
-        .collect()
-}
-
-#[test]
-fn a_machine_left_by_a_handoff_is_reused_for_the_next_one() {
-    // Two stuck polls in a row: the first handoff starts a machine; the machine it left
-    // finishes its poll and waits as a spare, and takes the processor at the second handoff.
-    let (rt, _) = recorded_runtime("goro-spares");
-    let handle = rt.handle().clone();
-    let mut seen = std::collections::BTreeSet::new();
-    for _ in 0..2 {
-        let blocker = handle.spawn(
-            async { std::thread::sleep(Duration::from_millis(60)) },
-            None,
-        );
-        handle.block_on(blocker).unwrap();
-        std::thread::sleep(Duration::from_millis(20));
-        let alive = threads_named("goro-spares");
-        assert_eq!(
-            alive.len(),
-            2,
-            "after a handoff: the processor's machine and a spare, not {alive:?}"
-        );
-        seen.extend(alive);
-    }
-    let handoffs: u64 = handle.counters().iter().map(|c| c.handoffs).sum();
-    assert_eq!(handoffs, 2, "two stuck polls, two handoffs");
-    assert_eq!(
-        seen.len(),
-        2,
-        "machine threads seen over two handoffs: {seen:?} (one per handoff means no reuse)"
     );
 }

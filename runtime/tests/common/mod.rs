@@ -246,6 +246,29 @@ pub fn expect_panic<R>(f: impl FnOnce() -> R) -> String {
     }
 }
 
+/// `Ok` if `ok`, else `Err` with the message (a measurement step for [`in_one_of`]).
+pub fn ensure(ok: bool, message: impl FnOnce() -> String) -> Result<(), String> {
+    if ok {
+        Ok(())
+    } else {
+        Err(message())
+    }
+}
+
+/// This process's threads whose name starts with `prefix` (names are cut to 15 bytes): each
+/// one's `/proc/self/task/<tid>` directory and name.
+pub fn threads_named(prefix: &str) -> Vec<(std::path::PathBuf, String)> {
+    std::fs::read_dir("/proc/self/task")
+        .unwrap()
+        .flatten()
+        .filter_map(|task| {
+            let comm = std::fs::read_to_string(task.path().join("comm")).ok()?;
+            let name = comm.trim_end().to_string();
+            name.starts_with(prefix).then(|| (task.path(), name))
+        })
+        .collect()
+}
+
 /// Runs a measurement that host noise can spoil (a preempted vCPU looks like a slow
 /// processor) up to `attempts` times; passes if one attempt returns `Ok`, else panics with
 /// every attempt's message. A broken mechanism fails every attempt.

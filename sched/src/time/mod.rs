@@ -136,10 +136,11 @@ impl Sleep {
 /// later, so the next owner locks the timer queue after this arm and parks no longer than
 /// this timer.
 fn arm_on_some_processor(shared: &Arc<Shared>, deadline: u64, entry: Arc<TimerEntry>) -> usize {
-    let local = shared.local_index();
-    let index = local.unwrap_or_else(|| shared.next_remote_index());
+    let index = shared
+        .local_index()
+        .unwrap_or_else(|| shared.next_remote_index());
     let ps = &shared.procs[index];
-    if ps.timers.arm(deadline, entry) && !(local.is_some() && ps.is_owned_here()) {
+    if ps.timers.arm(deadline, entry) && !ps.is_owned_here() {
         shared.unpark(index);
     }
     index
