@@ -65,7 +65,9 @@
 //!   poller (`try_poll_now`), which must hand back a wake signal it consumed. With two
 //!   processors: the first to park claims the poller watch and the other sleeps in its
 //!   sleeper, and every unpark reaches the place where its processor blocks, also when an
-//!   I/O event makes the watch change hands while an unpark's signal is on its way.
+//!   I/O event makes the watch change hands while an unpark's signal is on its way; and a
+//!   sleeping processor offered the watch by its leaving holder moves there (`move_park`)
+//!   without losing an unpark that races the move.
 //! * `models::idle` — two processors running the loop of `machine.rs`/`processor.rs`
 //!   (`next_task`, `search` with `try_begin_spinning`, `run_task`/`stop_spinning`, and `park`
 //!   with `transition_to_parked`, the `has_visible_work` re-check, `ParkState` in the watch

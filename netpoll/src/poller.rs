@@ -243,8 +243,10 @@ impl Poller {
         Ok(outcome)
     }
 
-    /// The descriptor of the epoll instance (stays valid as long as the poller).
-    pub(crate) fn epoll_fd(&self) -> RawFd {
+    /// The descriptor of the epoll instance (stays valid as long as the poller). It is
+    /// readable while events are ready, which lets an observer (the scheduler's monitor)
+    /// see them with `poll(2)` without taking them from the owner.
+    pub fn epoll_fd(&self) -> RawFd {
         self.epoll_fd
     }
 

@@ -42,6 +42,7 @@ pub struct Builder {
     reclaim_orphans: bool,
     stall_alarm: Option<(f64, usize)>,
     debug_addr: Option<SocketAddr>,
+    handoff_after: Option<Duration>,
 }
 
 impl Builder {
@@ -158,6 +159,28 @@ impl Builder {
         self
     }
 
+    /// How long one poll may run on a CPU before the monitor hands its processor to another
+    /// machine, so the processor's other tasks, sockets and timers go on (default 10 ms, as
+    /// Go's sysmon preempts; at least 500 µs). A poll asleep in the kernel (a blocking system
+    /// call, `std::thread::sleep`) loses its processor much sooner, within about 50 µs plus
+    /// one or two monitor rounds of 100 µs, whatever this says; and tasks queued behind any long poll are taken by idle processors within a
+    /// round or two. The handoffs of each rule are counted apart in
+    /// [`stats`](crate::stats) (`handoffs_blocked`, `handoffs_running`).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let rt = goro::Builder::new().handoff_after(Duration::from_millis(2)).build()?;
+    /// # drop(rt);
+    /// let err = goro::Builder::new().handoff_after(Duration::ZERO).build().unwrap_err();
+    /// assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn handoff_after(&mut self, after: Duration) -> &mut Builder {
+        self.handoff_after = Some(after);
+        self
+    }
+
     /// Serve the stats over HTTP at `addr` (overrides `GORO_DEBUG_ADDR`): `/metrics`,
     /// `/debug/goro/stats`, `/debug/goro/tasks`, `/debug/goro/leaks`. Port 0 picks a free
     /// port; [`Runtime::debug_addr`] tells which. See [`stats`](crate::stats).
@@ -225,6 +248,9 @@ impl Builder {
         if let Some((factor, window)) = self.stall_alarm {
             config.stall_alarm_factor = factor;
             config.stall_alarm_window = window;
+        }
+        if let Some(after) = self.handoff_after {
+            config.handoff_after = after;
         }
         config.schedtrace = env::schedtrace()?;
         config.validate()?;

@@ -1037,8 +1037,12 @@ fn a_blocked_processor_makes_a_pause_and_fires_the_stall_alarm() {
             goro::spawn(async move {
                 *r.lock().unwrap() = Some(Instant::now());
             });
+            // Hogging the CPU: the processor is handed off after `handoff_after` (10 ms). A
+            // poll asleep in the kernel would lose it within a fraction of a millisecond.
             let start = Instant::now();
-            std::thread::sleep(Duration::from_millis(200));
+            while start.elapsed() < Duration::from_millis(200) {
+                std::hint::spin_loop();
+            }
             (start, Instant::now())
         });
         let (blocked_at, unblocked_at) = rt.block_on(blocker).unwrap();
@@ -1068,6 +1072,48 @@ fn a_blocked_processor_makes_a_pause_and_fires_the_stall_alarm() {
         assert!(p.stall_alarms >= 1, "no stall alarm: {p:#?}");
         assert!(h.leak_report().stall_alarms >= 1);
         assert_eq!(h.stats().pauses.stall_alarms, h.pauses().stall_alarms);
+    });
+}
+
+/// Work that is not queued yet is runnable work too: with one processor, tasks whose timers
+/// are due behind a poll that hogs the CPU make a pause (about `handoff_after`, when the
+/// monitor hands the processor off), though no task sits in the run queue.
+#[test]
+fn due_timers_behind_a_hog_make_a_pause() {
+    within(LIMIT, || {
+        let rt = goro::Builder::new()
+            .processors(1)
+            .stats_interval(Duration::from_millis(50))
+            .build()
+            .unwrap();
+        let h = rt.handle().clone();
+        let stop = Arc::new(AtomicBool::new(false));
+        for _ in 0..4 {
+            let stop = stop.clone();
+            rt.spawn(async move {
+                while !stop.load(SeqCst) {
+                    sleep(Duration::from_millis(1)).await;
+                }
+            });
+        }
+        rt.block_on(async { sleep(Duration::from_millis(20)).await });
+        let before = h.pauses().num_cycles;
+        rt.block_on(rt.spawn(async {
+            let start = Instant::now();
+            while start.elapsed() < Duration::from_millis(300) {
+                std::hint::spin_loop();
+            }
+        }))
+        .unwrap();
+        wait_cycles(&h, h.pauses().num_cycles, 2);
+        stop.store(true, SeqCst);
+        let p = h.pauses();
+        let new = (p.num_cycles - before) as usize;
+        let longest = p.pauses[..new.min(p.pauses.len())].iter().max().copied();
+        assert!(
+            longest >= Some(Duration::from_millis(5)),
+            "due timers waited behind the hog, yet the longest pause was {longest:?}"
+        );
     });
 }
 

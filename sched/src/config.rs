@@ -5,7 +5,7 @@ use std::io;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// A function the monitor calls on every round (every 20 µs to 10 ms), with the round's
+/// A function the monitor calls on every round (every 25 µs to 10 ms), with the round's
 /// time. This is where a stats cycle hooks in; it must return quickly.
 #[derive(Clone)]
 pub struct MonitorHook(pub Arc<dyn Fn(Instant) + Send + Sync>);
@@ -49,6 +49,9 @@ pub struct Config {
     pub stall_alarm_factor: f64,
     /// Print a `SCHED` line to stderr this often (`GORO_SCHEDTRACE`).
     pub schedtrace: Option<Duration>,
+    /// A poll that has run on a CPU this long loses its processor to a spare machine (a
+    /// poll asleep in the kernel loses it within [`BLOCKED_GRACE`](crate::BLOCKED_GRACE)).
+    pub handoff_after: Duration,
 }
 
 impl Config {
@@ -69,6 +72,7 @@ impl Config {
             stall_alarm_window: 10,
             stall_alarm_factor: 3.2,
             schedtrace: None,
+            handoff_after: DEFAULT_HANDOFF_AFTER,
         }
     }
 
@@ -112,6 +116,13 @@ impl Config {
                 self.stall_alarm_factor
             )));
         }
+        if self.handoff_after < MIN_HANDOFF_AFTER {
+            return Err(invalid(format!(
+                "handoff_after({:?}): must be at least {MIN_HANDOFF_AFTER:?} (the monitor's \
+                 resolution)",
+                self.handoff_after
+            )));
+        }
         if let Some(period) = self.schedtrace {
             if period.is_zero() {
                 return Err(invalid(
@@ -123,7 +134,14 @@ impl Config {
     }
 }
 
-/// The shortest stats cycle: the monitor's own resolution is 20 µs to 10 ms.
+/// The default of [`Config::handoff_after`], as Go's sysmon's `forcePreemptNS`.
+pub const DEFAULT_HANDOFF_AFTER: Duration = Duration::from_millis(10);
+
+/// The shortest [`Config::handoff_after`]: below it the monitor cannot tell the age of a
+/// poll.
+pub const MIN_HANDOFF_AFTER: Duration = Duration::from_micros(500);
+
+/// The shortest stats cycle: the monitor's own resolution is 25 µs to 10 ms.
 pub const MIN_STATS_INTERVAL: Duration = Duration::from_millis(10);
 
 /// The most processors a runtime may have.

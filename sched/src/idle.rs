@@ -126,6 +126,11 @@ impl Idle {
         }
     }
 
+    /// Whether some processor is parked (a racy hint, for the monitor).
+    pub(crate) fn has_parked(&self) -> bool {
+        unparked(self.state.load(Relaxed)) < self.num_procs
+    }
+
     /// (unparked, spinning) for statistics.
     pub(crate) fn counts(&self) -> (usize, usize) {
         let state = self.state.load(Relaxed);

@@ -4,16 +4,22 @@
 //! poll it, repeat; search other processors when out of work; park (`Processor::park`) when
 //! the search finds nothing.
 //!
-//! There can be more machines than processors. When a machine is stuck in one poll for too
-//! long (the monitor sees it) or enters blocking work (`block_in_place`), its processor is
-//! handed to a *spare* machine, started on demand, so the processor's other tasks, timers and
-//! sockets go on. The stuck machine finishes its poll, notices it lost the processor, and
-//! becomes a spare itself: it waits for a processor to be handed to it, and exits after
-//! [`SPARE_KEEP_ALIVE`] without one.
+//! There can be more machines than processors. When a machine is stuck in one poll (the
+//! monitor sees it asleep in the kernel, or running past `handoff_after`) or enters blocking
+//! work (`block_in_place`), its processor is handed to a *spare* machine, so the processor's
+//! other tasks, timers and sockets go on. The stuck machine finishes its poll, notices it
+//! lost the processor, and becomes a spare itself: it waits for a processor to be handed to
+//! it.
+//!
+//! A handoff must not wait for a thread to be created (tens to hundreds of microseconds,
+//! more on a loaded machine): the runtime starts with one spare, and a handoff that takes
+//! the last waiting spare starts a replacement after the processor is on its way. Spares
+//! beyond one exit after [`SPARE_KEEP_ALIVE`] without a processor; the last one stays.
 
 use crate::context;
 use crate::processor::Processor;
 use crate::shared::Shared;
+use crate::thread_clock::MachineClock;
 use parking_lot::{Condvar, Mutex};
 use std::collections::VecDeque;
 use std::io;
@@ -64,20 +70,29 @@ impl Machines {
         Self::spawn_thread(shared, Some(index), core)
     }
 
-    /// Hands processor `index` to a spare machine, starting one if none is waiting.
+    /// Starts the spare machine that the first handoff will take.
+    pub(crate) fn start_spare(shared: &Arc<Shared>) -> io::Result<()> {
+        Self::spawn_thread(shared, None, None)
+    }
+
+    /// Hands processor `index` to a spare machine; then, if no spare is left waiting, starts
+    /// one for the next handoff (or for this one, if none was waiting).
     pub(crate) fn hand_off(shared: &Arc<Shared>, index: usize) {
         let mut state = shared.machines.state.lock();
         state.handoffs.push_back(index);
         if state.spare > state.notified {
             state.notified += 1;
             shared.machines.handed.notify_one();
+        }
+        let spares_left = state.spare > state.notified;
+        drop(state);
+        if spares_left || shared.is_shutdown() {
             return;
         }
-        drop(state);
         if let Err(e) = Self::spawn_thread(shared, None, None) {
-            // The processor stays queued; the next machine to go spare takes it. Say why
-            // this processor's tasks are late rather than failing silently.
-            eprintln!("goro: cannot start a machine for a handed-off processor: {e}");
+            // A queued processor stays queued; the next machine to go spare takes it. Say
+            // why this processor's tasks may be late rather than failing silently.
+            eprintln!("goro: cannot start a spare machine: {e}");
         }
     }
 
@@ -103,10 +118,11 @@ impl Machines {
         Ok(())
     }
 
-    /// A spare machine waits for a handed-off processor; `None` on shutdown or keep-alive.
+    /// A spare machine waits for a handed-off processor; `None` on shutdown, or after
+    /// [`SPARE_KEEP_ALIVE`] if another spare is waiting too.
     fn wait_for_processor(&self) -> Option<usize> {
         let mut state = self.state.lock();
-        let deadline = Instant::now() + SPARE_KEEP_ALIVE;
+        let mut deadline = Instant::now() + SPARE_KEEP_ALIVE;
         loop {
             if state.shutdown {
                 return None;
@@ -119,7 +135,11 @@ impl Machines {
             state.spare -= 1;
             state.notified = state.notified.saturating_sub(1);
             if timed_out && state.handoffs.is_empty() {
-                return None;
+                if state.spare > state.notified {
+                    return None;
+                }
+                // The last spare stays, so that a handoff never waits for a new thread.
+                deadline = Instant::now() + SPARE_KEEP_ALIVE;
             }
         }
     }
@@ -154,13 +174,14 @@ impl Machines {
 /// A machine's life: run processors until shutdown or until no processor needs it.
 fn run(shared: Arc<Shared>, mut next: Option<usize>) {
     let machine = NEXT_MACHINE_ID.fetch_add(1, Relaxed);
+    let clock = MachineClock::current();
     let _runtime = context::set_runtime(shared.clone(), context::ThreadRole::Machine);
     let _enter = context::try_enter();
     while let Some(index) = next.take().or_else(|| shared.machines.wait_for_processor()) {
         // SAFETY: the processor was handed to this machine: at start, or through `hand_off`
         // after its previous owner lost it.
         let p = unsafe { shared.processor(index) };
-        p.acquire(machine);
+        p.acquire(machine, clock);
         let _processor = context::set_processor(p, machine);
         schedule(p);
         if shared.is_shutdown() {

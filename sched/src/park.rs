@@ -19,6 +19,10 @@
 //! * `begin_park` consumes a pending NOTIFIED (returns `false`: do not block) or moves EMPTY
 //!   to PARKED with the place (returns `true`: block there).
 //! * `end_park` goes back to EMPTY after the blocking call returns, for whatever reason.
+//! * `move_park` changes the place of a PARKED processor (CAS): a processor asleep in its
+//!   sleeper that takes the poller watch it was offered blocks there next. If an unpark
+//!   swapped in NOTIFIED first, the CAS fails and the processor leaves the park as woken;
+//!   an unpark after the CAS finds the new place and signals there.
 //!
 //! An unpark that lands between the blocking call's return and `end_park` signals
 //! needlessly; the next park there then returns at once. That is a spurious wake-up, which
@@ -73,6 +77,15 @@ impl ParkState {
                 false
             }
         }
+    }
+
+    /// The processor, parked in `from`, moves to block in `to` instead (a sleeper took the
+    /// poller watch it was offered). Returns `false` if an unpark came first: it signalled
+    /// `from`, and the caller must leave the park as woken.
+    pub(crate) fn move_park(&self, from: ParkedIn, to: ParkedIn) -> bool {
+        self.state
+            .compare_exchange(PARKED + from as usize, PARKED + to as usize, SeqCst, SeqCst)
+            .is_ok()
     }
 
     /// The blocking call returned. Returns whether an unpark was received.

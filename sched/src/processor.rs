@@ -68,9 +68,10 @@ use crate::context;
 use crate::park::{ParkState, ParkedIn};
 use crate::runnext::{Runnext, SlotItem};
 use crate::shared::Shared;
-use crate::sleeper::Sleeper;
+use crate::sleeper::{SleepEnd, Sleeper};
 use crate::stats::{ProcHistograms, POLL_SAMPLE};
 use crate::task::{Notified, RawTask};
+use crate::thread_clock::{MachineClock, NO_CLOCK};
 use crate::time::{clock_now, queue::TimerQueue};
 use crossbeam_deque::{Steal, Stealer, Worker};
 use crossbeam_utils::CachePadded;
@@ -105,12 +106,27 @@ pub(crate) const HANDED_OFF: u64 = u64::MAX;
 /// `owner` of a processor no machine holds.
 pub(crate) const NO_OWNER: usize = 0;
 
+/// Why a processor is taken from the machine inside a poll.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum HandoffReason {
+    /// The machine sleeps in the kernel (its CPU clock stopped): the monitor's quick rule.
+    Blocked,
+    /// The poll ran on a CPU for `handoff_after`.
+    Running,
+    /// The task called `block_in_place`.
+    BlockInPlace,
+}
+
 /// The shared half of a processor.
 pub(crate) struct ProcShared {
     /// `seq << 1 | in_poll`, or [`HANDED_OFF`]; see the module docs.
     pub(crate) run_state: AtomicU64,
     /// The id of the machine holding the processor, or [`NO_OWNER`].
     pub(crate) owner: AtomicUsize,
+    /// The owner's [`MachineClock`], packed (or `NO_CLOCK`): written by each new owner
+    /// as it acquires the processor, read by the monitor to tell a poll asleep in the kernel
+    /// from one running.
+    pub(crate) owner_clock: AtomicU64,
     /// Raised while a wake pushes to the local queue; see the module docs.
     guard: AtomicBool,
     pub(crate) stealer: Stealer<Notified>,
@@ -182,6 +198,7 @@ pub(crate) fn new_processors(n: usize) -> io::Result<(Vec<Worker<Notified>>, Vec
         shared.push(ProcShared {
             run_state: AtomicU64::new(0),
             owner: AtomicUsize::new(NO_OWNER),
+            owner_clock: AtomicU64::new(NO_CLOCK),
             guard: AtomicBool::new(false),
             stealer: worker.stealer(),
             runnext: Runnext::new(),
@@ -247,9 +264,12 @@ impl Processor {
         &self.shared().procs[self.index]
     }
 
-    /// Machine `machine` takes this processor (it was handed to it).
-    pub(crate) fn acquire(&self, machine: usize) {
+    /// Machine `machine`, whose thread's clock is `clock`, takes this processor (it was
+    /// handed to it).
+    pub(crate) fn acquire(&self, machine: usize, clock: Option<MachineClock>) {
         let ps = self.ps();
+        let clock = clock.map_or(NO_CLOCK, MachineClock::pack);
+        ps.owner_clock.store(clock, Release);
         ps.owner.store(machine, SeqCst);
         ps.run_state.store(self.poll_seq.get() << 1, Release);
     }
@@ -271,8 +291,9 @@ impl Processor {
     }
 
     /// Takes the processor from the machine polling with `run_state == polling` (which is
-    /// stuck, or is the caller in `block_in_place`). Returns `false` if the poll ended first.
-    pub(crate) fn retake(ps: &ProcShared, polling: u64) -> bool {
+    /// stuck, or is the caller in `block_in_place`), for `reason`. Returns `false` if the
+    /// poll ended first.
+    pub(crate) fn retake(ps: &ProcShared, polling: u64, reason: HandoffReason) -> bool {
         if polling & 1 == 0 || polling == HANDED_OFF {
             return false;
         }
@@ -288,6 +309,12 @@ impl Processor {
             std::hint::spin_loop();
         }
         ps.counters.handoffs.add_shared(1);
+        let by_reason = match reason {
+            HandoffReason::Blocked => &ps.counters.handoffs_blocked,
+            HandoffReason::Running => &ps.counters.handoffs_running,
+            HandoffReason::BlockInPlace => &ps.counters.handoffs_block_in_place,
+        };
+        by_reason.add_shared(1);
         true
     }
 
@@ -382,7 +409,12 @@ impl Processor {
         };
         let mut ready = self.watch_ready.take();
         let events = match guard.wait_then(Some(Duration::ZERO), || {}, &mut ready) {
-            Ok(_) => self.poll_ready(&ready),
+            Ok(_) => {
+                // A processor that parked while this poll held the watch sleeps away
+                // from the I/O: give it the watch.
+                self.hand_watch_on();
+                self.poll_ready(&ready)
+            }
             Err(_) => 0,
         };
         self.watch_ready.set(ready);
@@ -477,13 +509,29 @@ impl Processor {
             .is_ok();
         if let Some(task) = context::take_yielded() {
             if owned {
-                self.local.push(task);
-                self.shared().notify_work();
+                self.make_way_for(task);
             } else {
                 self.shared().schedule_remote(task);
             }
         }
         owned
+    }
+
+    /// Queues a task that yielded (or was woken while it ran) behind every other runnable
+    /// task this processor can see. If nothing else is queued here, that means first firing
+    /// due timers, polling for I/O without blocking and taking tasks from the injector, which
+    /// the next ticks would otherwise skip (the injector is only checked first every 61st):
+    /// a yield lets everything runnable anywhere go first, as tokio's does.
+    fn make_way_for(&self, yielded: Notified) {
+        if self.local.is_empty() && !self.ps().runnext.is_occupied() {
+            self.fire_timers();
+            self.poll_io_now();
+            if let Some(task) = self.pop_injector() {
+                self.local.push(task);
+            }
+        }
+        self.local.push(yielded);
+        self.shared().notify_work();
     }
 
     fn stop_spinning(&self) {
@@ -613,24 +661,70 @@ impl Processor {
         // An error of a poller or watch wait (epoll_wait only fails for invalid arguments)
         // must not spin the processor: it is taken as a wake-up.
         match claim {
-            Some(guard) => {
-                let mut ready = self.watch_ready.take();
-                if guard.wait_then(timeout, woke, &mut ready).is_ok() {
-                    self.poll_ready(&ready);
-                }
-                self.watch_ready.set(ready);
-            }
+            Some(guard) => self.wait_in_watch(guard, timeout, &mut woke),
             None if place == ParkedIn::Poller => {
                 if let Ok(outcome) = ps.poller.wait_then(timeout, woke) {
                     self.count_poll(self.index, outcome);
                 }
             }
-            None => {
-                ps.sleeper.sleep(timeout);
-                woke();
-            }
+            None => self.sleep_or_take_watch(timeout, &mut woke),
         }
         notified
+    }
+
+    /// Blocks in the poller watch; when the wait ends, hands the watch on and polls the
+    /// pollers it reported.
+    fn wait_in_watch(
+        &self,
+        guard: WatchGuard<'_>,
+        timeout: Option<Duration>,
+        woke: &mut dyn FnMut(),
+    ) {
+        let mut ready = self.watch_ready.take();
+        if guard.wait_then(timeout, woke, &mut ready).is_ok() {
+            self.hand_watch_on();
+            self.poll_ready(&ready);
+        }
+        self.watch_ready.set(ready);
+    }
+
+    /// Blocks in the sleeper until woken or the timeout; if offered the poller watch
+    /// meanwhile, moves there for the rest of the timeout.
+    fn sleep_or_take_watch(&self, timeout: Option<Duration>, woke: &mut dyn FnMut()) {
+        let ps = self.ps();
+        let deadline = timeout.map(|t| Instant::now() + t);
+        let left = || deadline.map(|d| d.saturating_duration_since(Instant::now()));
+        loop {
+            if ps.sleeper.sleep(left()) == SleepEnd::Woken {
+                return woke();
+            }
+            let Some(guard) = self.shared().watch.as_ref().and_then(|w| w.try_claim()) else {
+                // Someone else took the watch: sleep on.
+                continue;
+            };
+            if !ps.park.move_park(ParkedIn::Sleeper, ParkedIn::Watch) {
+                // An unpark came first and signalled the sleeper.
+                return woke();
+            }
+            return self.wait_in_watch(guard, left(), woke);
+        }
+    }
+
+    /// This processor leaves the poller watch (or polled it in passing) to run tasks: if
+    /// another processor is asleep in its sleeper, it is offered the watch, so that while
+    /// any processor is parked one waits there and the I/O of every poller, a stuck
+    /// processor's too, is served at once (tokio hands its driver on the same way).
+    fn hand_watch_on(&self) {
+        let sleeping = self
+            .shared()
+            .procs
+            .iter()
+            .enumerate()
+            .find(|&(i, p)| i != self.index && p.park.parked_in() == Some(ParkedIn::Sleeper));
+        if let Some((_, p)) = sleeping {
+            self.counters().watch_handoffs.incr();
+            p.sleeper.offer_watch();
+        }
     }
 
     /// The blocking call of a park returned: records it and leaves the parked state.

@@ -3,7 +3,7 @@
 use crate::blocking::BlockingPool;
 use crate::machine::Machines;
 use crate::monitor;
-use crate::processor::{new_processors, Processor, ProcessorCell};
+use crate::processor::{new_processors, HandoffReason, Processor, ProcessorCell};
 use crate::shared::Shared;
 use crate::task::{Id, JoinHandle};
 use crate::{block_on, context, Config};
@@ -69,6 +69,7 @@ impl Scheduler {
             let core = (!cores.is_empty()).then(|| cores[index % cores.len()]);
             Machines::start_initial(&shared, index, core)?;
         }
+        Machines::start_spare(&shared)?;
         let monitor_shared = shared.clone();
         scheduler.monitor = Some(
             std::thread::Builder::new()
@@ -268,7 +269,7 @@ pub fn block_in_place<F: FnOnce() -> R, R>(f: F) -> R {
         let p = p?;
         let ps = p.ps();
         let polling = ps.run_state.load(std::sync::atomic::Ordering::Acquire);
-        Processor::retake(ps, polling).then_some(p.index)
+        Processor::retake(ps, polling, HandoffReason::BlockInPlace).then_some(p.index)
     });
     if let Some(index) = handed {
         context::clear_processor();

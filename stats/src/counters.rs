@@ -123,8 +123,21 @@ proc_counters! {
     netpoll_events,
     /// Polls of another processor's poller.
     poll_steals,
-    /// Times this processor was handed to another machine.
+    /// Times this processor was handed to another machine, for any reason.
     handoffs,
+    /// Handoffs because the machine was asleep in the kernel inside a poll (a blocking
+    /// system call, `std::thread::sleep`).
+    handoffs_blocked,
+    /// Handoffs because one poll ran on a CPU longer than `handoff_after`.
+    handoffs_running,
+    /// Handoffs asked for by the running task (`block_in_place`).
+    handoffs_block_in_place,
+    /// Times the monitor woke an idle processor for work (queued tasks, due timers, ready
+    /// I/O) waiting behind a long poll of this processor.
+    stuck_helps,
+    /// Times this processor, leaving the poller watch to run tasks, woke a processor asleep
+    /// in its sleeper to wait in the watch instead.
+    watch_handoffs,
     /// Tasks that yielded because their cooperative budget ran out.
     budget_yields,
     /// Accept errors (EMFILE and friends) on listeners of this processor.

@@ -267,3 +267,82 @@ fn unpark_reaches_the_watch_or_the_sleeper() {
 fn watch_changes_hands_under_an_unpark() {
     check(2, || two_processors_park(true));
 }
+
+/// A processor asleep in its sleeper that may be offered the watch (`Sleeper::offer_watch`
+/// from `Processor::hand_watch_on`), as `Processor::sleep_or_take_watch` handles it: after
+/// the sleeper's wait, an offer (`offered`, set before the sleeper is signalled) makes it
+/// claim the watch and `move_park` there, unless an unpark came first (the CAS fails and it
+/// leaves the park as woken).
+struct Offered {
+    park: ParkState,
+    sleeper: Poller,
+    offered: loom::sync::atomic::AtomicBool,
+    work: AtomicUsize,
+}
+
+impl Offered {
+    /// `Processor::park` for a processor that finds the watch taken, then
+    /// `sleep_or_take_watch`.
+    fn park(&self, watch: &Poller) {
+        if !self.park.begin_park(ParkedIn::Sleeper) {
+            return;
+        }
+        loop {
+            self.sleeper.wait();
+            if !self.offered.swap(false, SeqCst) {
+                break;
+            }
+            let Some(claim) = watch.try_claim() else {
+                continue;
+            };
+            if self.park.move_park(ParkedIn::Sleeper, ParkedIn::Watch) {
+                watch.wait_claimed();
+            }
+            drop(claim);
+            break;
+        }
+        let _ = self.park.end_park();
+    }
+
+    fn run_until(&self, watch: &Poller, expected: usize) {
+        while self.work.load(Acquire) < expected {
+            self.park(watch);
+        }
+    }
+}
+
+/// The holder of the watch leaves it and offers it to the sleeping processor while a
+/// producer publishes work for that processor and unparks it: whether the unpark lands
+/// before the move (it signals the sleeper and the CAS fails) or after it (it finds the
+/// processor parked in the watch and wakes the watch), the processor sees its work. An
+/// unpark that lands between the sleeper's wait and the move must not be lost either.
+#[test]
+fn a_watch_offer_racing_an_unpark_loses_no_wake() {
+    check(2, || {
+        let watch = Arc::new(Poller::new());
+        let p = Arc::new(Offered {
+            park: ParkState::new(),
+            sleeper: Poller::new(),
+            offered: loom::sync::atomic::AtomicBool::new(false),
+            work: AtomicUsize::new(0),
+        });
+        // The holder of the watch has left it to run tasks, and hands it on.
+        let holder = {
+            let p = p.clone();
+            thread::spawn(move || {
+                p.offered.store(true, SeqCst);
+                p.sleeper.wake();
+            })
+        };
+        let producer = {
+            let (watch, p) = (watch.clone(), p.clone());
+            thread::spawn(move || {
+                p.work.fetch_add(1, Release);
+                unpark_in_watch_or_sleeper(&watch, &p.park, &p.sleeper);
+            })
+        };
+        p.run_until(&watch, 1);
+        holder.join().unwrap();
+        producer.join().unwrap();
+    });
+}

@@ -1,0 +1,228 @@
+//! What the monitor knows of one processor, and the three rules it applies to a long poll:
+//! help, blocked in the kernel, running too long (see the module docs of `monitor`).
+//!
+//! The monitor never learns when a poll started: it sees `run_state` change. A poll seen with
+//! the same `run_state` on two rounds has lasted at least since the first of them (`since`),
+//! which is what every age below means.
+
+use super::{BLOCKED_GRACE, STARVED_AFTER};
+use crate::machine::Machines;
+use crate::processor::{HandoffReason, ProcShared, Processor, HANDED_OFF};
+use crate::shared::Shared;
+use crate::stats::PauseTracker;
+use crate::thread_clock::MachineClock;
+use crate::time::clock_now;
+use std::sync::atomic::Ordering::*;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// The monitor asks again for help this often while work still waits behind a long poll
+/// (the processor it woke may have found other work first).
+const HELP_REPEAT: Duration = Duration::from_micros(200);
+
+/// What the monitor did about a processor this round.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Verdict {
+    /// Not in a long poll, or nothing to do about it.
+    Fine,
+    /// In a long poll with work waiting or a blocked check pending: look again soon.
+    Watching,
+    /// Handed to another machine.
+    HandedOff,
+}
+
+/// The thread CPU time of the machine in the current poll, when the monitor last read it.
+#[derive(Clone, Copy)]
+struct CpuMark {
+    clock: MachineClock,
+    used: Duration,
+    at: Instant,
+}
+
+/// Where a processor was last seen.
+#[derive(Clone, Copy)]
+pub(super) struct ProcWatch {
+    run_state: u64,
+    /// When `run_state` was first seen with its current value.
+    since: Instant,
+    /// The owner's CPU clock at the last check of the current poll (`None`: unavailable).
+    cpu: Option<CpuMark>,
+    /// When the monitor last woke a processor to help with the current poll's waiting work.
+    helped_at: Option<Instant>,
+    polls: u64,
+    polled_at: Instant,
+    pause: PauseTracker,
+}
+
+impl ProcWatch {
+    pub(super) fn new(now: Instant) -> ProcWatch {
+        ProcWatch {
+            run_state: 0,
+            since: now,
+            cpu: None,
+            helped_at: None,
+            polls: 0,
+            polled_at: now,
+            pause: PauseTracker::default(),
+        }
+    }
+
+    /// One round for processor `index`.
+    pub(super) fn observe(
+        &mut self,
+        shared: &Arc<Shared>,
+        index: usize,
+        now: Instant,
+        cycle_start: Instant,
+    ) -> Verdict {
+        let ps = &shared.procs[index];
+        let run_state = ps.run_state.load(Acquire);
+        let in_poll = run_state & 1 == 1 && run_state != HANDED_OFF;
+        let long_poll = in_poll && run_state == self.run_state;
+        let waiting = work_waiting(shared, ps, long_poll);
+        self.pause.observe(now, run_state, waiting, cycle_start);
+        if run_state != self.run_state {
+            self.start_poll(ps, run_state, now, in_poll);
+            return Verdict::Fine;
+        }
+        if !long_poll {
+            return Verdict::Fine;
+        }
+        if let Some(reason) = self.handoff_reason(now, shared.config.handoff_after) {
+            if Processor::retake(ps, run_state, reason) {
+                Machines::hand_off(shared, index);
+                return Verdict::HandedOff;
+            }
+            return Verdict::Fine;
+        }
+        if waiting {
+            self.help(shared, ps, now);
+            return Verdict::Watching;
+        }
+        // Check a stopped clock again soon: the poll may be asleep.
+        match self.cpu {
+            Some(mark) if now.duration_since(mark.at) < BLOCKED_GRACE * 4 => Verdict::Watching,
+            _ => Verdict::Fine,
+        }
+    }
+
+    /// `run_state` changed: forget the last poll; if a new one runs, mark its clock.
+    fn start_poll(&mut self, ps: &ProcShared, run_state: u64, now: Instant, in_poll: bool) {
+        self.run_state = run_state;
+        self.since = now;
+        self.helped_at = None;
+        self.cpu = None;
+        if in_poll {
+            self.cpu = read_mark(ps, now);
+        }
+    }
+
+    /// Whether the long poll must lose its processor, and by which rule.
+    fn handoff_reason(&mut self, now: Instant, handoff_after: Duration) -> Option<HandoffReason> {
+        if self.blocked_in_kernel(now) {
+            return Some(HandoffReason::Blocked);
+        }
+        (now.duration_since(self.since) >= handoff_after).then_some(HandoffReason::Running)
+    }
+
+    /// Whether the owner's CPU clock stood still (under a tenth of the wall time) over the
+    /// last [`BLOCKED_GRACE`] or more, and the thread sleeps in the kernel. A thread that ran
+    /// since the last mark is marked again, so one that computes and then blocks is seen.
+    fn blocked_in_kernel(&mut self, now: Instant) -> bool {
+        let Some(mark) = self.cpu else {
+            return false;
+        };
+        let wall = now.duration_since(mark.at);
+        if wall < BLOCKED_GRACE {
+            return false;
+        }
+        let Some(used) = mark.clock.cpu_time() else {
+            self.cpu = None;
+            return false;
+        };
+        let stood_still = (used.saturating_sub(mark.used)) * 10 < wall;
+        if stood_still && mark.clock.asleep_in_kernel() {
+            return true;
+        }
+        if !stood_still {
+            self.cpu = Some(CpuMark {
+                used,
+                at: now,
+                ..mark
+            });
+        }
+        false
+    }
+
+    /// Wakes an idle processor for the work waiting behind the long poll, at most every
+    /// [`HELP_REPEAT`].
+    fn help(&mut self, shared: &Shared, ps: &ProcShared, now: Instant) {
+        if self
+            .helped_at
+            .is_some_and(|at| now.duration_since(at) < HELP_REPEAT)
+        {
+            return;
+        }
+        self.helped_at = Some(now);
+        if shared.idle.has_parked() {
+            ps.counters.stuck_helps.add_shared(1);
+            shared.notify_work();
+        }
+    }
+
+    /// Whether the poller (polled `polls` times so far) went unpolled for
+    /// [`STARVED_AFTER`].
+    pub(super) fn poller_starved(&mut self, polls: u64, now: Instant) -> bool {
+        if polls != self.polls {
+            self.polls = polls;
+            self.polled_at = now;
+            return false;
+        }
+        now.duration_since(self.polled_at) >= STARVED_AFTER
+    }
+
+    /// The monitor polled the poller itself.
+    pub(super) fn poller_polled(&mut self, now: Instant) {
+        self.polled_at = now;
+    }
+
+    /// The longest pause of the cycle; starts the next.
+    pub(super) fn take_cycle_pause(&mut self) -> Duration {
+        self.pause.take_cycle_max()
+    }
+}
+
+/// The owner's CPU clock now, if the owner published one and it can be read.
+fn read_mark(ps: &ProcShared, now: Instant) -> Option<CpuMark> {
+    let clock = MachineClock::unpack(ps.owner_clock.load(Acquire))?;
+    let used = clock.cpu_time()?;
+    Some(CpuMark {
+        clock,
+        used,
+        at: now,
+    })
+}
+
+/// Whether runnable work waits on processor `ps`: queued tasks, due timers, and, in a long
+/// poll with nobody waiting in the poller watch to serve it, ready I/O.
+fn work_waiting(shared: &Shared, ps: &ProcShared, long_poll: bool) -> bool {
+    if ps.has_queued_work() || ps.timers.next_deadline() <= clock_now() {
+        return true;
+    }
+    let watched = shared.watch.as_ref().is_some_and(|w| w.is_claimed());
+    long_poll && !watched && ps.poller.has_registrations() && has_ready_events(ps)
+}
+
+/// Whether `ps`'s poller has events ready, without taking them: a `poll(2)` of its epoll
+/// descriptor, which is readable while the epoll ready list is not empty.
+fn has_ready_events(ps: &ProcShared) -> bool {
+    let mut pfd = libc::pollfd {
+        fd: ps.poller.epoll_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: `pfd` is one valid `pollfd` for the duration of the call, and the descriptor
+    // stays open as long as the poller, which `ps` holds.
+    let ready = unsafe { libc::poll(&mut pfd, 1, 0) };
+    ready > 0 && pfd.revents & libc::POLLIN != 0
+}
