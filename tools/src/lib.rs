@@ -6,9 +6,15 @@
 //!   workload, and prints one side-by-side table per suite with goro/tokio ratios and their
 //!   geometric mean per processor count. It is the fast check to run after a scheduler,
 //!   timer or netpoll change; the criterion suites in `benches/` are the careful ones.
+//! * [`loadgen`] — the `goro-loadgen` binary: HTTP/1.1 keep-alive load on mio threads of
+//!   its own, open loop at a fixed rate with coordinated omission corrected (wrk2 style) or
+//!   closed loop, latencies in hdrhistogram.
+//! * [`cli`] — flag reading shared by the tools' command lines.
 //! * [`http`] — the HTTP/1.1 keep-alive "hello" handler behind the `http-hello` binary,
 //!   which `tools/http-bar.sh` loads with `wrk` to take the bar measurement
 //!   (requests per second and server CPU time per request, goro vs tokio).
 
+pub mod cli;
 pub mod http;
+pub mod loadgen;
 pub mod quick;
