@@ -9,12 +9,17 @@
 //! * [`loadgen`] — the `goro-loadgen` binary: HTTP/1.1 keep-alive load on mio threads of
 //!   its own, open loop at a fixed rate with coordinated omission corrected (wrk2 style) or
 //!   closed loop, latencies in hdrhistogram.
+//! * [`latency`] — `goro-bench --suite latency`: tail latency at a fixed rate while a
+//!   handler blocks or hogs its thread, goro vs tokio, servers in pinned child processes
+//!   ([`child`]).
 //! * [`cli`] — flag reading shared by the tools' command lines.
 //! * [`http`] — the HTTP/1.1 keep-alive "hello" handler behind the `http-hello` binary,
 //!   which `tools/http-bar.sh` loads with `wrk` to take the bar measurement
 //!   (requests per second and server CPU time per request, goro vs tokio).
 
+pub mod child;
 pub mod cli;
 pub mod http;
+pub mod latency;
 pub mod loadgen;
 pub mod quick;

@@ -10,7 +10,8 @@
 //! `--pin CPU-LIST` (e.g. `1`, `0-1`, `0,2-3`) restricts the whole process to those CPUs
 //! with `sched_setaffinity` before any runtime thread starts (threads inherit the mask);
 //! `taskset -c CPU-LIST http-hello ...` does the same from outside. It serves until killed.
-//! See `goro_tools::http` for what it parses and answers.
+//! See `goro_tools::http` for what it parses and answers (`/block?ms=N` and `/spin?ms=N`
+//! make the handler sleep or spin N ms first, for the latency suite).
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -22,6 +23,8 @@ const USAGE: &str = "\
 usage: http-hello [--runtime goro|tokio-ct|tokio-mt] [--procs N] [--addr IP:PORT] [--pin CPU-LIST]
 
 A minimal HTTP/1.1 keep-alive server: every request gets 200 OK with a short fixed body.
+GET /block?ms=N blocks the handler's thread (std::thread::sleep) and GET /spin?ms=N spins
+the CPU for N ms (at most 1000) before answering.
 
 options:
   --runtime R     goro (default), tokio-ct (tokio current_thread), tokio-mt (tokio multi_thread)
