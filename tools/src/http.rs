@@ -43,6 +43,8 @@ pub enum Action {
     Block(Duration),
     /// Keep the CPU busy this long (`/spin?ms=N`).
     Spin(Duration),
+    /// Answer with a JSON document parsed and written anew (`/json`).
+    Json,
 }
 
 impl Action {
@@ -52,6 +54,7 @@ impl Action {
         let make: fn(Duration) -> Action = match path {
             "/block" => Action::Block,
             "/spin" => Action::Spin,
+            "/json" => return Some(Action::Json),
             _ => return Some(Action::Hello),
         };
         let ms = query
@@ -66,7 +69,7 @@ impl Action {
     /// Does it, on the calling thread.
     pub fn perform(self) {
         match self {
-            Action::Hello => {}
+            Action::Hello | Action::Json => {}
             Action::Block(d) => std::thread::sleep(d),
             Action::Spin(d) => {
                 let start = Instant::now();
@@ -78,18 +81,34 @@ impl Action {
     }
 }
 
-/// The fixed response, with the `Connection` header `connection` (none if empty).
-pub fn response(connection: &str) -> Vec<u8> {
+/// The document `/json` parses and writes back (with a `path` field added) per request:
+/// a little CPU work per request, the same as the Go server of `procs-effect` does.
+pub const JSON_DOC: &str = r#"{"id":1,"name":"goro","tags":["g","p","m"],"scores":[1.5,2.5,3.5,4.5],"nested":{"a":1,"b":"two","c":[true,false]}}"#;
+
+/// The `/json` response: [`JSON_DOC`] parsed, given a `path`, written out.
+pub fn json_response(connection: &str) -> Vec<u8> {
+    let mut doc: serde_json::Value = serde_json::from_str(JSON_DOC).expect("JSON_DOC parses");
+    doc["path"] = "/json".into();
+    ok_response("application/json", connection, &doc.to_string())
+}
+
+/// A `200 OK` with `body`, and the `Connection` header `connection` (none if empty).
+fn ok_response(content_type: &str, connection: &str, body: &str) -> Vec<u8> {
     let mut r = format!(
-        "HTTP/1.1 200 OK\r\nServer: http-hello\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n",
-        BODY.len()
+        "HTTP/1.1 200 OK\r\nServer: http-hello\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n",
+        body.len()
     );
     if !connection.is_empty() {
         r.push_str(&format!("Connection: {connection}\r\n"));
     }
     r.push_str("\r\n");
-    r.push_str(BODY);
+    r.push_str(body);
     r.into_bytes()
+}
+
+/// The fixed response, with the `Connection` header `connection` (none if empty).
+pub fn response(connection: &str) -> Vec<u8> {
+    ok_response("text/plain", connection, BODY)
 }
 
 const BAD_REQUEST: &[u8] =
@@ -219,16 +238,24 @@ impl Handler for Hello {
                         } => {
                             start += len;
                             action.perform();
+                            let connection = match (keep_alive, http10_keep_alive) {
+                                (false, _) => "close",
+                                (true, true) => "keep-alive",
+                                (true, false) => "",
+                            };
+                            if action == Action::Json {
+                                out.extend_from_slice(&json_response(connection));
+                            } else {
+                                out.extend_from_slice(match connection {
+                                    "close" => &this.close,
+                                    "keep-alive" => &this.http10_keep_alive,
+                                    _ => &this.keep_alive,
+                                });
+                            }
                             if !keep_alive {
-                                out.extend_from_slice(&this.close);
                                 close = true;
                                 break;
                             }
-                            out.extend_from_slice(if http10_keep_alive {
-                                &this.http10_keep_alive
-                            } else {
-                                &this.keep_alive
-                            });
                         }
                         Parsed::Partial => break,
                         Parsed::Invalid => {
@@ -319,6 +346,18 @@ mod tests {
         let ms = Duration::from_millis;
         assert_eq!(Action::from_target("/"), Some(Action::Hello));
         assert_eq!(Action::from_target("/x?ms=5"), Some(Action::Hello));
+        assert_eq!(Action::from_target("/json"), Some(Action::Json));
+        let json = String::from_utf8(json_response("")).unwrap();
+        let (head, body) = json.split_once("\r\n\r\n").unwrap();
+        assert!(
+            head.contains(&format!("Content-Length: {}", body.len())),
+            "{json}"
+        );
+        let v: serde_json::Value = serde_json::from_str(body).unwrap();
+        assert_eq!(
+            (v["path"].as_str(), v["id"].as_u64()),
+            (Some("/json"), Some(1))
+        );
         assert_eq!(
             Action::from_target("/block?ms=20"),
             Some(Action::Block(ms(20)))

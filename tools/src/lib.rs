@@ -12,6 +12,8 @@
 //! * [`latency`] — `goro-bench --suite latency`: tail latency at a fixed rate while a
 //!   handler blocks or hogs its thread, goro vs tokio, servers in pinned child processes
 //!   ([`child`]).
+//! * [`procs_effect`] — the `procs-effect` binary: a server at each processor count,
+//!   driven by the load generator, its per-request costs measured and explained.
 //! * [`cli`] — flag reading shared by the tools' command lines.
 //! * [`http`] — the HTTP/1.1 keep-alive "hello" handler behind the `http-hello` binary,
 //!   which `tools/http-bar.sh` loads with `wrk` to take the bar measurement
@@ -22,4 +24,5 @@ pub mod cli;
 pub mod http;
 pub mod latency;
 pub mod loadgen;
+pub mod procs_effect;
 pub mod quick;

@@ -112,6 +112,7 @@ fn load(url: &str, connections: usize, rate: Option<f64>, secs: f64) -> Report {
         warmup: Duration::ZERO,
         threads: 1,
         pin: None,
+        protocol: loadgen::Protocol::Http,
     })
     .unwrap()
 }
@@ -221,4 +222,36 @@ fn the_binary_refuses_bad_arguments_with_a_message() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains(says), "{args:?}: {err}");
     }
+}
+
+#[test]
+fn echo_mode_round_trips_its_bytes() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    thread::spawn(move || {
+        for conn in listener.incoming().take(8) {
+            let Ok(mut conn) = conn else { continue };
+            thread::spawn(move || {
+                let mut buf = [0u8; 256];
+                while let Ok(n @ 1..) = conn.read(&mut buf) {
+                    if conn.write_all(&buf[..n]).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    let r = loadgen::run(&Config {
+        target: parse_url(&format!("http://{addr}/"), false).unwrap(),
+        connections: 2,
+        rate: None,
+        duration: Duration::from_millis(200),
+        warmup: Duration::ZERO,
+        threads: 1,
+        pin: None,
+        protocol: loadgen::Protocol::Echo { size: 64 },
+    })
+    .unwrap();
+    assert_eq!(r.errors, 0, "{r:?}");
+    assert!(r.requests > 50, "{r:?}");
 }

@@ -276,6 +276,7 @@ fn run_one(
         warmup: opts.warmup,
         threads: 1,
         pin: cpu.map(|c| vec![c]),
+        protocol: loadgen::Protocol::Http,
     });
     let triggered = trigger.map(Trigger::stop).unwrap_or_default();
     drop(child);

@@ -22,7 +22,7 @@ pub const MAX_THREADS: usize = 256;
 /// Usage text for `--help` and flag errors.
 pub const USAGE: &str = "\
 usage: goro-loadgen --url http://127.0.0.1:PORT/PATH --connections N [--rate R] --duration S
-                    [--warmup S] [--threads T] [--json] [--allow-remote]
+                    [--warmup S] [--threads T] [--json] [--allow-remote] [--echo BYTES]
 
 An HTTP/1.1 keep-alive load generator on its own threads (mio), not on any async runtime.
 
@@ -40,6 +40,8 @@ options:
   --threads T        generator threads, connections split between them (default 1)
   --json             print one JSON object instead of the table
   --allow-remote     allow a HOST that is not loopback
+  --echo BYTES       TCP echo instead of HTTP: send BYTES bytes, expect them back (the
+                     URL's path is ignored)
   -h, --help         print this help
 
 Errors (refused or reset connections, non-2xx statuses, responses that do not parse or
@@ -59,11 +61,29 @@ pub struct Target {
 }
 
 impl Target {
-    /// The request every connection sends.
-    pub fn request(&self) -> Vec<u8> {
-        format!("GET {} HTTP/1.1\r\nHost: {}\r\n\r\n", self.path, self.host).into_bytes()
+    /// The request every connection sends under `protocol`.
+    pub fn request(&self, protocol: Protocol) -> Vec<u8> {
+        match protocol {
+            Protocol::Http => {
+                format!("GET {} HTTP/1.1\r\nHost: {}\r\n\r\n", self.path, self.host).into_bytes()
+            }
+            Protocol::Echo { size } => (0..size).map(|i| b'a' + (i % 26) as u8).collect(),
+        }
     }
 }
+
+/// What goes over a connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Protocol {
+    /// HTTP/1.1 `GET`, a 2xx response with a `Content-Length` body.
+    #[default]
+    Http,
+    /// TCP echo: `size` bytes out, the same bytes back (`--echo SIZE`).
+    Echo { size: usize },
+}
+
+/// Largest `--echo` message.
+pub const MAX_ECHO: usize = 64 * 1024;
 
 /// What one run does.
 #[derive(Clone, Debug, PartialEq)]
@@ -78,6 +98,7 @@ pub struct Config {
     /// CPUs the generator threads are pinned to, thread `i` to `pin[i % len]` (not on the
     /// command line: `taskset` does it from outside; goro-bench sets it).
     pub pin: Option<Vec<usize>>,
+    pub protocol: Protocol,
 }
 
 /// What the command line asks for.
@@ -96,7 +117,7 @@ pub fn parse_args<I: IntoIterator<Item = String>>(args: I) -> Result<Command, St
     let mut args = Args::new(args);
     let (mut url, mut connections, mut duration) = (None, None, None);
     let (mut rate, mut warmup, mut threads) = (None, 0.0, 1);
-    let (mut json, mut allow_remote) = (false, false);
+    let (mut json, mut allow_remote, mut protocol) = (false, false, Protocol::Http);
     while let Some(flag) = args.next_flag() {
         match flag.name.as_str() {
             "-h" | "--help" => return Ok(Command::Help),
@@ -108,6 +129,11 @@ pub fn parse_args<I: IntoIterator<Item = String>>(args: I) -> Result<Command, St
             "--threads" => threads = args.number(&flag, 1, MAX_THREADS)?,
             "--json" => json = args.no_value(&flag).map(|_| true)?,
             "--allow-remote" => allow_remote = args.no_value(&flag).map(|_| true)?,
+            "--echo" => {
+                protocol = Protocol::Echo {
+                    size: args.number(&flag, 1, MAX_ECHO)?,
+                }
+            }
             f if f.starts_with('-') => return Err(format!("unknown flag `{f}`")),
             other => return Err(format!("unexpected argument `{other}`")),
         }
@@ -128,6 +154,7 @@ pub fn parse_args<I: IntoIterator<Item = String>>(args: I) -> Result<Command, St
         warmup: Duration::from_secs_f64(warmup),
         threads,
         pin: None,
+        protocol,
     };
     Ok(Command::Run { config, json })
 }
@@ -233,6 +260,10 @@ mod tests {
         assert_eq!(c.duration, Duration::from_secs(4));
         assert_eq!(c.warmup, Duration::from_secs(1));
         assert_eq!(c.threads, 1);
+        assert_eq!(c.protocol, Protocol::Http);
+        let (c, _) = config("--url http://127.0.0.1:7/ --connections 1 --duration 1 --echo 64");
+        assert_eq!(c.protocol, Protocol::Echo { size: 64 });
+        assert_eq!(c.target.request(c.protocol).len(), 64);
 
         let (c, json) = config("--url=http://localhost:9/ --connections=2 --duration=0.5");
         assert!(!json);
@@ -258,7 +289,7 @@ mod tests {
         assert_eq!(
             parse_url("http://127.0.0.1:1/block?ms=20", false)
                 .unwrap()
-                .request(),
+                .request(Protocol::Http),
             b"GET /block?ms=20 HTTP/1.1\r\nHost: 127.0.0.1:1\r\n\r\n"
         );
         for bad in [

@@ -24,6 +24,8 @@ use mio::net::TcpStream;
 use mio::{Interest, Registry, Token};
 use serde::Serialize;
 
+use super::args::Protocol;
+
 /// Largest response (head and body) a connection buffers before calling it an error.
 pub const MAX_RESPONSE: usize = 1 << 20;
 const MAX_HEADERS: usize = 64;
@@ -88,6 +90,7 @@ pub struct Conn {
     stream: Option<TcpStream>,
     phase: Phase,
     request: Arc<[u8]>,
+    protocol: Protocol,
     written: usize,
     buf: Vec<u8>,
     filled: usize,
@@ -98,12 +101,13 @@ pub struct Conn {
 }
 
 impl Conn {
-    /// A connection that is `Down` and will send `request`.
-    pub fn new(request: Arc<[u8]>) -> Conn {
+    /// A connection that is `Down` and will send `request` under `protocol`.
+    pub fn new(request: Arc<[u8]>, protocol: Protocol) -> Conn {
         Conn {
             stream: None,
             phase: Phase::Down,
             request,
+            protocol,
             written: 0,
             buf: vec![0; INITIAL_BUF],
             filled: 0,
@@ -256,7 +260,12 @@ impl Conn {
     }
 
     fn parse(&mut self) -> Step {
-        match parse_response(&self.buf[..self.filled]) {
+        let buf = &self.buf[..self.filled];
+        let parsed = match self.protocol {
+            Protocol::Http => parse_response(buf),
+            Protocol::Echo { .. } => parse_echo(buf, &self.request),
+        };
+        match parsed {
             Parsed::Partial => Step::Nothing,
             Parsed::Bad(why) => self.fail(why),
             Parsed::Complete { len, close } if len == self.filled => {
@@ -301,6 +310,21 @@ pub enum Parsed {
     },
     Partial,
     Bad(Failure),
+}
+
+/// Checks an echo of `sent` at the start of `buf`.
+pub fn parse_echo(buf: &[u8], sent: &[u8]) -> Parsed {
+    let n = buf.len().min(sent.len());
+    if buf[..n] != sent[..n] {
+        Parsed::Bad(Failure::Parse)
+    } else if n < sent.len() {
+        Parsed::Partial
+    } else {
+        Parsed::Complete {
+            len: sent.len(),
+            close: false,
+        }
+    }
 }
 
 /// Parses the response at the start of `buf`.
@@ -351,6 +375,26 @@ pub fn parse_response(buf: &[u8]) -> Parsed {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn echoes() {
+        assert_eq!(parse_echo(b"ab", b"abcd"), Parsed::Partial);
+        assert_eq!(
+            parse_echo(b"abcd", b"abcd"),
+            Parsed::Complete {
+                len: 4,
+                close: false
+            }
+        );
+        assert_eq!(
+            parse_echo(b"abcdab", b"abcd"),
+            Parsed::Complete {
+                len: 4,
+                close: false
+            }
+        );
+        assert_eq!(parse_echo(b"ax", b"abcd"), Parsed::Bad(Failure::Parse));
+    }
 
     #[test]
     fn responses() {

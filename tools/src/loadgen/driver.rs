@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use mio::{Events, Poll, Token};
 
+use super::args::Protocol;
 use super::conn::{Conn, Failure, Step};
 use super::report::Tally;
 use super::schedule::Schedule;
@@ -32,6 +33,7 @@ const TIMER: Token = Token(usize::MAX);
 pub struct Plan {
     pub addr: SocketAddr,
     pub request: Arc<[u8]>,
+    pub protocol: Protocol,
     pub schedule: Schedule,
     /// No request goes out before this.
     pub start: Instant,
@@ -65,7 +67,7 @@ impl<'a> Driver<'a> {
             timer,
             conns: ids
                 .iter()
-                .map(|_| Conn::new(plan.request.clone()))
+                .map(|_| Conn::new(plan.request.clone(), plan.protocol))
                 .collect(),
             wake_at: vec![None; ids.len()],
             ids,

@@ -34,6 +34,7 @@
 //!     warmup: Duration::from_secs(1),
 //!     threads: 1,
 //!     pin: None,
+//!     protocol: loadgen::Protocol::Http,
 //! })
 //! .unwrap();
 //! println!("p99 {} us", report.p99_us);
@@ -50,7 +51,7 @@ use std::io;
 use std::thread;
 use std::time::{Duration, Instant};
 
-pub use args::Config;
+pub use args::{Config, Protocol};
 pub use report::Report;
 
 use driver::{Driver, Plan};
@@ -66,7 +67,8 @@ pub fn run(config: &Config) -> io::Result<Report> {
     let window_start = start + config.warmup;
     let plan = Plan {
         addr: config.target.addr,
-        request: config.target.request().into(),
+        request: config.target.request(config.protocol).into(),
+        protocol: config.protocol,
         schedule: Schedule::new(start, config.rate, config.connections),
         start,
         window_start,
