@@ -166,7 +166,9 @@ impl Conn {
             Phase::Connecting if event.is_writable() || event.is_error() => self.finish_connect(),
             Phase::Connecting => Step::Nothing,
             Phase::Sending if event.is_writable() || event.is_error() => self.write(),
-            Phase::Idle | Phase::Sending | Phase::Awaiting => self.read(),
+            Phase::Idle | Phase::Sending | Phase::Awaiting => {
+                self.read(event.is_read_closed() || event.is_error())
+            }
         }
     }
 
@@ -201,12 +203,15 @@ impl Conn {
                 Err(_) => return self.fail(Failure::Io),
             }
         }
+        // The response, when it comes, raises a readable edge of its own.
         self.phase = Phase::Awaiting;
-        // The response may have raced the write's completion into the buffer.
-        self.read()
+        Step::Nothing
     }
 
-    fn read(&mut self) -> Step {
+    /// Reads what has arrived. A short read means the socket is empty for now (its next
+    /// bytes raise a new edge), which saves the `WouldBlock` read per response, unless
+    /// `to_end`: the peer closed, and the end of stream must be seen.
+    fn read(&mut self, to_end: bool) -> Step {
         let mut eof = false;
         while !eof {
             if self.filled == self.buf.len() {
@@ -218,8 +223,13 @@ impl Conn {
             let Some(s) = &mut self.stream else {
                 return Step::Nothing;
             };
+            let room = self.buf.len() - self.filled;
             match s.read(&mut self.buf[self.filled..]) {
                 Ok(0) => eof = true,
+                Ok(n) if n < room && !to_end => {
+                    self.filled += n;
+                    break;
+                }
                 Ok(n) => self.filled += n,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}

@@ -84,6 +84,8 @@ impl<'a> Driver<'a> {
             self.connect(i, Instant::now());
         }
         let drain_end = self.plan.end + DRAIN;
+        // The instant the timer is set for (it fires once; fired means disarmed).
+        let mut armed = None;
         loop {
             let now = Instant::now();
             let ended = now >= self.plan.end;
@@ -97,7 +99,10 @@ impl<'a> Driver<'a> {
                 drain_end
             };
             let next = self.wakes.peek().map_or(deadline, |w| w.0 .0.min(deadline));
-            self.timer.arm(next)?;
+            if armed != Some(next) {
+                self.timer.arm(next)?;
+                armed = Some(next);
+            }
             match self.poll.poll(&mut events, Some(Duration::from_secs(1))) {
                 Ok(()) => {}
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -105,7 +110,10 @@ impl<'a> Driver<'a> {
             }
             for event in events.iter() {
                 match event.token() {
-                    TIMER => self.timer.clear(),
+                    TIMER => {
+                        self.timer.clear();
+                        armed = None;
+                    }
                     Token(i) => {
                         let step = self.conns[i].on_event(event);
                         self.settle(i, step);
