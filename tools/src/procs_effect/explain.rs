@@ -72,6 +72,7 @@ pub fn explain(points: &[Point]) -> Vec<String> {
         }
     }
     out.extend(versus(points));
+    out.extend(points.iter().filter_map(saturation));
     if points
         .iter()
         .any(|p| p.side == Side::Goro && p.costs.goro.is_some_and(|g| g.cross_wakes.is_none()))
@@ -215,6 +216,37 @@ fn effect_sentence(base: &Point, p: &Point) -> String {
     }
 }
 
+/// A note when a server kept well under its CPUs busy: then something else (the generator,
+/// other work on the machine) limited the throughput, not the runtime.
+fn saturation(p: &Point) -> Option<String> {
+    let busy = p.costs.cpu_us() * p.max_rps / 1e6;
+    let cpus = p.server_cpus.as_deref().map_or(p.procs, cpu_count);
+    (busy < 0.7 * cpus as f64).then(|| {
+        format!(
+            "At {} processor(s) the {} server kept {busy:.2} of its {cpus} CPU(s) busy: it was not the \
+             bottleneck (the load generator or other work on the machine was), so that throughput \
+             says more about them than about the runtime.",
+            p.procs,
+            p.side.name()
+        )
+    })
+}
+
+/// CPUs in a list such as `1`, `0-1`, `1-3`.
+fn cpu_count(list: &str) -> usize {
+    list.split(',')
+        .map(|part| match part.split_once('-') {
+            Some((a, b)) => {
+                b.parse::<usize>()
+                    .unwrap_or(0)
+                    .saturating_sub(a.parse().unwrap_or(0))
+                    + 1
+            }
+            None => 1,
+        })
+        .sum()
+}
+
 /// goro against the other runtimes at each processor count.
 fn versus(points: &[Point]) -> Vec<String> {
     let mut out = Vec::new();
@@ -314,6 +346,17 @@ mod tests {
             point(2, 150_000.0, 6.0, 0.9, 0.3),
         ]);
         assert_ne!(text, other, "different figures, different words");
+    }
+
+    #[test]
+    fn an_unsaturated_server_is_called_out() {
+        // 5 us per request at 180 000 req/s = 0.9 CPU: saturated. At 20 000 req/s: 0.1.
+        let busy = explain(&[point(1, 180_000.0, 5.0, 0.1, 0.01)]).join("\n");
+        assert!(!busy.contains("was not the bottleneck"), "{busy}");
+        let idle = explain(&[point(1, 20_000.0, 5.0, 0.1, 0.01)]).join("\n");
+        assert!(idle.contains("kept 0.10 of its 1 CPU(s) busy"), "{idle}");
+        assert_eq!(cpu_count("0-1"), 2);
+        assert_eq!(cpu_count("1,3-5"), 4);
     }
 
     #[test]

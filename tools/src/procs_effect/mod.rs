@@ -170,6 +170,8 @@ pub struct Experiment {
     pub cores: usize,
     /// `None`: nothing pinned (fewer than 2 CPUs).
     pub loadgen_cpu: Option<usize>,
+    /// Share of all CPUs busy with other work just before the experiment (Linux).
+    pub busy_before: Option<f64>,
     /// Why there are no hardware counters, if there are none.
     pub perf_note: Option<String>,
     /// Runtimes or runs left out, and why.
@@ -199,6 +201,7 @@ pub fn server_cpus(procs: usize, cores: usize) -> Option<String> {
 /// Runs the experiment; `progress` hears about each run.
 pub fn run(opts: &Options, mut progress: impl FnMut(&str)) -> io::Result<Experiment> {
     let cores = crate::quick::available_cores();
+    let busy_before = crate::quick::cpu_busy(Duration::from_millis(250));
     let mut notes = Vec::new();
     let mut sides = vec![Side::Goro];
     let go_bin = match opts.against {
@@ -265,6 +268,7 @@ pub fn run(opts: &Options, mut progress: impl FnMut(&str)) -> io::Result<Experim
         quick: opts.quick,
         cores,
         loadgen_cpu: (cores >= 2).then_some(LOADGEN_CPU),
+        busy_before,
         perf_note: perf.err(),
         notes,
         points,

@@ -34,6 +34,18 @@ pub fn table(e: &Experiment) -> String {
             .as_deref()
             .unwrap_or("perf stat (cycles, instructions, cache misses per request)")
     );
+    if let Some(b) = e.busy_before {
+        let _ = writeln!(
+            t,
+            "CPUs busy with other work just before the run: {:.0}%{}",
+            b * 100.0,
+            if b > 0.1 {
+                " (the figures are noisy)"
+            } else {
+                ""
+            }
+        );
+    }
     for note in &e.notes {
         let _ = writeln!(t, "note: {note}");
     }
