@@ -8,9 +8,17 @@
 //! connection is closed, as is a connection whose request head outgrows [`MAX_HEAD`].
 //! HTTP/1.1 connections stay open unless the client sends `Connection: close`; HTTP/1.0 ones
 //! only with `Connection: keep-alive`.
+//!
+//! Two paths make a handler misbehave on purpose, for the latency suite of `goro-bench`:
+//! `GET /block?ms=N` blocks the handler's thread in `std::thread::sleep` for N ms (standing
+//! for a synchronous DNS lookup, file read or database driver call inside an async handler)
+//! and `GET /spin?ms=N` keeps the CPU busy for N ms, both before the usual answer. N is at
+//! most [`MAX_HANDLER_MS`]; a missing or bad `ms` gets `400`. Every other path is answered
+//! at once.
 
 use goro_benches::server::{Conn, Handler};
 use std::future::Future;
+use std::time::{Duration, Instant};
 
 /// The response body.
 pub const BODY: &str = "Hello, world!\n";
@@ -21,20 +29,86 @@ pub const MAX_HEAD: usize = 64 * 1024;
 /// Most headers a request may have.
 pub const MAX_HEADERS: usize = 32;
 
+/// Longest block or spin a request may ask for, in milliseconds.
+pub const MAX_HANDLER_MS: u64 = 1000;
+
 const INITIAL_BUF: usize = 8 * 1024;
 
-/// The fixed response, with the `Connection` header `connection` (none if empty).
-pub fn response(connection: &str) -> Vec<u8> {
+/// What a request asks the handler to do before it answers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// Answer at once.
+    Hello,
+    /// `std::thread::sleep` this long (`/block?ms=N`).
+    Block(Duration),
+    /// Keep the CPU busy this long (`/spin?ms=N`).
+    Spin(Duration),
+    /// Answer with a JSON document parsed and written anew (`/json`).
+    Json,
+}
+
+impl Action {
+    /// The action of a request target, `None` for `/block` or `/spin` without a good `ms`.
+    pub fn from_target(target: &str) -> Option<Action> {
+        let (path, query) = target.split_once('?').unwrap_or((target, ""));
+        let make: fn(Duration) -> Action = match path {
+            "/block" => Action::Block,
+            "/spin" => Action::Spin,
+            "/json" => return Some(Action::Json),
+            _ => return Some(Action::Hello),
+        };
+        let ms = query
+            .split('&')
+            .find_map(|kv| kv.strip_prefix("ms="))?
+            .parse::<u64>()
+            .ok()
+            .filter(|&ms| ms <= MAX_HANDLER_MS)?;
+        Some(make(Duration::from_millis(ms)))
+    }
+
+    /// Does it, on the calling thread.
+    pub fn perform(self) {
+        match self {
+            Action::Hello | Action::Json => {}
+            Action::Block(d) => std::thread::sleep(d),
+            Action::Spin(d) => {
+                let start = Instant::now();
+                while start.elapsed() < d {
+                    std::hint::spin_loop();
+                }
+            }
+        }
+    }
+}
+
+/// The document `/json` parses and writes back (with a `path` field added) per request:
+/// a little CPU work per request, the same as the Go server of `procs-effect` does.
+pub const JSON_DOC: &str = r#"{"id":1,"name":"goro","tags":["g","p","m"],"scores":[1.5,2.5,3.5,4.5],"nested":{"a":1,"b":"two","c":[true,false]}}"#;
+
+/// The `/json` response: [`JSON_DOC`] parsed, given a `path`, written out.
+pub fn json_response(connection: &str) -> Vec<u8> {
+    let mut doc: serde_json::Value = serde_json::from_str(JSON_DOC).expect("JSON_DOC parses");
+    doc["path"] = "/json".into();
+    ok_response("application/json", connection, &doc.to_string())
+}
+
+/// A `200 OK` with `body`, and the `Connection` header `connection` (none if empty).
+fn ok_response(content_type: &str, connection: &str, body: &str) -> Vec<u8> {
     let mut r = format!(
-        "HTTP/1.1 200 OK\r\nServer: http-hello\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n",
-        BODY.len()
+        "HTTP/1.1 200 OK\r\nServer: http-hello\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n",
+        body.len()
     );
     if !connection.is_empty() {
         r.push_str(&format!("Connection: {connection}\r\n"));
     }
     r.push_str("\r\n");
-    r.push_str(BODY);
+    r.push_str(body);
     r.into_bytes()
+}
+
+/// The fixed response, with the `Connection` header `connection` (none if empty).
+pub fn response(connection: &str) -> Vec<u8> {
+    ok_response("text/plain", connection, BODY)
 }
 
 const BAD_REQUEST: &[u8] =
@@ -50,6 +124,8 @@ pub enum Parsed {
         keep_alive: bool,
         /// HTTP/1.0 asking for keep-alive: the response must say `Connection: keep-alive`.
         http10_keep_alive: bool,
+        /// What to do before answering.
+        action: Action,
     },
     /// Not a whole request yet.
     Partial,
@@ -65,6 +141,9 @@ pub fn parse_request(buf: &[u8]) -> Parsed {
         Ok(httparse::Status::Complete(n)) => n,
         Ok(httparse::Status::Partial) => return Parsed::Partial,
         Err(_) => return Parsed::Invalid,
+    };
+    let Some(action) = req.path.and_then(Action::from_target) else {
+        return Parsed::Invalid;
     };
     let http10 = req.version == Some(0);
     let mut keep_alive = !http10;
@@ -103,6 +182,7 @@ pub fn parse_request(buf: &[u8]) -> Parsed {
         len,
         keep_alive,
         http10_keep_alive: http10 && keep_alive,
+        action,
     }
 }
 
@@ -154,18 +234,28 @@ impl Handler for Hello {
                             len,
                             keep_alive,
                             http10_keep_alive,
+                            action,
                         } => {
                             start += len;
+                            action.perform();
+                            let connection = match (keep_alive, http10_keep_alive) {
+                                (false, _) => "close",
+                                (true, true) => "keep-alive",
+                                (true, false) => "",
+                            };
+                            if action == Action::Json {
+                                out.extend_from_slice(&json_response(connection));
+                            } else {
+                                out.extend_from_slice(match connection {
+                                    "close" => &this.close,
+                                    "keep-alive" => &this.http10_keep_alive,
+                                    _ => &this.keep_alive,
+                                });
+                            }
                             if !keep_alive {
-                                out.extend_from_slice(&this.close);
                                 close = true;
                                 break;
                             }
-                            out.extend_from_slice(if http10_keep_alive {
-                                &this.http10_keep_alive
-                            } else {
-                                &this.keep_alive
-                            });
                         }
                         Parsed::Partial => break,
                         Parsed::Invalid => {
@@ -203,7 +293,8 @@ mod tests {
             Parsed::Request {
                 len: get.len(),
                 keep_alive: true,
-                http10_keep_alive: false
+                http10_keep_alive: false,
+                action: Action::Hello,
             }
         );
         assert_eq!(parse_request(&get[..10]), Parsed::Partial);
@@ -238,7 +329,8 @@ mod tests {
             Parsed::Request {
                 len: post.len(),
                 keep_alive: true,
-                http10_keep_alive: false
+                http10_keep_alive: false,
+                action: Action::Hello,
             }
         );
         assert_eq!(parse_request(&post[..post.len() - 1]), Parsed::Partial);
@@ -247,6 +339,57 @@ mod tests {
             parse_request(b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"),
             Parsed::Invalid
         );
+    }
+
+    #[test]
+    fn handler_actions() {
+        let ms = Duration::from_millis;
+        assert_eq!(Action::from_target("/"), Some(Action::Hello));
+        assert_eq!(Action::from_target("/x?ms=5"), Some(Action::Hello));
+        assert_eq!(Action::from_target("/json"), Some(Action::Json));
+        let json = String::from_utf8(json_response("")).unwrap();
+        let (head, body) = json.split_once("\r\n\r\n").unwrap();
+        assert!(
+            head.contains(&format!("Content-Length: {}", body.len())),
+            "{json}"
+        );
+        let v: serde_json::Value = serde_json::from_str(body).unwrap();
+        assert_eq!(
+            (v["path"].as_str(), v["id"].as_u64()),
+            (Some("/json"), Some(1))
+        );
+        assert_eq!(
+            Action::from_target("/block?ms=20"),
+            Some(Action::Block(ms(20)))
+        );
+        assert_eq!(
+            Action::from_target("/spin?a=1&ms=1000"),
+            Some(Action::Spin(ms(1000)))
+        );
+        for bad in [
+            "/block",
+            "/block?ms=",
+            "/block?ms=x",
+            "/spin?ms=1001",
+            "/spin?ms=-1",
+        ] {
+            assert_eq!(Action::from_target(bad), None, "{bad}");
+        }
+        assert_eq!(
+            parse_request(b"GET /block?ms=5000 HTTP/1.1\r\n\r\n"),
+            Parsed::Invalid
+        );
+        assert!(matches!(
+            parse_request(b"GET /spin?ms=3 HTTP/1.1\r\n\r\n"),
+            Parsed::Request {
+                action: Action::Spin(d),
+                ..
+            } if d == ms(3)
+        ));
+        let start = Instant::now();
+        Action::Spin(ms(20)).perform();
+        Action::Block(ms(20)).perform();
+        assert!(start.elapsed() >= ms(40));
     }
 
     #[test]

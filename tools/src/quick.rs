@@ -64,8 +64,9 @@ pub const OVERHEAD_BAR: f64 = 0.02;
 
 /// Usage text for `--help` and flag errors.
 pub const USAGE: &str = "\
-usage: goro-bench [--suite sched,timers,echo,overhead] [--procs 1,2] [--filter SUBSTR] [--iters N]
-                  [--warmup N] [--timeout SECS] [--json]
+usage: goro-bench [--suite sched,timers,echo,overhead,latency] [--procs 1,2] [--filter SUBSTR]
+                  [--iters N] [--warmup N] [--timeout SECS] [--json]
+                  [--latency-rounds N] [--latency-duration S] [--latency-rate R]
 
 Runs goro-benches' suites on goro and on tokio with the same number of workers, in quick
 mode, and prints one table per suite with goro/tokio ratios and their geometric mean.
@@ -80,6 +81,13 @@ suites:
   overhead goro with stats(true) vs goro with stats(false): the sched and echo workloads,
            in 10 ABBA rounds; prints on/off ratios, their geomean over sched and the echo
            throughput ratio (not in the default set nor in `all`)
+  latency  tail latency of HTTP keep-alive GET / at a fixed rate (goro-loadgen, open loop,
+           coordinated omission corrected) while another client's handler blocks its thread
+           (/block?ms=20) or spins (/spin?ms=20) every 100 ms; goro procs=1 vs tokio
+           current_thread, goro procs=2 vs tokio multi_thread(2); servers are http-hello
+           child processes (build with `cargo build --release -p goro-tools`), pinned to
+           CPU 1 (1 worker) or CPUs 0-1 (2), the generator to CPU 0; about 1.5 minutes
+           (not in the default set nor in `all`; --procs and --filter do not apply)
 
 options:
   --suite LIST      comma-separated suites (default sched,timers,echo = all)
@@ -89,6 +97,9 @@ options:
   --warmup N        warm-up runs on each freshly built runtime (default 3)
   --timeout SECS    give up if one run makes no progress for this long (default 30)
   --json            print JSON instead of the table
+  --latency-rounds N    latency suite: ABBA rounds, medians reported (default 3)
+  --latency-duration S  latency suite: measured seconds per run (default 1.5; +0.5 warm-up)
+  --latency-rate R      latency suite: offered requests/s over 64 connections (default 20000)
   --list            list the suites' workloads and exit
   -h, --help        print this help";
 
@@ -263,6 +274,8 @@ pub struct Options {
     pub warmup: usize,
     pub timeout: Duration,
     pub json: bool,
+    /// The latency suite's settings, if `--suite` names it.
+    pub latency: Option<crate::latency::Options>,
 }
 
 impl Default for Options {
@@ -275,6 +288,7 @@ impl Default for Options {
             warmup: DEFAULT_WARMUP,
             timeout: DEFAULT_TIMEOUT,
             json: false,
+            latency: None,
         }
     }
 }
@@ -309,6 +323,8 @@ where
     I: IntoIterator<Item = String>,
 {
     let mut opts = Options::default();
+    let mut latency = crate::latency::Options::default();
+    let mut want_latency = false;
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
         let (flag, inline) = match arg.split_once('=') {
@@ -325,7 +341,19 @@ where
             "-h" | "--help" => return Ok(Command::Help),
             "--list" => return Ok(Command::List),
             "--json" if inline.is_none() => opts.json = true,
-            "--suite" | "--suites" => opts.suites = parse_suites(&value("--suite")?)?,
+            "--suite" | "--suites" => {
+                (opts.suites, want_latency) = parse_suites(&value("--suite")?)?
+            }
+            "--latency-rounds" => {
+                latency.rounds = crate::cli::number(&flag, &value(&flag)?, 1, 100)?
+            }
+            "--latency-duration" => {
+                let secs = crate::cli::number(&flag, &value(&flag)?, 0.1, 60.0)?;
+                latency.duration = Duration::from_secs_f64(secs);
+            }
+            "--latency-rate" => {
+                latency.rate = crate::cli::number(&flag, &value(&flag)?, 100.0, 1_000_000.0)?
+            }
             "--procs" => opts.procs = parse_procs(&value("--procs")?)?,
             "--filter" => opts.filter = Some(value("--filter")?),
             "--iters" => opts.iters = parse_count("--iters", &value("--iters")?, 1)?,
@@ -339,7 +367,8 @@ where
             _ => return Err(format!("unexpected argument `{arg}`")),
         }
     }
-    if opts.workloads().is_empty() {
+    opts.latency = want_latency.then_some(latency);
+    if !opts.suites.is_empty() && opts.workloads().is_empty() {
         let names: Vec<_> = opts
             .suites
             .iter()
@@ -363,16 +392,22 @@ fn parse_count(flag: &str, s: &str, min: usize) -> Result<usize, String> {
     }
 }
 
-fn parse_suites(s: &str) -> Result<Vec<Suite>, String> {
+/// The suites named in `s`, and whether `latency` is one of them.
+fn parse_suites(s: &str) -> Result<(Vec<Suite>, bool), String> {
     let mut suites = Vec::new();
+    let mut latency = false;
     for part in s.split(',') {
         let part = part.trim();
-        let suite = if part == "all" {
+        let suite = if part == "latency" {
+            latency = true;
+            vec![]
+        } else if part == "all" {
             Suite::ALL.to_vec()
         } else {
             vec![Suite::from_name(part).ok_or_else(|| {
                 format!(
-                    "--suite: unknown suite `{part}` (suites: sched, timers, echo, overhead, all)"
+                    "--suite: unknown suite `{part}` (suites: sched, timers, echo, overhead, \
+                     latency, all)"
                 )
             })?]
         };
@@ -382,7 +417,7 @@ fn parse_suites(s: &str) -> Result<Vec<Suite>, String> {
             }
         }
     }
-    Ok(suites)
+    Ok((suites, latency))
 }
 
 fn parse_procs(s: &str) -> Result<Vec<usize>, String> {
@@ -1193,9 +1228,28 @@ mod tests {
             "--suite sched,",
             "--suite echo --filter yield",
             "--suite overhead --filter timers",
+            "--suite latency --latency-rounds 0",
+            "--suite latency --latency-duration x",
+            "--suite latency --latency-rate 5",
         ] {
             assert!(parse_args(args(bad)).is_err(), "{bad} should be rejected");
         }
+    }
+
+    #[test]
+    fn latency_suite_flags() {
+        let o = run_opts("--suite latency");
+        assert!(o.suites.is_empty());
+        assert_eq!(o.latency, Some(crate::latency::Options::default()));
+        let o = run_opts(
+            "--suite echo,latency --latency-rounds 5 --latency-duration 2.5 --latency-rate 9000",
+        );
+        assert_eq!(o.suites, vec![Suite::Echo]);
+        let lat = o.latency.unwrap();
+        assert_eq!((lat.rounds, lat.rate), (5, 9000.0));
+        assert_eq!(lat.duration, Duration::from_millis(2500));
+        assert_eq!(run_opts("").latency, None, "not in the default set");
+        assert_eq!(run_opts("--suite all").latency, None, "nor in all");
     }
 
     #[test]

@@ -72,3 +72,36 @@ fn tokio_current_thread() {
 fn tokio_multi_thread() {
     check(ServerKind::TokioMultiThread(2));
 }
+
+#[test]
+fn block_and_spin_paths_take_their_time_and_bad_ones_get_400() {
+    let server = Server::start(
+        ServerKind::Goro(1),
+        SocketAddr::from(([127, 0, 0, 1], 0)),
+        None,
+        Hello::default(),
+    )
+    .unwrap();
+    let ok = response("");
+    let mut conn = TcpStream::connect(server.addr()).unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut buf = vec![0; ok.len()];
+    for path in ["/block?ms=30", "/spin?ms=30"] {
+        let start = std::time::Instant::now();
+        conn.write_all(format!("GET {path} HTTP/1.1\r\n\r\n").as_bytes())
+            .unwrap();
+        conn.read_exact(&mut buf).unwrap();
+        assert_eq!(buf, ok, "{path}");
+        assert!(start.elapsed() >= Duration::from_millis(30), "{path}");
+    }
+    for bad in ["/block?ms=1001", "/spin", "/block?ms=x"] {
+        let mut c = TcpStream::connect(server.addr()).unwrap();
+        c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        c.write_all(format!("GET {bad} HTTP/1.1\r\n\r\n").as_bytes())
+            .unwrap();
+        let mut rest = Vec::new();
+        c.read_to_end(&mut rest).unwrap();
+        assert!(rest.starts_with(b"HTTP/1.1 400 "), "{bad}");
+    }
+}

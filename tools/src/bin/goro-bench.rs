@@ -1,5 +1,5 @@
 //! `goro-bench`: goro-benches' suites (sched, timers, echo) in quick mode, goro vs tokio
-//! side by side.
+//! side by side, and the latency suite (`--suite latency`, see `goro_tools::latency`).
 //!
 //! `cargo run --release -p goro-tools --bin goro-bench -- [--suite sched,timers,echo] [--procs 1,2] [--filter S] [--iters N] [--json]`
 //! See `goro_tools::quick` for how figures are taken.
@@ -7,6 +7,7 @@
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
+use goro_tools::latency;
 use goro_tools::quick::{self, Command, Suite, USAGE};
 
 fn main() -> ExitCode {
@@ -36,23 +37,52 @@ fn main() -> ExitCode {
 
     // A one-line progress indicator, only on a terminal.
     let progress = std::io::stderr().is_terminal();
-    let report = quick::run(&opts, |what| {
+    let show = |what: &str| {
         if progress {
             eprint!("\rgoro-bench: running {what:<50}");
             let _ = std::io::stderr().flush();
         }
-    });
-    if progress {
-        eprint!("\r{:<80}\r", "");
-    }
+    };
+    let clear = || {
+        if progress {
+            eprint!("\r{:<80}\r", "");
+        }
+    };
 
-    if opts.json {
-        println!("{}", quick::render_json(&report));
-    } else {
-        print!("{}", quick::render_table(&report));
+    let mut failed = false;
+    if !opts.suites.is_empty() {
+        let report = quick::run(&opts, show);
+        clear();
+        if opts.json {
+            println!("{}", quick::render_json(&report));
+        } else {
+            print!("{}", quick::render_table(&report));
+        }
+        failed |= report.any_failed();
     }
-
-    if report.any_failed() {
+    if let Some(lat) = &opts.latency {
+        match latency::run(lat, show) {
+            Ok(report) => {
+                clear();
+                if opts.json {
+                    println!("{}", latency::render::json(&report));
+                } else {
+                    print!("{}", latency::render::table(&report));
+                }
+                failed |= report
+                    .rows
+                    .iter()
+                    .flat_map(|r| &r.cells)
+                    .any(|c| !c.failures.is_empty());
+            }
+            Err(e) => {
+                clear();
+                eprintln!("goro-bench: latency suite: {e}");
+                failed = true;
+            }
+        }
+    }
+    if failed {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS

@@ -10,7 +10,8 @@
 //! `--pin CPU-LIST` (e.g. `1`, `0-1`, `0,2-3`) restricts the whole process to those CPUs
 //! with `sched_setaffinity` before any runtime thread starts (threads inherit the mask);
 //! `taskset -c CPU-LIST http-hello ...` does the same from outside. It serves until killed.
-//! See `goro_tools::http` for what it parses and answers.
+//! See `goro_tools::http` for what it parses and answers (`/block?ms=N` and `/spin?ms=N`
+//! make the handler sleep or spin N ms first, for the latency suite).
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -20,8 +21,11 @@ use goro_tools::http::Hello;
 
 const USAGE: &str = "\
 usage: http-hello [--runtime goro|tokio-ct|tokio-mt] [--procs N] [--addr IP:PORT] [--pin CPU-LIST]
+                  [--serve hello|echo]
 
 A minimal HTTP/1.1 keep-alive server: every request gets 200 OK with a short fixed body.
+GET /block?ms=N blocks the handler's thread (std::thread::sleep) and GET /spin?ms=N spins
+the CPU for N ms (at most 1000) before answering.
 
 options:
   --runtime R     goro (default), tokio-ct (tokio current_thread), tokio-mt (tokio multi_thread)
@@ -29,6 +33,7 @@ options:
   --addr A        address to listen on (default 127.0.0.1:8080; port 0 picks one)
   --pin LIST      run on these CPUs only, e.g. 1 or 0-1 (sched_setaffinity for the whole
                   process; the same as starting it under `taskset -c LIST`)
+  --serve S       hello (default): the HTTP server; echo: a TCP echo server instead
   -h, --help      print this help
 
 Prints `listening on ADDR (RUNTIME)` once it accepts connections, then serves until killed.";
@@ -38,6 +43,7 @@ struct Args {
     procs: usize,
     addr: SocketAddr,
     pin: Option<Vec<usize>>,
+    echo: bool,
 }
 
 fn parse_args() -> Result<Option<Args>, String> {
@@ -46,6 +52,7 @@ fn parse_args() -> Result<Option<Args>, String> {
         procs: 1,
         addr: "127.0.0.1:8080".parse().expect("literal address"),
         pin: None,
+        echo: false,
     };
     let mut procs_given = false;
     let mut it = std::env::args().skip(1);
@@ -78,6 +85,13 @@ fn parse_args() -> Result<Option<Args>, String> {
                     .map_err(|_| format!("--addr expects IP:PORT, got `{v}`"))?;
             }
             "--pin" => args.pin = Some(parse_cpu_list(&value("--pin")?)?),
+            "--serve" => {
+                args.echo = match value("--serve")?.as_str() {
+                    "hello" => false,
+                    "echo" => true,
+                    other => return Err(format!("--serve expects hello or echo, got `{other}`")),
+                }
+            }
             _ => return Err(format!("unexpected argument `{arg}`")),
         }
     }
@@ -158,7 +172,12 @@ fn main() -> ExitCode {
         "tokio-ct" => ServerKind::TokioCurrentThread,
         _ => ServerKind::TokioMultiThread(args.procs),
     };
-    let server = match Server::start(kind, args.addr, None, Hello::default()) {
+    let started = if args.echo {
+        Server::start(kind, args.addr, None, goro_benches::echo::Echo)
+    } else {
+        Server::start(kind, args.addr, None, Hello::default())
+    };
+    let server = match started {
         Ok(s) => s,
         Err(e) => {
             eprintln!("http-hello: starting {kind} on {}: {e}", args.addr);
