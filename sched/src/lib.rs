@@ -41,7 +41,9 @@
 //!
 //! A task gets a cooperative budget of 128 operations on goro's leaf futures per poll
 //! ([`coop`]); when it runs out the operation returns `Pending` and the task goes to the
-//! back of the queue. `yield_now` always goes to the back of the queue.
+//! back of the queue. `yield_now` goes to the back of the queue, and if nothing else is
+//! queued there the processor first fires its due timers, polls for I/O and takes tasks
+//! from the injector, so a yield lets everything runnable go first.
 //!
 //! ## Task lifetime and shutdown
 //!
@@ -58,6 +60,30 @@
 //! waits for I/O as described above, and the one in the watch polls the pollers of busy
 //! processors too (poll stealing). Events wake tasks on the polling thread, so they land on
 //! the polling processor.
+//!
+//! ## Nothing waits behind a stuck task: the monitor and spare machines
+//!
+//! A future that blocks its thread (a synchronous DNS lookup, `std::thread::sleep`, a
+//! blocking driver call) or computes for long inside one poll cannot be interrupted. goro's
+//! answer is Go's: the processor is a value, and another machine can take it. The *monitor*
+//! (`monitor`, Go's sysmon) is a thread without a processor that samples every processor's
+//! `run_state` every 100 µs while any processor is awake. A processor seen in the same poll
+//! twice is in a long poll, and then:
+//!
+//! * work waiting behind the poll (its queue, its `runnext` task, its due timers, or ready
+//!   I/O that nobody watches) gets an idle processor woken for it, which steals it, within
+//!   a round or two;
+//! * a machine whose thread CPU clock stood still for 50 µs and that `/proc` shows asleep in
+//!   the kernel loses its processor to a spare machine at once (Go retakes a P in a system
+//!   call the same way, with `entersyscall` to tell it; we read the clock instead);
+//! * a poll running on a CPU for `handoff_after` (10 ms) loses it too, since its poller and
+//!   timers need an owner when every processor is busy.
+//!
+//! `block_in_place` hands the processor off before the closure runs. A spare machine always
+//! waits (`machine`), so a handoff never waits for a thread to be created; the machine a
+//! handoff leaves finishes its poll and becomes the next spare. With the poller watch
+//! always held by a parked processor (`Processor::hand_watch_on`), the stuck processor's
+//! sockets are served by the idle one from the first event.
 //!
 //! ## Blocking work
 //!

@@ -42,10 +42,15 @@
 //! * otherwise blocks in its [`Sleeper`] (timeout: its earliest timer; unpark: a condition
 //!   variable), away from I/O, which the processor in the watch serves.
 //!
-//! Nobody waits in the watch while its last holder runs tasks; the others' I/O is then seen
-//! by the next park, by any processor's 61-tick poll of the watch, or by the monitor after
-//! 10 ms, as with the single I/O driver of Go and tokio. [`ParkState`] records where each
-//! processor blocks, so that an unpark signals the right place.
+//! When the holder of the watch leaves it to run tasks, it offers the watch to a processor
+//! asleep in its sleeper (`hand_watch_on`), which moves into the watch without running
+//! anything: while any processor is parked one of them waits there, so the I/O of every
+//! poller, a stuck processor's too, is served at once (tokio 1.52 offers the same as an
+//! option, `enable_eager_driver_handoff`). The cost is one more thread wake per wake from
+//! the watch while two or more processors are parked, that is at light load; the other
+//! processors are not unparked for the tasks, which run where the events were polled.
+//! [`ParkState`] records where each processor blocks, so that an unpark signals the right
+//! place.
 //!
 //! ## Ownership and handoff
 //!
@@ -57,7 +62,10 @@
 //! * `run_state` is `seq << 1 | in_poll`. The owner sets it when a poll starts and CASes it
 //!   back when the poll ends. The monitor (or `block_in_place`) takes the processor by
 //!   CASing the same in-poll value to [`HANDED_OFF`]. Exactly one CAS wins, so the machine
-//!   learns at the end of its poll whether it still owns the processor.
+//!   learns at the end of its poll whether it still owns the processor. Why the monitor
+//!   takes it ([`HandoffReason`]: asleep in the kernel, running past `handoff_after`, or
+//!   `block_in_place`) is counted per reason; `owner_clock` lets the monitor read the
+//!   owner's thread CPU clock to tell the first two apart.
 //! * A wake on the stuck machine's thread still finds the processor in its thread context.
 //!   Before touching the local queue it raises `guard` and then checks `owner`; the monitor
 //!   clears `owner` and then waits for `guard` to drop. With SeqCst on both sides either the
