@@ -2,7 +2,9 @@
 //!
 //! This is Go's `pidle`/`nmspinning` protocol. A processor that runs out of work first
 //! *spins* (searches other processors' queues and the injector) and only then *parks*. To
-//! bound the CPU burnt on searching, at most half of the unparked processors spin at once.
+//! bound the CPU burnt on searching, at most half of the unparked processors spin at once,
+//! and no more than there are CPUs (a search walks every processor, so a thousand spinners
+//! on two cores would cost time in the square of the processor count).
 //!
 //! One atomic word holds two counts: `unparked` (processors not parked) in the high bits and
 //! `spinning` in the low 16 bits. The list of parked processors (`sleepers`) is behind a lock
@@ -37,6 +39,9 @@ pub(crate) struct Idle {
     /// Parked processors, by index.
     sleepers: Mutex<Vec<usize>>,
     num_procs: usize,
+    /// At most this many processors spin at once (the number of CPUs): more cannot search
+    /// in parallel, and with thousands of processors each search walks them all.
+    max_spinning: usize,
 }
 
 fn spinning(state: usize) -> usize {
@@ -48,13 +53,15 @@ fn unparked(state: usize) -> usize {
 }
 
 impl Idle {
-    /// All `num_procs` processors start unparked and not spinning.
-    pub(crate) fn new(num_procs: usize) -> Idle {
+    /// All `num_procs` processors start unparked and not spinning; at most `max_spinning`
+    /// (at least 1) spin at once.
+    pub(crate) fn new(num_procs: usize, max_spinning: usize) -> Idle {
         assert!(num_procs < SPINNING_MASK, "too many processors");
         Idle {
             state: AtomicUsize::new(num_procs * UNPARKED_ONE),
             sleepers: Mutex::new(Vec::with_capacity(num_procs)),
             num_procs,
+            max_spinning: max_spinning.max(1),
         }
     }
 
@@ -80,10 +87,11 @@ impl Idle {
         spinning(state) == 0 && unparked(state) < self.num_procs
     }
 
-    /// Asks to start spinning. Refused when half of the unparked processors already spin.
+    /// Asks to start spinning. Refused when half of the unparked processors, or
+    /// `max_spinning`, already spin.
     pub(crate) fn try_begin_spinning(&self) -> bool {
         let state = self.state.load(SeqCst);
-        if 2 * spinning(state) >= unparked(state) {
+        if 2 * spinning(state) >= unparked(state) || spinning(state) >= self.max_spinning {
             return false;
         }
         self.state.fetch_add(1, SeqCst);

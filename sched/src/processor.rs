@@ -592,6 +592,11 @@ impl Processor {
     /// rounded up) into ours and returns one of the tasks.
     fn steal_half(&self, victim: usize) -> Option<Notified> {
         let stealer = &self.shared().procs[victim].stealer;
+        if stealer.is_empty() {
+            // Two loads; a steal attempt pins crossbeam's epoch, which costs time in the
+            // number of threads (thousands, with thousands of processors).
+            return None;
+        }
         loop {
             match stealer.steal_batch_with_limit_and_pop(&self.local, STEAL_BATCH_MAX) {
                 Steal::Success(task) => {

@@ -58,7 +58,10 @@ impl Shared {
         let n = procs.len();
         Shared {
             watch,
-            idle: Idle::new(n),
+            idle: Idle::new(
+                n,
+                std::thread::available_parallelism().map_or(n, |cpus| cpus.get()),
+            ),
             procs: procs.into_boxed_slice(),
             processors: processors.into_boxed_slice(),
             machines: Machines::new(),

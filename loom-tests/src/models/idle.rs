@@ -206,7 +206,7 @@ impl Shared {
                 head: AtomicUsize::new(0),
                 tail: AtomicUsize::new(0),
             },
-            idle: Idle::new(NUM_PROCS),
+            idle: Idle::new(NUM_PROCS, NUM_PROCS),
             shutdown: AtomicBool::new(false),
             runs: (0..tasks).map(|_| AtomicUsize::new(0)).collect(),
             ran: AtomicUsize::new(0),
