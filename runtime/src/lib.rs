@@ -40,10 +40,15 @@
 
 mod builder;
 mod env;
+pub mod fs;
 mod handle;
 pub mod io;
 pub mod net;
+#[cfg(unix)]
+pub mod process;
 mod runtime;
+#[cfg(unix)]
+pub mod signal;
 pub mod stats;
 pub mod task;
 pub mod time;

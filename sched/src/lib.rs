@@ -104,6 +104,6 @@ mod sync;
 pub mod task;
 pub mod time;
 
-pub use config::{Config, MonitorHook, MAX_PROCESSORS};
+pub use config::{Config, MonitorHook, ThreadStartHook, MAX_PROCESSORS};
 pub use monitor::STUCK_AFTER;
 pub use scheduler::{block_in_place, current_task_id, Handle, Scheduler};
