@@ -42,6 +42,8 @@ mod builder;
 mod env;
 pub mod fs;
 mod handle;
+#[cfg(feature = "hyper")]
+pub mod hyper;
 pub mod io;
 pub mod net;
 #[cfg(unix)]
