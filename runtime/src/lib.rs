@@ -54,6 +54,8 @@ pub mod signal;
 pub mod stats;
 pub mod task;
 pub mod time;
+#[cfg(feature = "tokio-compat")]
+mod tokio_compat;
 
 pub use builder::Builder;
 pub use goro_macros::{main, test};
