@@ -150,8 +150,9 @@ where
     }
 }
 
-/// Stream sockets with a file descriptor: reads into memory that may be uninitialised.
-#[cfg(unix)]
+/// Stream sockets with a file descriptor: reads into memory that may be uninitialised (for
+/// the tokio and hyper integrations).
+#[cfg(all(unix, any(feature = "tokio-io", feature = "hyper")))]
 impl<S> IoSource<S>
 where
     S: mio::event::Source + std::os::fd::AsRawFd,
