@@ -43,6 +43,8 @@ pub struct Builder {
     stall_alarm: Option<(f64, usize)>,
     debug_addr: Option<SocketAddr>,
     handoff_after: Option<Duration>,
+    #[cfg(feature = "tokio-compat")]
+    tokio_compat: bool,
 }
 
 impl Builder {
@@ -195,6 +197,31 @@ impl Builder {
         self
     }
 
+    /// Run every goro thread inside a tokio runtime context (feature `tokio-compat`), so
+    /// crates that call tokio's runtime themselves (reqwest, `axum::serve`, `tokio::time`,
+    /// `tokio::net`, `tokio::spawn`) work unchanged inside goro tasks. Off by default. It
+    /// starts one tokio worker thread next to the runtime; tasks spawned with
+    /// `tokio::spawn` run there, outside goro's stats. The `tokio_compat` module source
+    /// explains the costs and limits; the guide `docs/moving-from-tokio.md` lists which
+    /// tokio calls need it.
+    ///
+    /// ```
+    /// let rt = goro::Builder::new().processors(1).tokio_compat(true).build()?;
+    /// rt.block_on(async {
+    ///     let task = goro::spawn(async {
+    ///         tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    ///         7
+    ///     });
+    ///     assert_eq!(task.await.unwrap(), 7);
+    /// });
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    #[cfg(feature = "tokio-compat")]
+    pub fn tokio_compat(&mut self, on: bool) -> &mut Builder {
+        self.tokio_compat = on;
+        self
+    }
+
     /// Starts the runtime. Fails with [`io::ErrorKind::InvalidInput`] on a bad setting (a
     /// zero processor count, a malformed `GORO_PROCS`, `GORO_SCHEDTRACE` or
     /// `GORO_DEBUG_ADDR`), and with the OS error if threads or pollers cannot be created or
@@ -207,7 +234,11 @@ impl Builder {
         };
         // Bind before starting anything, so a taken port fails fast.
         let listener = debug_addr.map(DebugServer::bind).transpose()?;
+        #[cfg(feature = "tokio-compat")]
+        let (config, tokio) = self.with_tokio_context(config)?;
         let runtime = Runtime::from_config(config)?;
+        #[cfg(feature = "tokio-compat")]
+        let runtime = runtime.with_tokio_context(tokio);
         match listener {
             Some(listener) => {
                 let server = DebugServer::start(listener, runtime.handle().clone())?;
@@ -215,6 +246,20 @@ impl Builder {
             }
             None => Ok(runtime),
         }
+    }
+
+    /// Starts the tokio runtime of `tokio_compat` and hooks it into `config`'s threads.
+    #[cfg(feature = "tokio-compat")]
+    fn with_tokio_context(
+        &self,
+        mut config: Config,
+    ) -> io::Result<(Config, Option<crate::tokio_compat::TokioContext>)> {
+        if !self.tokio_compat {
+            return Ok((config, None));
+        }
+        let tokio = crate::tokio_compat::TokioContext::start(&config.thread_name)?;
+        config.on_thread_start = Some(tokio.thread_hook());
+        Ok((config, Some(tokio)))
     }
 
     fn config(&self) -> io::Result<Config> {

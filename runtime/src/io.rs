@@ -38,8 +38,8 @@
 //! # }).unwrap();
 //! ```
 
-pub use futures_io::{AsyncRead, AsyncWrite};
-pub use std::io::{Error, ErrorKind, Result};
+pub use futures_io::{AsyncRead, AsyncSeek, AsyncWrite};
+pub use std::io::{Error, ErrorKind, Result, SeekFrom};
 
 use std::panic::Location;
 
@@ -148,6 +148,19 @@ pub trait AsyncWriteExt: AsyncWrite {
 }
 
 impl<W: AsyncWrite + ?Sized> AsyncWriteExt for W {}
+
+/// `async` seeks on any [`AsyncSeek`] (a [`goro::fs::File`](crate::fs::File)).
+pub trait AsyncSeekExt: AsyncSeek {
+    /// Moves the position to `pos`; returns the new position from the start.
+    fn seek(&mut self, pos: SeekFrom) -> util::Seek<'_, Self>
+    where
+        Self: Unpin,
+    {
+        util::Seek { seeker: self, pos }
+    }
+}
+
+impl<S: AsyncSeek + ?Sized> AsyncSeekExt for S {}
 
 /// The futures returned by [`AsyncReadExt`] and [`AsyncWriteExt`]: each holds a `&mut`
 /// borrow of its reader or writer (and its progress), and is `Unpin`.
@@ -339,6 +352,23 @@ pub mod util {
 
         fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
             Pin::new(&mut *self.get_mut().writer).poll_flush(cx)
+        }
+    }
+
+    /// The future of [`AsyncSeekExt::seek`](super::AsyncSeekExt::seek).
+    #[derive(Debug)]
+    #[must_use = "futures do nothing unless you `.await` or poll them"]
+    pub struct Seek<'a, S: ?Sized> {
+        pub(super) seeker: &'a mut S,
+        pub(super) pos: io::SeekFrom,
+    }
+
+    impl<S: super::AsyncSeek + Unpin + ?Sized> Future for Seek<'_, S> {
+        type Output = io::Result<u64>;
+
+        fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<u64>> {
+            let this = self.get_mut();
+            Pin::new(&mut *this.seeker).poll_seek(cx, this.pos)
         }
     }
 

@@ -40,13 +40,22 @@
 
 mod builder;
 mod env;
+pub mod fs;
 mod handle;
+#[cfg(feature = "hyper")]
+pub mod hyper;
 pub mod io;
 pub mod net;
+#[cfg(unix)]
+pub mod process;
 mod runtime;
+#[cfg(unix)]
+pub mod signal;
 pub mod stats;
 pub mod task;
 pub mod time;
+#[cfg(feature = "tokio-compat")]
+mod tokio_compat;
 
 pub use builder::Builder;
 pub use goro_macros::{main, test};

@@ -31,6 +31,10 @@ pub struct Runtime {
     debug_server: Option<DebugServer>,
     scheduler: Scheduler,
     handle: Handle,
+    /// Declared after the scheduler: goro's tasks (which may hold tokio resources) are
+    /// dropped before the tokio runtime stops.
+    #[cfg(feature = "tokio-compat")]
+    tokio: Option<crate::tokio_compat::TokioContext>,
 }
 
 impl Runtime {
@@ -51,7 +55,18 @@ impl Runtime {
             debug_server: None,
             scheduler,
             handle,
+            #[cfg(feature = "tokio-compat")]
+            tokio: None,
         })
+    }
+
+    #[cfg(feature = "tokio-compat")]
+    pub(crate) fn with_tokio_context(
+        mut self,
+        tokio: Option<crate::tokio_compat::TokioContext>,
+    ) -> Runtime {
+        self.tokio = tokio;
+        self
     }
 
     pub(crate) fn with_debug_server(mut self, server: DebugServer) -> Runtime {
@@ -81,6 +96,8 @@ impl Runtime {
     /// If called from a thread that already drives a runtime: a task, or `block_on`.
     #[track_caller]
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
+        #[cfg(feature = "tokio-compat")]
+        let _tokio = self.tokio.as_ref().map(|t| t.enter());
         self.handle.block_on(future)
     }
 

@@ -1,4 +1,4 @@
-//! Tasks: spawning, joining, yielding, blocking work.
+//! Tasks: spawning, joining (one handle, or a [`JoinSet`]), yielding, blocking work.
 //!
 //! ```
 //! let rt = goro::Runtime::builder().processors(1).build()?;
@@ -21,7 +21,10 @@ use std::panic::Location;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+mod join_set;
+
 pub use goro_sched::task::{Id, JoinError, JoinHandle};
+pub use join_set::JoinSet;
 
 pub(crate) const NO_RUNTIME: &str = "there is no goro runtime on this thread: this must be \
      called from a goro task, from inside `Runtime::block_on`, or from a goro blocking thread";

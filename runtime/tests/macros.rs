@@ -115,3 +115,32 @@ fn goro_main_with_a_result_and_processors() {
     *mains::INPUT.lock().unwrap() = "x";
     assert!(mains::parse().unwrap_err().0.contains("invalid digit"));
 }
+
+/// tokio's arguments: `flavor = "current_thread"` is one processor, `worker_threads = N` is
+/// `processors = N`.
+#[goro::test(flavor = "current_thread")]
+async fn tokio_current_thread_flavor_is_one_processor() {
+    assert_eq!(Handle::current().processors(), 1);
+}
+
+#[goro::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokio_multi_thread_flavor_with_worker_threads() {
+    assert_eq!(Handle::current().processors(), 2);
+}
+
+#[goro::test(worker_threads = 3)]
+async fn tokio_worker_threads_alone() {
+    assert_eq!(Handle::current().processors(), 3);
+}
+
+mod tokio_main {
+    #[goro::main(flavor = "multi_thread", worker_threads = 2)]
+    pub async fn main() -> usize {
+        goro::Handle::current().processors()
+    }
+}
+
+#[test]
+fn goro_main_accepts_tokio_arguments() {
+    assert_eq!(tokio_main::main(), 2);
+}

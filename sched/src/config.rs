@@ -16,6 +16,20 @@ impl fmt::Debug for MonitorHook {
     }
 }
 
+/// A function every machine and blocking thread of the runtime calls once, first thing,
+/// on itself (the `tokio-compat` feature of `goro` enters a tokio runtime context here). It
+/// runs after the thread became the runtime's (`Handle::try_current` works) and before it
+/// runs any task or blocking closure. Threads inside `block_on` do not call it: they are
+/// the caller's, and `goro` wraps `block_on` itself.
+#[derive(Clone)]
+pub struct ThreadStartHook(pub Arc<dyn Fn() + Send + Sync>);
+
+impl fmt::Debug for ThreadStartHook {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ThreadStartHook(..)")
+    }
+}
+
 /// How a [`Scheduler`](crate::Scheduler) is built. The `goro` crate's `Builder` fills it in.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -52,6 +66,8 @@ pub struct Config {
     /// A poll that has run on a CPU this long loses its processor to a spare machine (a
     /// poll asleep in the kernel loses it within [`BLOCKED_GRACE`](crate::BLOCKED_GRACE)).
     pub handoff_after: Duration,
+    /// Called on each machine and blocking thread as it starts.
+    pub on_thread_start: Option<ThreadStartHook>,
 }
 
 impl Config {
@@ -73,6 +89,7 @@ impl Config {
             stall_alarm_factor: 3.2,
             schedtrace: None,
             handoff_after: DEFAULT_HANDOFF_AFTER,
+            on_thread_start: None,
         }
     }
 

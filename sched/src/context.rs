@@ -84,11 +84,21 @@ pub(crate) struct RuntimeGuard {
 }
 
 /// Makes `shared` this thread's runtime, with the thread in `role`, until the guard drops.
+/// A machine or blocking thread (this is where they start serving the runtime) then runs
+/// the configured thread-start hook.
 pub(crate) fn set_runtime(shared: Arc<Shared>, role: ThreadRole) -> RuntimeGuard {
-    CONTEXT.with(|cx| RuntimeGuard {
+    let hook = match role {
+        ThreadRole::Machine | ThreadRole::Blocking => shared.config.on_thread_start.clone(),
+        ThreadRole::Entered => None,
+    };
+    let guard = CONTEXT.with(|cx| RuntimeGuard {
         prev: cx.runtime.replace(Some(shared)),
         prev_role: cx.role.replace(role),
-    })
+    });
+    if let Some(hook) = hook {
+        (hook.0)();
+    }
+    guard
 }
 
 /// This thread's role in the runtime `shared`, or `None` if the thread is not in it.

@@ -131,6 +131,8 @@ pub mod task;
 mod thread_clock;
 pub mod time;
 
-pub use config::{Config, MonitorHook, DEFAULT_HANDOFF_AFTER, MAX_PROCESSORS, MIN_HANDOFF_AFTER};
+pub use config::{
+    Config, MonitorHook, ThreadStartHook, DEFAULT_HANDOFF_AFTER, MAX_PROCESSORS, MIN_HANDOFF_AFTER,
+};
 pub use monitor::{BLOCKED_GRACE, STARVED_AFTER};
 pub use scheduler::{block_in_place, current_task_id, Handle, Scheduler};

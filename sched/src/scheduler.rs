@@ -146,6 +146,36 @@ impl Handle {
         self.shared.spawn(future, Location::caller(), name)
     }
 
+    /// Spawns a task whose spawn site is `spawned_at` rather than the caller: for spawns
+    /// made on a user's behalf (a server's connection tasks carry the line of the user's
+    /// `serve` call).
+    pub fn spawn_at<F>(
+        &self,
+        future: F,
+        spawned_at: &'static Location<'static>,
+        name: Option<Box<str>>,
+    ) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.shared.spawn(future, spawned_at, name)
+    }
+
+    /// Runs `f` on the blocking pool, with `spawned_at` as its spawn site (see
+    /// [`Handle::spawn_at`]).
+    pub fn spawn_blocking_at<F, R>(
+        &self,
+        f: F,
+        spawned_at: &'static Location<'static>,
+    ) -> JoinHandle<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        BlockingPool::spawn(&self.shared, f, spawned_at)
+    }
+
     /// Spawns on the current thread's runtime without cloning its handle.
     /// Returns `None` outside a runtime.
     #[track_caller]

@@ -80,6 +80,10 @@ wait_ops! {
     Join = "JoinHandle", InProcess;
     /// `task::yield_now`.
     Yield = "yield_now", InProcess;
+    /// `signal::ctrl_c`, `Signal::recv`: the outside world (a signal) wakes it.
+    Signal = "Signal::recv", Socket;
+    /// `process::Child::wait`: the child's exit wakes it.
+    ChildWait = "Child::wait", Socket;
 }
 
 impl WaitOp {

@@ -46,7 +46,24 @@
 //! | argument | on | meaning |
 //! |---|---|---|
 //! | `processors = N` | `main`, `test` | `Builder::processors(N)`; `N` is an integer literal above 0. Without it the builder's default applies (`GORO_PROCS`, else the number of CPUs). |
+//! | `flavor = "current_thread"` | `main`, `test` | tokio's name for one processor: `processors(1)`. |
+//! | `flavor = "multi_thread"` | `main`, `test` | The default: `processors` or `worker_threads`, else the builder's default. |
+//! | `worker_threads = N` | `main`, `test` | tokio's name for `processors = N` (needs the multi_thread flavor, if a flavor is given). |
 //! | `allow_orphans` | `test` | Turns the orphan check off for this test (see below). |
+//!
+//! The tokio arguments let `#[tokio::main(flavor = "multi_thread", worker_threads = 2)]`
+//! become `#[goro::main(flavor = "multi_thread", worker_threads = 2)]` unchanged; arguments
+//! that contradict each other are a compile error:
+//!
+//! ```compile_fail
+//! #[goro::main(flavor = "current_thread", worker_threads = 2)] // error: needs multi_thread
+//! async fn main() {}
+//! ```
+//!
+//! ```compile_fail
+//! #[goro::main(flavor = "work_stealing")] // error: unknown flavor
+//! async fn main() {}
+//! ```
 //!
 //! # Orphaned tasks fail a test
 //!
@@ -140,8 +157,118 @@ impl Kind {
 #[derive(Default)]
 struct Args {
     processors: Option<syn::LitInt>,
+    /// tokio's `flavor`: `current_thread` is one processor.
+    flavor: Option<syn::LitStr>,
+    /// tokio's `worker_threads`: the number of processors.
+    worker_threads: Option<syn::LitInt>,
     /// Leave out the orphan check of `#[goro::test]`.
     allow_orphans: bool,
+}
+
+impl Args {
+    /// The processor count the arguments ask for, checking that they agree.
+    fn resolve_processors(&self) -> syn::Result<Option<TokenStream2>> {
+        let current_thread = match &self.flavor {
+            None => false,
+            Some(f) if f.value() == "current_thread" => true,
+            Some(f) if f.value() == "multi_thread" => false,
+            Some(f) => {
+                return Err(syn::Error::new_spanned(
+                    f,
+                    format!(
+                        "unknown flavor {:?}: the flavors are \"current_thread\" (one processor) \
+                         and \"multi_thread\"",
+                        f.value()
+                    ),
+                ))
+            }
+        };
+        match (&self.processors, &self.worker_threads) {
+            (Some(_), Some(w)) => Err(syn::Error::new_spanned(
+                w,
+                "`worker_threads` and `processors` say the same thing: give one of them",
+            )),
+            (_, Some(w)) if current_thread => Err(syn::Error::new_spanned(
+                w,
+                "`worker_threads` needs `flavor = \"multi_thread\"`: the current_thread flavor \
+                 runs on one processor",
+            )),
+            (Some(n), None) if current_thread && n.base10_digits() != "1" => {
+                Err(syn::Error::new_spanned(
+                    n,
+                    "`flavor = \"current_thread\"` runs on one processor: drop `processors` or \
+                     make it 1",
+                ))
+            }
+            (Some(n), None) | (None, Some(n)) => Ok(Some(quote!(.processors(#n)))),
+            (None, None) if current_thread => Ok(Some(quote!(.processors(1)))),
+            (None, None) => Ok(None),
+        }
+    }
+}
+
+/// An integer literal argument above 0, given once.
+fn count_arg(meta: &Meta, slot: &mut Option<syn::LitInt>, what: &str) -> syn::Result<()> {
+    let name = meta
+        .path()
+        .get_ident()
+        .map(|i| i.to_string())
+        .unwrap_or_default();
+    let Meta::NameValue(nv) = meta else {
+        return Err(syn::Error::new_spanned(
+            meta,
+            format!("`{name}` takes a value, as in `{name} = 2`"),
+        ));
+    };
+    if slot.is_some() {
+        return Err(syn::Error::new_spanned(
+            meta,
+            format!("`{name}` is given twice"),
+        ));
+    }
+    let lit = match &nv.value {
+        Expr::Lit(ExprLit {
+            lit: Lit::Int(lit), ..
+        }) => lit.clone(),
+        other => {
+            return Err(syn::Error::new_spanned(
+                other,
+                format!("`{name}` takes an integer literal, as in `{name} = 2`"),
+            ))
+        }
+    };
+    let n: usize = lit.base10_parse()?;
+    if n == 0 {
+        return Err(syn::Error::new_spanned(
+            &lit,
+            format!("`{name}` must be at least 1 (it is {what})"),
+        ));
+    }
+    *slot = Some(lit);
+    Ok(())
+}
+
+/// tokio's `flavor = "..."`, given once.
+fn flavor_arg(meta: &Meta, slot: &mut Option<syn::LitStr>) -> syn::Result<()> {
+    let lit = match meta {
+        Meta::NameValue(syn::MetaNameValue {
+            value: Expr::Lit(ExprLit {
+                lit: Lit::Str(lit), ..
+            }),
+            ..
+        }) => lit.clone(),
+        _ => {
+            return Err(syn::Error::new_spanned(
+                meta,
+                "`flavor` takes a string, as in `flavor = \"multi_thread\"`",
+            ))
+        }
+    };
+    if slot.is_some() {
+        return Err(syn::Error::new_spanned(meta, "`flavor` is given twice"));
+    }
+    *slot = Some(lit);
+    Ok(())
 }
 
 fn parse_args(kind: Kind, args: TokenStream2) -> syn::Result<Args> {
@@ -155,39 +282,17 @@ fn parse_args(kind: Kind, args: TokenStream2) -> syn::Result<Args> {
             .map(|i| i.to_string())
             .unwrap_or_default();
         match (name.as_str(), &meta) {
-            ("processors", Meta::NameValue(nv)) => {
-                if out.processors.is_some() {
-                    return Err(syn::Error::new_spanned(
-                        &meta,
-                        "`processors` is given twice",
-                    ));
-                }
-                let lit = match &nv.value {
-                    Expr::Lit(ExprLit {
-                        lit: Lit::Int(lit), ..
-                    }) => lit.clone(),
-                    other => {
-                        return Err(syn::Error::new_spanned(
-                            other,
-                            "`processors` takes an integer literal, as in `processors = 2`",
-                        ))
-                    }
-                };
-                let n: usize = lit.base10_parse()?;
-                if n == 0 {
-                    return Err(syn::Error::new_spanned(
-                        &lit,
-                        "`processors` must be at least 1 (it is the number of processors that run tasks)",
-                    ));
-                }
-                out.processors = Some(lit);
-            }
-            ("processors", _) => {
-                return Err(syn::Error::new_spanned(
-                    &meta,
-                    "`processors` takes a value, as in `processors = 2`",
-                ))
-            }
+            ("processors", _) => count_arg(
+                &meta,
+                &mut out.processors,
+                "the number of processors that run tasks",
+            )?,
+            ("worker_threads", _) => count_arg(
+                &meta,
+                &mut out.worker_threads,
+                "the number of processors that run tasks",
+            )?,
+            ("flavor", _) => flavor_arg(&meta, &mut out.flavor)?,
             ("allow_orphans", Meta::Path(_)) if kind == Kind::Test => {
                 if seen_orphans {
                     return Err(syn::Error::new_spanned(
@@ -212,8 +317,11 @@ fn parse_args(kind: Kind, args: TokenStream2) -> syn::Result<Args> {
             }
             _ => {
                 let allowed = match kind {
-                    Kind::Main => "`processors = N`",
-                    Kind::Test => "`processors = N` and `allow_orphans`",
+                    Kind::Main => "`processors = N`, `flavor = \"..\"` and `worker_threads = N`",
+                    Kind::Test => {
+                        "`processors = N`, `flavor = \"..\"`, `worker_threads = N` and \
+                         `allow_orphans`"
+                    }
                 };
                 return Err(syn::Error::new_spanned(
                     meta.path(),
@@ -271,7 +379,7 @@ fn expand(kind: Kind, args: TokenStream2, item: TokenStream2) -> syn::Result<Tok
         }
     }
 
-    let processors = args.processors.map(|n| quote!(.processors(#n)));
+    let processors = args.resolve_processors()?;
     let name = &sig.ident;
     let output = &sig.output;
     let span = block.span();
@@ -327,4 +435,60 @@ fn contains_impl_trait(ty: &syn::Type) -> bool {
         })
     }
     walk(ty.to_token_stream())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{parse_args, Kind, TokenStream2};
+    use quote::quote;
+
+    /// The builder call the arguments expand to, or the error message.
+    fn processors(args: TokenStream2) -> Result<String, String> {
+        parse_args(Kind::Test, args)
+            .and_then(|a| a.resolve_processors())
+            .map(|p| {
+                p.map(|t| t.to_string().replace(' ', ""))
+                    .unwrap_or_default()
+            })
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn tokio_arguments_map_to_processors() {
+        assert_eq!(
+            processors(quote!(flavor = "current_thread")).unwrap(),
+            ".processors(1)"
+        );
+        assert_eq!(processors(quote!(flavor = "multi_thread")).unwrap(), "");
+        assert_eq!(
+            processors(quote!(flavor = "multi_thread", worker_threads = 4)).unwrap(),
+            ".processors(4)"
+        );
+        assert_eq!(
+            processors(quote!(worker_threads = 2)).unwrap(),
+            ".processors(2)"
+        );
+        assert_eq!(
+            processors(quote!(flavor = "current_thread", processors = 1)).unwrap(),
+            ".processors(1)"
+        );
+    }
+
+    #[test]
+    fn contradicting_tokio_arguments_are_errors() {
+        let err = processors(quote!(flavor = "current_thread", worker_threads = 2)).unwrap_err();
+        assert!(err.contains("needs `flavor = \"multi_thread\"`"), "{err}");
+        let err = processors(quote!(flavor = "fast")).unwrap_err();
+        assert!(err.contains("unknown flavor"), "{err}");
+        let err = processors(quote!(processors = 2, worker_threads = 2)).unwrap_err();
+        assert!(err.contains("give one of them"), "{err}");
+        let err = processors(quote!(flavor = "current_thread", processors = 2)).unwrap_err();
+        assert!(err.contains("one processor"), "{err}");
+        let err = processors(quote!(worker_threads = 0)).unwrap_err();
+        assert!(err.contains("at least 1"), "{err}");
+        let err = processors(quote!(flavor = 1)).unwrap_err();
+        assert!(err.contains("takes a string"), "{err}");
+        let err = processors(quote!(start_paused = true)).unwrap_err();
+        assert!(err.contains("unknown argument `start_paused`"), "{err}");
+    }
 }

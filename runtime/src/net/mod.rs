@@ -71,7 +71,7 @@
 
 mod accept;
 mod addr;
-mod source;
+pub(crate) mod source;
 mod split;
 pub mod tcp;
 pub(crate) mod trace;

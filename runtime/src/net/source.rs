@@ -150,6 +150,37 @@ where
     }
 }
 
+/// Stream sockets with a file descriptor: reads into memory that may be uninitialised (for
+/// the tokio and hyper integrations).
+#[cfg(all(unix, any(feature = "tokio-io", feature = "hyper")))]
+impl<S> IoSource<S>
+where
+    S: mio::event::Source + std::os::fd::AsRawFd,
+{
+    /// A stream read into `buf`, which may be uninitialised (tokio's `ReadBuf` and hyper's
+    /// `ReadBufCursor` hand out such memory): `read(2)` writes the bytes it returns, so
+    /// nothing has to be zeroed first. Returns the number of bytes now initialised at the
+    /// start of `buf`.
+    pub(crate) fn poll_read_uninit(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut [std::mem::MaybeUninit<u8>],
+    ) -> Poll<io::Result<usize>> {
+        let len = buf.len();
+        self.poll_transfer(cx, Direction::Read, len, |s| {
+            // SAFETY: `buf` is valid for writes of `len` bytes for the whole call; `read(2)`
+            // only writes to it (at most `len` bytes) and never reads it, so its bytes need
+            // not be initialised.
+            let n = unsafe { libc::read(s.as_raw_fd(), buf.as_mut_ptr().cast(), len) };
+            if n < 0 {
+                Err(io::Error::last_os_error())
+            } else {
+                Ok(n as usize)
+            }
+        })
+    }
+}
+
 impl<S: mio::event::Source> Drop for IoSource<S> {
     fn drop(&mut self) {
         // Before `source` (declared after `reg`) closes its descriptor: leave epoll and wake

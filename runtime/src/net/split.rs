@@ -142,6 +142,8 @@ macro_rules! stream_io {
         }
 
         crate::net::split::stream_io_traits!($read, $write; $stream, &$stream);
+        crate::net::split::tokio_read!($read, [io]; $stream);
+        crate::net::split::tokio_write!($write, [io], []; $stream);
     };
 }
 
@@ -358,12 +360,110 @@ macro_rules! owned_halves {
                 Poll::Ready(self.inner.shutdown(Shutdown::Write))
             }
         }
+
+        crate::net::split::tokio_read!($read, [inner.io]; OwnedReadHalf);
+        crate::net::split::tokio_write!($write, [inner.io], [inner]; OwnedWriteHalf);
+    };
+}
+
+/// tokio's `AsyncRead` for `$ty`, reading through `self.$path` (an `IoSource`)
+/// and waiting on `WaitOp::$read` at the poll's caller (feature `tokio-io`).
+macro_rules! tokio_read {
+    ($read:ident, [$($path:ident).+]; $ty:ty) => {
+        #[cfg(feature = "tokio-io")]
+        impl tokio::io::AsyncRead for $ty {
+            #[track_caller]
+            fn poll_read(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                buf: &mut tokio::io::ReadBuf<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                crate::net::trace::tag(
+                    crate::stats::WaitOp::$read,
+                    crate::net::split::poll_read_buf(&self.$($path).+, cx, buf),
+                )
+            }
+        }
+    };
+}
+
+/// tokio's `AsyncWrite` for `$ty`, writing through `self.$path` and shutting down
+/// through `self.shutdown` or `self.$shutdown.shutdown` (feature `tokio-io`).
+macro_rules! tokio_write {
+    ($write:ident, [$($path:ident).+], [$($shutdown:ident)?]; $ty:ty) => {
+        #[cfg(feature = "tokio-io")]
+        impl tokio::io::AsyncWrite for $ty {
+            #[track_caller]
+            fn poll_write(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                buf: &[u8],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                crate::net::trace::tag(
+                    crate::stats::WaitOp::$write,
+                    self.$($path).+.poll_write(cx, buf),
+                )
+            }
+
+            #[track_caller]
+            fn poll_write_vectored(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                bufs: &[std::io::IoSlice<'_>],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                crate::net::trace::tag(
+                    crate::stats::WaitOp::$write,
+                    self.$($path).+.poll_write_vectored(cx, bufs),
+                )
+            }
+
+            fn is_write_vectored(&self) -> bool {
+                true
+            }
+
+            fn poll_flush(
+                self: std::pin::Pin<&mut Self>,
+                _cx: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                std::task::Poll::Ready(Ok(()))
+            }
+
+            /// Shuts the write direction down (the peer reads end-of-stream).
+            fn poll_shutdown(
+                self: std::pin::Pin<&mut Self>,
+                _cx: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                std::task::Poll::Ready(self$(.$shutdown)?.shutdown(std::net::Shutdown::Write))
+            }
+        }
     };
 }
 
 pub(crate) use owned_halves;
 pub(crate) use stream_io;
 pub(crate) use stream_io_traits;
+pub(crate) use tokio_read;
+pub(crate) use tokio_write;
+
+/// tokio's `poll_read`: a read into the unfilled part of `buf`, which need not be zeroed
+/// first (see `IoSource::poll_read_uninit`).
+#[cfg(feature = "tokio-io")]
+pub(crate) fn poll_read_buf<S>(
+    io: &IoSource<S>,
+    cx: &mut std::task::Context<'_>,
+    buf: &mut tokio::io::ReadBuf<'_>,
+) -> std::task::Poll<io::Result<()>>
+where
+    S: mio::event::Source + std::os::fd::AsRawFd,
+{
+    // SAFETY: `poll_read_uninit` only writes to the unfilled part (never de-initialises it).
+    let unfilled = unsafe { buf.unfilled_mut() };
+    let n = std::task::ready!(io.poll_read_uninit(cx, unfilled))?;
+    // SAFETY: the read initialised the first `n` bytes of the unfilled part.
+    unsafe { buf.assume_init(n) };
+    buf.advance(n);
+    std::task::Poll::Ready(Ok(()))
+}
 
 /// A stream read of `io` into `buf` that waits on `op` at the caller's caller.
 #[track_caller]

@@ -1,0 +1,365 @@
+//! Feature `hyper`: axum and hyper served by `goro::hyper::serve`, fetched with hyper's
+//! clients over `GoroIo`, at 1 and 2 processors.
+
+#[path = "../../tests/common/mod.rs"]
+mod common;
+
+use axum::extract::{Path, State};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use common::{each_procs, rt};
+use goro::hyper::{serve, Connector, GoroExecutor, GoroIo, GoroTimer};
+use goro::net::{TcpListener, TcpStream};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use hyper::{Request, StatusCode};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const LIMIT: Duration = Duration::from_secs(30);
+
+#[derive(Clone)]
+struct AppState {
+    greeting: Arc<str>,
+    hits: Arc<AtomicUsize>,
+}
+
+fn app() -> Router {
+    let state = AppState {
+        greeting: "hello".into(),
+        hits: Arc::default(),
+    };
+    Router::new()
+        .route("/hello/{name}", get(hello))
+        .route("/echo", post(echo))
+        .route("/hits", get(hits))
+        .with_state(state)
+}
+
+async fn hello(State(state): State<AppState>, Path(name): Path<String>) -> String {
+    state.hits.fetch_add(1, Ordering::SeqCst);
+    format!("{}, {name}!", state.greeting)
+}
+
+async fn echo(Json(mut body): Json<serde_json::Value>) -> Json<serde_json::Value> {
+    body["echoed"] = true.into();
+    Json(body)
+}
+
+async fn hits(State(state): State<AppState>) -> String {
+    state.hits.load(Ordering::SeqCst).to_string()
+}
+
+/// Binds a listener on loopback and serves `router` on it, until the returned handle is
+/// aborted.
+async fn start(router: Router) -> (SocketAddr, goro::task::JoinHandle<std::io::Result<()>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    (addr, goro::spawn(serve(listener, router).into_future()))
+}
+
+use std::future::IntoFuture;
+
+type Sender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
+
+/// An HTTP/1.1 connection to `addr` with hyper's client over `GoroIo`.
+async fn connect_h1(addr: SocketAddr) -> Sender {
+    let stream = TcpStream::connect(addr).await.unwrap();
+    let (sender, conn) = hyper::client::conn::http1::handshake(GoroIo::new(stream))
+        .await
+        .unwrap();
+    goro::spawn(async move {
+        let _ = conn.await;
+    });
+    sender
+}
+
+async fn fetch(sender: &mut Sender, req: Request<Full<Bytes>>) -> (StatusCode, Bytes) {
+    sender.ready().await.unwrap();
+    let resp = sender.send_request(req).await.unwrap();
+    let status = resp.status();
+    (status, resp.into_body().collect().await.unwrap().to_bytes())
+}
+
+fn get_req(path: &str) -> Request<Full<Bytes>> {
+    Request::get(path)
+        .header("host", "localhost")
+        .body(Full::default())
+        .unwrap()
+}
+
+#[test]
+fn axum_routes_through_serve() {
+    each_procs(LIMIT, |n| {
+        rt(n).block_on(async {
+            let (addr, server) = start(app()).await;
+            let mut sender = connect_h1(addr).await;
+            // Path parameters and state, on one keep-alive connection.
+            for name in ["goro", "tokio", "axum"] {
+                let (status, body) = fetch(&mut sender, get_req(&format!("/hello/{name}"))).await;
+                assert_eq!(status, StatusCode::OK);
+                assert_eq!(body, format!("hello, {name}!"));
+            }
+            let (_, body) = fetch(&mut sender, get_req("/hits")).await;
+            assert_eq!(body, "3");
+            // A JSON body.
+            let req = Request::post("/echo")
+                .header("host", "localhost")
+                .header("content-type", "application/json")
+                .body(Full::new(Bytes::from(r#"{"n":42,"s":"x"}"#)))
+                .unwrap();
+            let (status, body) = fetch(&mut sender, req).await;
+            assert_eq!(status, StatusCode::OK);
+            let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
+            assert_eq!(json, serde_json::json!({"n": 42, "s": "x", "echoed": true}));
+            // An unknown route.
+            let (status, _) = fetch(&mut sender, get_req("/nowhere")).await;
+            assert_eq!(status, StatusCode::NOT_FOUND);
+            server.abort();
+        });
+    });
+}
+
+#[test]
+fn legacy_client_with_the_goro_connector() {
+    each_procs(LIMIT, |n| {
+        rt(n).block_on(async {
+            let (addr, server) = start(app()).await;
+            let client = hyper_util::client::legacy::Client::builder(GoroExecutor::new())
+                .pool_timer(GoroTimer::new())
+                .build::<_, Full<Bytes>>(Connector::new());
+            for i in 0..20 {
+                let uri = format!("http://{addr}/hello/{i}").parse().unwrap();
+                let resp = client.get(uri).await.unwrap();
+                assert_eq!(resp.status(), StatusCode::OK);
+                let body = resp.into_body().collect().await.unwrap().to_bytes();
+                assert_eq!(body, format!("hello, {i}!"));
+            }
+            let err = client
+                .get("https://example.invalid/".parse().unwrap())
+                .await;
+            assert!(err.is_err(), "https through a plain-TCP connector");
+            drop(client);
+            server.abort();
+        });
+    });
+}
+
+/// 20 requests on one HTTP/2 connection, each handler waiting until all 20 are in flight
+/// at once: only possible if the connection multiplexes them.
+#[test]
+fn http2_multiplexes_requests_on_one_connection() {
+    each_procs(LIMIT, |n| {
+        rt(n).block_on(async {
+            const STREAMS: usize = 20;
+            let barrier = Arc::new(tokio::sync::Barrier::new(STREAMS));
+            let connections = Arc::new(AtomicUsize::new(0));
+            let router = Router::new().route(
+                "/together",
+                get(move || {
+                    let barrier = barrier.clone();
+                    async move {
+                        let met = goro::time::timeout(Duration::from_secs(10), barrier.wait());
+                        match met.await {
+                            Ok(_) => "met",
+                            Err(_) => "alone",
+                        }
+                    }
+                }),
+            );
+            let (addr, server) = start(router).await;
+            let stream = TcpStream::connect(addr).await.unwrap();
+            connections.fetch_add(1, Ordering::SeqCst);
+            let (sender, conn) = hyper::client::conn::http2::Builder::new(GoroExecutor::new())
+                .timer(GoroTimer::new())
+                .handshake::<_, Full<Bytes>>(GoroIo::new(stream))
+                .await
+                .unwrap();
+            goro::spawn(async move {
+                let _ = conn.await;
+            });
+            let mut set = goro::task::JoinSet::new();
+            for _ in 0..STREAMS {
+                let mut sender = sender.clone();
+                set.spawn(async move {
+                    let resp = sender.send_request(get_req("/together")).await.unwrap();
+                    assert_eq!(resp.version(), hyper::Version::HTTP_2);
+                    resp.into_body().collect().await.unwrap().to_bytes()
+                });
+            }
+            while let Some(body) = set.join_next().await {
+                assert_eq!(body.unwrap(), "met");
+            }
+            assert_eq!(connections.load(Ordering::SeqCst), 1);
+            server.abort();
+        });
+    });
+}
+
+#[test]
+fn graceful_shutdown_finishes_in_flight_and_refuses_new() {
+    each_procs(LIMIT, |n| {
+        rt(n).block_on(async {
+            let (entered_tx, entered_rx) = tokio::sync::oneshot::channel::<()>();
+            let (release_tx, release_rx) = tokio::sync::oneshot::channel::<()>();
+            let slot = Arc::new(std::sync::Mutex::new(Some((entered_tx, release_rx))));
+            let router = Router::new().route(
+                "/slow",
+                get(move || {
+                    let (entered, release) = slot.lock().unwrap().take().unwrap();
+                    async move {
+                        entered.send(()).unwrap();
+                        release.await.unwrap();
+                        "finished"
+                    }
+                }),
+            );
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+            let server = goro::spawn(
+                serve(listener, router)
+                    .with_graceful_shutdown(async move {
+                        let _ = stop_rx.await;
+                    })
+                    .into_future(),
+            );
+            let mut sender = connect_h1(addr).await;
+            let in_flight = goro::spawn(async move { fetch(&mut sender, get_req("/slow")).await });
+            entered_rx.await.unwrap();
+            stop_tx.send(()).unwrap();
+            // The listener closes: new connections are refused.
+            let deadline = Instant::now() + Duration::from_secs(10);
+            loop {
+                match TcpStream::connect(addr).await {
+                    Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => break,
+                    // Queued in the backlog as the listener closed.
+                    Err(e) if e.kind() != std::io::ErrorKind::ConnectionReset => {
+                        panic!("unexpected connect error: {e}")
+                    }
+                    _ => {
+                        assert!(Instant::now() < deadline, "still accepting after shutdown");
+                        goro::time::sleep(Duration::from_millis(5)).await;
+                    }
+                }
+            }
+            assert!(
+                !server.is_finished(),
+                "serve returned with a request in flight"
+            );
+            release_tx.send(()).unwrap();
+            let (status, body) = in_flight.await.unwrap();
+            assert_eq!(status, StatusCode::OK);
+            assert_eq!(body, "finished");
+            goro::time::timeout(Duration::from_secs(10), server)
+                .await
+                .expect("serve did not return after its connections closed")
+                .unwrap()
+                .unwrap();
+        });
+    });
+}
+
+/// hyper's header read timeout runs on `GoroTimer`: a client that sends half a request
+/// head is cut off.
+#[test]
+fn header_read_timeout_fires_on_goro_timer() {
+    each_procs(LIMIT, |n| {
+        rt(n).block_on(async {
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            let server = goro::spawn(async move {
+                let (stream, _) = listener.accept().await.unwrap();
+                let service = hyper::service::service_fn(|_req| async {
+                    Ok::<_, std::convert::Infallible>(
+                        hyper::Response::new(Full::<Bytes>::default()),
+                    )
+                });
+                hyper::server::conn::http1::Builder::new()
+                    .timer(GoroTimer::new())
+                    .header_read_timeout(Duration::from_millis(200))
+                    .serve_connection(GoroIo::new(stream), service)
+                    .await
+            });
+            // Before the connect: the server's timer cannot start earlier than this.
+            let start = Instant::now();
+            let mut client = TcpStream::connect(addr).await.unwrap();
+            client
+                .write_all(b"GET / HTTP/1.1\r\nhost: x\r\n")
+                .await
+                .unwrap();
+            let mut buf = [0u8; 1024];
+            let read = goro::time::timeout(Duration::from_secs(10), async {
+                // hyper may answer 408 before closing; read to the end either way.
+                loop {
+                    match client.read(&mut buf).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(_) => {}
+                    }
+                }
+            });
+            read.await.expect("the header read timeout did not fire");
+            assert!(start.elapsed() >= Duration::from_millis(200));
+            let err = server.await.unwrap().unwrap_err();
+            assert!(err.is_timeout(), "{err}");
+        });
+    });
+}
+
+/// Idle keep-alive connections wait on a socket: the leak detector suspects none of them,
+/// and the task dump shows them spawned at the `serve` call, waiting to read at it.
+#[test]
+fn idle_keep_alive_connections_are_not_suspected() {
+    each_procs(LIMIT, |n| {
+        let rt = goro::Runtime::builder()
+            .processors(n)
+            .stats_interval(Duration::from_millis(10))
+            .leak_threshold(Duration::from_millis(30))
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            let server = goro::spawn(serve(listener, app()).into_future());
+            let serve_line = line!() - 1;
+            let mut senders = Vec::new();
+            for i in 0..10 {
+                let mut sender = connect_h1(addr).await;
+                let (status, _) = fetch(&mut sender, get_req(&format!("/hello/{i}"))).await;
+                assert_eq!(status, StatusCode::OK);
+                senders.push(sender);
+            }
+            // Several stats cycles past the leak threshold, all connections idle.
+            goro::time::sleep(Duration::from_millis(400)).await;
+            let report = goro::Handle::current().leak_report();
+            assert!(report.orphaned.is_empty(), "{report}");
+            assert!(report.suspected.is_empty(), "{report}");
+            let dump = goro::Handle::current().tasks();
+            let conns: usize = dump
+                .groups
+                .iter()
+                .filter(|g| g.spawned_at.line() == serve_line && g.spawned_at.file() == file!())
+                .filter(|g| g.suspended_at.is_some_and(|s| s.line() == serve_line))
+                // Waiting for the next request head: its read, or hyper's header timer.
+                .filter(|g| {
+                    g.wait_op.map(|op| op.name()) == Some("TcpStream::read")
+                        || g.wait_op.map(|op| op.name()) == Some("sleep")
+                })
+                .flat_map(|g| &g.tasks)
+                .filter(|t| {
+                    t.name
+                        .as_deref()
+                        .is_some_and(|n| n.starts_with("hyper connection"))
+                })
+                .count();
+            assert_eq!(
+                conns, 10,
+                "connection tasks not attributed to the serve call:\n{dump}"
+            );
+            drop(senders);
+            server.abort();
+        });
+    });
+}

@@ -1,0 +1,124 @@
+//! `goro::fs`: whole-file calls and `File` reads, writes and seeks, on the blocking pool.
+
+mod common;
+
+use common::{each_procs, rt};
+use goro::fs::{self, File};
+use goro::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
+use std::io::SeekFrom;
+use std::path::PathBuf;
+use std::time::Duration;
+
+const LIMIT: Duration = Duration::from_secs(20);
+
+fn scratch(name: &str, n: usize) -> PathBuf {
+    std::env::temp_dir().join(format!("goro-fs-{}-{name}-{n}", std::process::id()))
+}
+
+#[test]
+fn whole_file_round_trip() {
+    each_procs(LIMIT, |n| {
+        rt(n).block_on(async {
+            let dir = scratch("dir", n);
+            let path = dir.join("a/b/data.bin");
+            fs::create_dir_all(path.parent().unwrap()).await.unwrap();
+            let data: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
+            fs::write(&path, &data).await.unwrap();
+            assert_eq!(fs::read(&path).await.unwrap(), data);
+            assert_eq!(fs::metadata(&path).await.unwrap().len(), 100_000);
+            fs::write(&path, "text").await.unwrap();
+            assert_eq!(fs::read_to_string(&path).await.unwrap(), "text");
+            fs::remove_file(&path).await.unwrap();
+            let err = fs::read(&path).await.unwrap_err();
+            assert_eq!(err.kind(), std::io::ErrorKind::NotFound);
+            assert!(!fs::try_exists(&path).await.unwrap());
+            fs::remove_dir_all(&dir).await.unwrap();
+        });
+    });
+}
+
+#[test]
+fn file_streams_small_reads_and_writes() {
+    each_procs(LIMIT, |n| {
+        rt(n).block_on(async {
+            let path = scratch("stream", n);
+            let mut file = File::create(&path).await.unwrap();
+            let mut expected = Vec::new();
+            for i in 0..1000u32 {
+                let line = format!("line {i}\n");
+                file.write_all(line.as_bytes()).await.unwrap();
+                expected.extend_from_slice(line.as_bytes());
+            }
+            file.flush().await.unwrap();
+            drop(file);
+
+            let mut file = File::open(&path).await.unwrap();
+            let mut got = Vec::new();
+            let mut chunk = [0u8; 7];
+            loop {
+                let k = file.read(&mut chunk).await.unwrap();
+                if k == 0 {
+                    break;
+                }
+                got.extend_from_slice(&chunk[..k]);
+            }
+            assert_eq!(got, expected);
+            fs::remove_file(&path).await.unwrap();
+        });
+    });
+}
+
+#[test]
+fn seeks_account_for_read_ahead() {
+    each_procs(LIMIT, |n| {
+        rt(n).block_on(async {
+            let path = scratch("seek", n);
+            fs::write(&path, b"0123456789abcdef").await.unwrap();
+            let std = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open(&path)
+                .unwrap();
+            let mut file = File::from_std(std);
+            let mut two = [0u8; 2];
+            file.read_exact(&mut two).await.unwrap(); // reads ahead the whole file
+            assert_eq!(&two, b"01");
+            // Relative to what was handed out, not to the OS position.
+            assert_eq!(file.seek(SeekFrom::Current(2)).await.unwrap(), 4);
+            file.read_exact(&mut two).await.unwrap();
+            assert_eq!(&two, b"45");
+            // A write after a read-ahead lands where the reader is.
+            file.write_all(b"XY").await.unwrap();
+            assert_eq!(file.seek(SeekFrom::End(-2)).await.unwrap(), 14);
+            file.read_exact(&mut two).await.unwrap();
+            assert_eq!(&two, b"ef");
+            file.set_len(10).await.unwrap();
+            assert_eq!(file.metadata().await.unwrap().len(), 10);
+            drop(file);
+            assert_eq!(fs::read(&path).await.unwrap(), b"012345XY89");
+            fs::remove_file(&path).await.unwrap();
+        });
+    });
+}
+
+#[test]
+fn a_failed_write_is_reported_by_flush() {
+    rt(1).block_on(async {
+        // /dev/full fails every write with ENOSPC.
+        let std = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap();
+        let mut file = File::from_std(std);
+        file.write_all(b"data").await.unwrap(); // write-behind: accepted
+        let err = file.flush().await.unwrap_err();
+        assert_eq!(err.raw_os_error(), Some(libc::ENOSPC));
+    });
+}
+
+#[test]
+#[should_panic(expected = "no goro runtime")]
+fn fs_outside_a_runtime_panics() {
+    let mut fut = std::pin::pin!(fs::read("/nonexistent"));
+    let _ = common::poll_once(&mut fut);
+}

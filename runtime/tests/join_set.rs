@@ -1,0 +1,122 @@
+//! `task::JoinSet`: completion order, abort, drop, and where its tasks come from.
+
+mod common;
+
+use common::{counter, each_procs, rt, rt_with_orphans};
+use goro::task::JoinSet;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+const LIMIT: Duration = Duration::from_secs(20);
+
+#[test]
+fn join_next_yields_in_completion_order() {
+    each_procs(LIMIT, |n| {
+        rt(n).block_on(async {
+            let mut set = JoinSet::new();
+            // Spawned in reverse order of their sleeps, with wide gaps.
+            for ms in [300u64, 150, 0] {
+                set.spawn(async move {
+                    goro::time::sleep(Duration::from_millis(ms)).await;
+                    ms
+                });
+            }
+            assert_eq!(set.len(), 3);
+            let mut order = Vec::new();
+            while let Some(res) = set.join_next().await {
+                order.push(res.unwrap());
+            }
+            assert_eq!(order, [0, 150, 300]);
+            assert!(set.is_empty());
+            assert!(set.join_next().await.is_none());
+        });
+    });
+}
+
+#[test]
+fn many_tasks_are_all_joined_once() {
+    each_procs(LIMIT, |n| {
+        rt(n).block_on(async {
+            let mut set = JoinSet::new();
+            for i in 0..2000u64 {
+                set.spawn(async move {
+                    goro::task::yield_now().await;
+                    i
+                });
+            }
+            set.spawn_blocking(|| 1_000_000);
+            let mut sum = 0;
+            let mut count = 0;
+            while let Some(res) = set.join_next().await {
+                sum += res.unwrap();
+                count += 1;
+            }
+            assert_eq!(count, 2001);
+            assert_eq!(sum, 1999 * 2000 / 2 + 1_000_000);
+        });
+    });
+}
+
+#[test]
+fn abort_all_cancels_and_panics_are_reported() {
+    each_procs(LIMIT, |n| {
+        rt_with_orphans(n).block_on(async {
+            let mut set = JoinSet::new();
+            for _ in 0..10 {
+                set.spawn(std::future::pending::<u32>());
+            }
+            set.abort_all();
+            let mut cancelled = 0;
+            while let Some(res) = set.join_next().await {
+                assert!(res.unwrap_err().is_cancelled());
+                cancelled += 1;
+            }
+            assert_eq!(cancelled, 10);
+
+            set.spawn(async { panic!("boom") });
+            assert!(set.join_next().await.unwrap().unwrap_err().is_panic());
+        });
+    });
+}
+
+#[test]
+fn dropping_the_set_aborts_its_tasks() {
+    each_procs(LIMIT, |n| {
+        let rt = rt(n);
+        let dropped = counter();
+        rt.block_on(async {
+            let mut set = JoinSet::new();
+            for _ in 0..5 {
+                let guard = common::DropGuard(dropped.clone());
+                set.spawn(async move {
+                    let _guard = guard;
+                    goro::time::sleep(Duration::from_secs(3600)).await;
+                });
+            }
+            goro::task::yield_now().await;
+            drop(set);
+            common::wait_until(Duration::from_secs(5), "aborted futures dropped", || {
+                dropped.load(Ordering::SeqCst) == 5
+            });
+        });
+        assert_eq!(rt.handle().live_tasks(), 0);
+    });
+}
+
+#[test]
+fn join_set_tasks_carry_the_callers_spawn_site() {
+    let rt = rt(1);
+    rt.block_on(async {
+        let mut set = JoinSet::new();
+        set.spawn(goro::time::sleep(Duration::from_secs(3600)));
+        let line = line!() - 1;
+        let dump = goro::Handle::current().tasks();
+        let site = format!("{}:{line}", file!());
+        assert!(
+            dump.groups
+                .iter()
+                .any(|g| format!("{}:{}", g.spawned_at.file(), g.spawned_at.line()) == site),
+            "no task spawned at {site}: {dump}"
+        );
+    });
+}
