@@ -79,6 +79,7 @@ impl<'a> Driver<'a> {
     /// Runs until the window has ended and the requests in flight completed (or [`DRAIN`]
     /// ran out), and returns what it counted.
     pub fn run(mut self) -> io::Result<Tally> {
+        let started = Instant::now();
         let mut events = Events::with_capacity(1024);
         for i in 0..self.conns.len() {
             self.connect(i, Instant::now());
@@ -122,6 +123,8 @@ impl<'a> Driver<'a> {
             }
         }
         self.count_leftovers();
+        self.tally.wall = started.elapsed();
+        self.tally.cpu = thread_cpu_time();
         Ok(self.tally)
     }
 
@@ -219,4 +222,18 @@ impl<'a> Driver<'a> {
             }
         }
     }
+}
+
+/// CPU time the calling thread has used.
+fn thread_cpu_time() -> Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes one timespec into `ts`, which lives across the call.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    if rc != 0 {
+        return Duration::ZERO;
+    }
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
 }

@@ -23,6 +23,10 @@ pub struct Tally {
     pub unsent: u64,
     /// Requests still in flight when the drain time after the window ran out.
     pub unfinished: u64,
+    /// CPU time the generator thread(s) used, and the wall time they ran (all of the run:
+    /// start-up, warm-up, window, drain).
+    pub cpu: Duration,
+    pub wall: Duration,
 }
 
 impl Default for Tally {
@@ -33,6 +37,8 @@ impl Default for Tally {
             failures: BTreeMap::new(),
             unsent: 0,
             unfinished: 0,
+            cpu: Duration::ZERO,
+            wall: Duration::ZERO,
         }
     }
 }
@@ -59,6 +65,8 @@ impl Tally {
         }
         self.unsent += other.unsent;
         self.unfinished += other.unfinished;
+        self.cpu += other.cpu;
+        self.wall += other.wall;
     }
 }
 
@@ -91,6 +99,9 @@ pub struct Report {
     pub p99_us: f64,
     pub p999_us: f64,
     pub max_us: f64,
+    /// Share of a CPU each generator thread kept busy on average (near 1: the generator,
+    /// not the server, may be what limits the rate).
+    pub generator_busy: f64,
 }
 
 impl Report {
@@ -137,6 +148,11 @@ impl Report {
             p99_us: q(0.99),
             p999_us: q(0.999),
             max_us: if h.is_empty() { 0.0 } else { us(h.max()) },
+            generator_busy: if tally.wall.is_zero() {
+                0.0
+            } else {
+                tally.cpu.as_secs_f64() / tally.wall.as_secs_f64()
+            },
         }
     }
 
@@ -187,6 +203,16 @@ impl Report {
                 self.unsent, self.unfinished
             );
         }
+        let _ = writeln!(
+            t,
+            "generator threads kept {:.0}% of a CPU busy{}",
+            self.generator_busy * 100.0,
+            if self.generator_busy > 0.8 {
+                " (it may be the bottleneck: try --threads)"
+            } else {
+                ""
+            }
+        );
         let _ = writeln!(t, "latency (us)  mean {:>9.1}", self.mean_us);
         for (name, v) in [
             ("p50", self.p50_us),
@@ -250,11 +276,18 @@ mod tests {
         b.record(Duration::from_millis(50));
         b.fail(Failure::Io);
         b.unsent = 3;
+        b.cpu = Duration::from_millis(300);
+        b.wall = Duration::from_secs(1);
         a.merge(&b);
         let r = Report::new(&a, None, 2, 2, Duration::from_secs(1));
         assert_eq!((r.requests, r.errors, r.unsent), (2, 1, 3));
         assert!(r.max_us >= 49_000.0, "{}", r.max_us);
         assert_eq!(r.mode, "closed");
+        assert!(
+            (r.generator_busy - 0.3).abs() < 1e-9,
+            "{}",
+            r.generator_busy
+        );
         let empty = Report::new(&Tally::default(), None, 1, 1, Duration::from_secs(1));
         assert_eq!((empty.requests, empty.p99_us), (0, 0.0));
     }

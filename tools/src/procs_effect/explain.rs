@@ -222,10 +222,18 @@ fn saturation(p: &Point) -> Option<String> {
     let busy = p.costs.cpu_us() * p.max_rps / 1e6;
     let cpus = p.server_cpus.as_deref().map_or(p.procs, cpu_count);
     (busy < 0.7 * cpus as f64).then(|| {
+        let culprit = if p.generator_busy > 0.8 {
+            format!("the load generator was: it kept {:.2} of its CPU busy", p.generator_busy)
+        } else {
+            format!(
+                "the load generator kept only {:.2} of its CPU busy, so other work on the machine or \
+                 the CPUs' sharing was",
+                p.generator_busy
+            )
+        };
         format!(
             "At {} processor(s) the {} server kept {busy:.2} of its {cpus} CPU(s) busy: it was not the \
-             bottleneck (the load generator or other work on the machine was), so that throughput \
-             says more about them than about the runtime.",
+             bottleneck ({culprit}), so that throughput says more about the set-up than about the runtime.",
             p.procs,
             p.side.name()
         )
@@ -283,6 +291,7 @@ mod tests {
             procs,
             server_cpus: None,
             max_rps: rps,
+            generator_busy: 0.5,
             requests: 1000,
             errors: 0,
             costs: Costs {
@@ -355,6 +364,14 @@ mod tests {
         assert!(!busy.contains("was not the bottleneck"), "{busy}");
         let idle = explain(&[point(1, 20_000.0, 5.0, 0.1, 0.01)]).join("\n");
         assert!(idle.contains("kept 0.10 of its 1 CPU(s) busy"), "{idle}");
+        assert!(idle.contains("other work on the machine"), "{idle}");
+        let mut p = point(1, 20_000.0, 5.0, 0.1, 0.01);
+        p.generator_busy = 0.97;
+        let gen = explain(&[p]).join("\n");
+        assert!(
+            gen.contains("the load generator was: it kept 0.97 of its CPU busy"),
+            "{gen}"
+        );
         assert_eq!(cpu_count("0-1"), 2);
         assert_eq!(cpu_count("1,3-5"), 4);
     }

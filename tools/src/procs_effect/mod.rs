@@ -156,6 +156,8 @@ pub struct Point {
     pub server_cpus: Option<String>,
     /// Closed-loop requests per second.
     pub max_rps: f64,
+    /// Share of its CPU the generator kept busy in the closed-loop run.
+    pub generator_busy: f64,
     pub requests: u64,
     pub errors: u64,
     pub costs: Costs,
@@ -407,6 +409,7 @@ impl Setup {
             procs,
             server_cpus: server.cpus.clone(),
             max_rps: report.achieved_rps,
+            generator_busy: report.generator_busy,
             requests: report.requests,
             errors: report.errors,
             costs: Costs {

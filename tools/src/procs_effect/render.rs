@@ -55,8 +55,8 @@ pub fn table(e: &Experiment) -> String {
         .collect();
     let _ = writeln!(
         t,
-        "\n{:<6} {:<7} {:<6} {:>11} {:>21} {:>21} {:>7}",
-        "procs", "runtime", "cpus", "max req/s", fractions[0], fractions[1], "errors"
+        "\n{:<6} {:<7} {:<6} {:>11} {:>8} {:>21} {:>21} {:>7}",
+        "procs", "runtime", "cpus", "max req/s", "gen cpu", fractions[0], fractions[1], "errors"
     );
     for p in &e.points {
         let lat: Vec<String> = (0..super::FRACTIONS.len())
@@ -69,11 +69,12 @@ pub fn table(e: &Experiment) -> String {
         let errors = p.errors + p.latency.iter().map(|l| l.errors).sum::<u64>();
         let _ = writeln!(
             t,
-            "{:<6} {:<7} {:<6} {:>11.0} {:>21} {:>21} {:>7}",
+            "{:<6} {:<7} {:<6} {:>11.0} {:>7.0}% {:>21} {:>21} {:>7}",
             p.procs,
             p.side.name(),
             p.server_cpus.as_deref().unwrap_or("-"),
             p.max_rps,
+            p.generator_busy * 100.0,
             lat[0],
             lat[1],
             errors

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Checks goro-loadgen's open-loop percentiles against wrk2's (the independent wrk2-style
+# generator, https://github.com/giltene/wrk2) on the same server at the same fixed rate.
+#
+#   WRK2=/path/to/wrk2/wrk tools/loadgen-vs-wrk2.sh
+#   WRK2=... RATE=10000 DURATION=30 ROUNDS=3 tools/loadgen-vs-wrk2.sh
+#
+# Starts http-hello (goro, 1 processor) pinned to CPU 1, then in each round runs wrk2
+# (-t1 -c64 -R RATE -d DURATION --latency) and goro-loadgen (64 connections, --rate RATE,
+# 3 s warm-up then DURATION - 10 s measured, since wrk2 spends its first ~10 s calibrating),
+# alternating which goes first, both pinned to CPU 0. Prints both generators' p50 and p99 per
+# round, the medians, and whether goro-loadgen's medians are within 25% of wrk2's.
+# Loopback only; about ROUNDS * 2 * DURATION seconds. Needs taskset and a built wrk2
+# (`git clone https://github.com/giltene/wrk2 && make -C wrk2`). Run it on a quiet machine.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+: "${WRK2:?set WRK2 to the path of a built wrk2 binary}"
+RATE=${RATE:-5000}
+DURATION=${DURATION:-20}
+ROUNDS=${ROUNDS:-3}
+PORT=${PORT:-18590}
+TARGET=${CARGO_TARGET_DIR:-target}
+[ "$DURATION" -gt 12 ] || { echo "DURATION must be over 12 s (wrk2 calibrates for 10 s)" >&2; exit 2; }
+cargo build --release -q -p goro-tools --bin http-hello --bin goro-loadgen
+BIN="$TARGET/release"
+
+"$BIN/http-hello" --addr "127.0.0.1:$PORT" --pin 1 >/dev/null &
+SERVER=$!
+trap 'kill $SERVER 2>/dev/null || true' EXIT
+sleep 0.5
+URL="http://127.0.0.1:$PORT/"
+
+# wrk2 --latency lines like " 99.000%   10.26ms" -> microseconds
+wrk2_us() {
+    awk -v q="$1" '$1 == q { v = $2; m = 1
+        if (v ~ /us$/) m = 1; else if (v ~ /ms$/) m = 1000; else if (v ~ /m$/) m = 60e6; else if (v ~ /s$/) m = 1e6
+        gsub(/[a-z]+$/, "", v); printf "%.0f", v * m }'
+}
+json_us() { sed -E "s/.*\"$1\":([0-9.]+).*/\1/"; }
+
+run_wrk2() { taskset -c 0 "$WRK2" -t1 -c64 -R"$RATE" -d"${DURATION}s" --latency "$URL"; }
+run_loadgen() {
+    taskset -c 0 "$BIN/goro-loadgen" --url "$URL" --connections 64 --rate "$RATE" \
+        --duration $((DURATION - 10)) --warmup 3 --json
+}
+
+declare -a W50 W99 L50 L99
+printf '%-6s %12s %12s %12s %12s\n' round "wrk2 p50" "loadgen p50" "wrk2 p99" "loadgen p99"
+for r in $(seq "$ROUNDS"); do
+    if [ $((r % 2)) -eq 1 ]; then w=$(run_wrk2); l=$(run_loadgen); else l=$(run_loadgen); w=$(run_wrk2); fi
+    W50+=("$(echo "$w" | wrk2_us 50.000%)"); W99+=("$(echo "$w" | wrk2_us 99.000%)")
+    L50+=("$(echo "$l" | json_us p50_us)"); L99+=("$(echo "$l" | json_us p99_us)")
+    i=$((r - 1))
+    printf '%-6s %12s %12s %12s %12s\n' "$r" "${W50[$i]}" "${L50[$i]}" "${W99[$i]}" "${L99[$i]}"
+done
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+w50=$(median "${W50[@]}") l50=$(median "${L50[@]}") w99=$(median "${W99[@]}") l99=$(median "${L99[@]}")
+echo "medians (us): p50 wrk2 $w50, goro-loadgen $l50; p99 wrk2 $w99, goro-loadgen $l99"
+awk -v a="$w50" -v b="$l50" -v c="$w99" -v d="$l99" 'BEGIN {
+    r50 = b / a; r99 = d / c
+    ok = (r50 >= 0.75 && r50 <= 1.25 && r99 >= 0.75 && r99 <= 1.25)
+    printf "goro-loadgen / wrk2: p50 %.2f, p99 %.2f: %s\n", r50, r99, ok ? "within 25%" : "NOT within 25%" }'
