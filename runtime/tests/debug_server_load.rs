@@ -99,7 +99,11 @@ fn garbage(addr: SocketAddr, stop: &AtomicBool) {
     while !stop.load(Ordering::Relaxed) {
         round += 1;
         // Alternately bytes httparse rejects at once (400) and an endless token (431).
-        let chunk = if round.is_multiple_of(2) { &noise } else { &printable };
+        let chunk = if round.is_multiple_of(2) {
+            &noise
+        } else {
+            &printable
+        };
         if let Ok(mut conn) = TcpStream::connect(addr) {
             let _ = conn.set_write_timeout(Some(Duration::from_millis(200)));
             while !stop.load(Ordering::Relaxed) && conn.write_all(chunk).is_ok() {}
