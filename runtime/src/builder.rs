@@ -6,6 +6,7 @@
 //! [`io::ErrorKind::InvalidInput`] and a message that says what is wrong.
 
 use crate::stats::debug_server::DebugServer;
+use crate::stats::DebugExposure;
 use crate::{env, Runtime};
 use goro_sched::Config;
 use std::io;
@@ -45,6 +46,7 @@ pub struct Builder {
     handoff_after: Option<Duration>,
     #[cfg(feature = "tokio-compat")]
     tokio_compat: bool,
+    debug_public: Option<DebugExposure>,
 }
 
 impl Builder {
@@ -222,18 +224,45 @@ impl Builder {
         self
     }
 
+    /// What the debug server serves to peers beyond loopback (overrides
+    /// `GORO_DEBUG_PUBLIC`). The default, [`DebugExposure::Loopback`], makes `build()` refuse
+    /// a [`debug_addr`](Builder::debug_addr) that is not a loopback address; with
+    /// [`Metrics`](DebugExposure::Metrics) or [`All`](DebugExposure::All) such a bind is
+    /// allowed and announced on stderr. See [`DebugExposure`].
+    ///
+    /// ```
+    /// use goro::stats::DebugExposure;
+    /// let rt = goro::Builder::new()
+    ///     .debug_addr(([0, 0, 0, 0], 0).into())
+    ///     .debug_public(DebugExposure::Metrics)
+    ///     .build()?;
+    /// assert!(rt.debug_addr().unwrap().ip().is_unspecified());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn debug_public(&mut self, exposure: DebugExposure) -> &mut Builder {
+        self.debug_public = Some(exposure);
+        self
+    }
+
     /// Starts the runtime. Fails with [`io::ErrorKind::InvalidInput`] on a bad setting (a
-    /// zero processor count, a malformed `GORO_PROCS`, `GORO_SCHEDTRACE` or
-    /// `GORO_DEBUG_ADDR`), and with the OS error if threads or pollers cannot be created or
-    /// the debug server's address cannot be bound.
+    /// zero processor count, a malformed `GORO_PROCS`, `GORO_SCHEDTRACE`, `GORO_DEBUG_ADDR`
+    /// or `GORO_DEBUG_PUBLIC`, a debug address beyond loopback without an exposure), and with
+    /// the OS error if threads or pollers cannot be created or the debug server's address
+    /// cannot be bound.
     pub fn build(&mut self) -> io::Result<Runtime> {
         let config = self.config()?;
         let debug_addr = match self.debug_addr {
             Some(addr) => Some(addr),
             None => env::debug_addr()?,
         };
+        let exposure = match self.debug_public {
+            Some(exposure) => exposure,
+            None => env::debug_public()?.unwrap_or_default(),
+        };
         // Bind before starting anything, so a taken port fails fast.
-        let listener = debug_addr.map(DebugServer::bind).transpose()?;
+        let listener = debug_addr
+            .map(|addr| DebugServer::bind(addr, exposure))
+            .transpose()?;
         #[cfg(feature = "tokio-compat")]
         let (config, tokio) = self.with_tokio_context(config)?;
         let runtime = Runtime::from_config(config)?;
@@ -241,7 +270,7 @@ impl Builder {
         let runtime = runtime.with_tokio_context(tokio);
         match listener {
             Some(listener) => {
-                let server = DebugServer::start(listener, runtime.handle().clone())?;
+                let server = DebugServer::start(listener, exposure, runtime.handle().clone())?;
                 Ok(runtime.with_debug_server(server))
             }
             None => Ok(runtime),

@@ -5,12 +5,14 @@
 //! | `GORO_PROCS` | a whole number from 1 to `MAX_PROCESSORS` | the default processor count (Go's `GOMAXPROCS`) |
 //! | `GORO_SCHEDTRACE` | a whole number of milliseconds, at least 1 | print a `SCHED` line to stderr this often (Go's `schedtrace`) |
 //! | `GORO_DEBUG_ADDR` | a socket address, `ip:port` | serve the stats over HTTP there (see [`stats`](crate::stats)) |
+//! | `GORO_DEBUG_PUBLIC` | `loopback`, `metrics` or `all` | what the debug server serves beyond loopback (see [`DebugExposure`](crate::stats::DebugExposure)) |
 //!
 //! An unset variable means the default. A set one that does not parse is an
 //! [`io::ErrorKind::InvalidInput`] error from `build()` that names the variable, quotes the
 //! value and says what is expected; every variable goes through [`read`], so they all fail
 //! the same way.
 
+use crate::stats::{DebugExposure, DEBUG_PUBLIC_ENV};
 use goro_sched::MAX_PROCESSORS;
 use std::io;
 use std::net::SocketAddr;
@@ -30,6 +32,7 @@ fn procs_expected() -> String {
 
 const SCHEDTRACE_EXPECTED: &str = "a whole number of milliseconds, at least 1 (as in 1000)";
 const DEBUG_ADDR_EXPECTED: &str = "a socket address ip:port (as in 127.0.0.1:6060)";
+const DEBUG_PUBLIC_EXPECTED: &str = "loopback, metrics or all";
 
 /// `GORO_PROCS`, if set.
 pub(crate) fn procs() -> io::Result<Option<usize>> {
@@ -44,6 +47,15 @@ pub(crate) fn schedtrace() -> io::Result<Option<Duration>> {
 /// `GORO_DEBUG_ADDR`, if set.
 pub(crate) fn debug_addr() -> io::Result<Option<SocketAddr>> {
     read(DEBUG_ADDR_ENV, DEBUG_ADDR_EXPECTED, parse_debug_addr)
+}
+
+/// `GORO_DEBUG_PUBLIC`, if set.
+pub(crate) fn debug_public() -> io::Result<Option<DebugExposure>> {
+    read(
+        DEBUG_PUBLIC_ENV,
+        DEBUG_PUBLIC_EXPECTED,
+        DebugExposure::parse,
+    )
 }
 
 /// Reads `name` and parses it with `parse`: `None` if it is unset, an `InvalidInput` error

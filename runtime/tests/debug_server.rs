@@ -245,3 +245,83 @@ fn a_taken_address_is_a_build_error_naming_it() {
         assert!(err.to_string().contains(&addr.to_string()), "{err}");
     });
 }
+
+#[test]
+fn a_bind_beyond_loopback_needs_an_explicit_exposure() {
+    common::within(LIMIT, || {
+        for any in ["0.0.0.0:0", "[::]:0"] {
+            let err = goro::Builder::new()
+                .processors(1)
+                .debug_addr(any.parse().unwrap())
+                .build()
+                .unwrap_err();
+            assert_eq!(err.kind(), io::ErrorKind::InvalidInput, "{err}");
+            assert!(err.to_string().contains("GORO_DEBUG_PUBLIC"), "{err}");
+        }
+    });
+}
+
+#[test]
+fn another_loopback_address_is_still_loopback() {
+    common::within(LIMIT, || {
+        // Bound to 127.0.0.2, reached from 127.0.0.1: both ends loopback, everything served
+        // without any exposure.
+        let rt = goro::Builder::new()
+            .processors(1)
+            .debug_addr(([127, 0, 0, 2], 0).into())
+            .build()
+            .expect("a loopback bind needs no exposure");
+        let addr = rt.debug_addr().unwrap();
+        assert_eq!(get(addr, "/debug/goro/tasks").status, 200);
+    });
+}
+
+/// This machine's address on its default route, if it has one: a peer address that is not
+/// loopback, though the traffic stays on this machine. No packet is sent (connecting a UDP
+/// socket only picks the route).
+fn own_non_loopback_ip() -> Option<std::net::IpAddr> {
+    let probe = std::net::UdpSocket::bind("0.0.0.0:0").ok()?;
+    probe.connect("198.51.100.1:9").ok()?;
+    let ip = probe.local_addr().ok()?.ip();
+    (!ip.is_loopback() && !ip.is_unspecified()).then_some(ip)
+}
+
+#[test]
+fn peers_beyond_loopback_get_only_what_is_exposed() {
+    common::within(LIMIT, || {
+        let Some(own) = own_non_loopback_ip() else {
+            eprintln!(
+                "SKIPPED peers_beyond_loopback_get_only_what_is_exposed: this machine has no \
+                 non-loopback address to connect from (the policy itself is unit-tested in \
+                 goro's stats::exposure)"
+            );
+            return;
+        };
+        for (exposure, dumps_to_others) in [
+            (goro::stats::DebugExposure::Metrics, 403),
+            (goro::stats::DebugExposure::All, 200),
+        ] {
+            let rt = goro::Builder::new()
+                .processors(1)
+                .debug_addr(([0, 0, 0, 0], 0).into())
+                .debug_public(exposure)
+                .build()
+                .unwrap();
+            let port = rt.debug_addr().unwrap().port();
+            // Connecting to our own interface address makes the peer that address.
+            let remote = SocketAddr::new(own, port);
+            let local = SocketAddr::from(([127, 0, 0, 1], port));
+            assert_eq!(get(remote, "/metrics").status, 200, "{exposure:?}");
+            let tasks = get(remote, "/debug/goro/tasks");
+            assert_eq!(
+                tasks.status, dumps_to_others,
+                "{exposure:?}: {}",
+                tasks.body
+            );
+            for route in ["/debug/goro/stats", "/debug/goro/leaks"] {
+                assert_eq!(get(remote, route).status, dumps_to_others, "{route}");
+            }
+            assert_eq!(get(local, "/debug/goro/tasks").status, 200, "{exposure:?}");
+        }
+    });
+}

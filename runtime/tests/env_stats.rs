@@ -1,4 +1,4 @@
-//! `GORO_SCHEDTRACE` and `GORO_DEBUG_ADDR`: malformed values fail `build()` with a message
+//! `GORO_SCHEDTRACE`, `GORO_DEBUG_ADDR` and `GORO_DEBUG_PUBLIC`: malformed values fail `build()` with a message
 //! that names the variable and the value and says what is expected; good ones take effect.
 //! Environment variables are process-wide, so every case runs in one test function of this
 //! test binary (its own process), one after another.
@@ -69,6 +69,27 @@ fn stats_env_vars() {
             ],
             "a socket address ip:port",
         );
+
+        rejects(
+            "GORO_DEBUG_PUBLIC",
+            &["", "yes", "public", "metric"],
+            "loopback, metrics or all",
+        );
+
+        // A bind beyond loopback needs GORO_DEBUG_PUBLIC, and the error says so.
+        std::env::set_var("GORO_DEBUG_ADDR", "0.0.0.0:0");
+        let err = Builder::new().processors(1).build().unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidInput, "{err}");
+        let msg = err.to_string();
+        assert!(
+            msg.contains("0.0.0.0:0") && msg.contains("GORO_DEBUG_PUBLIC=metrics"),
+            "{msg}"
+        );
+        std::env::set_var("GORO_DEBUG_PUBLIC", "metrics");
+        let rt = Builder::new().processors(1).build().unwrap();
+        assert!(rt.debug_addr().unwrap().ip().is_unspecified());
+        drop(rt);
+        std::env::remove_var("GORO_DEBUG_PUBLIC");
 
         // A good GORO_DEBUG_ADDR starts the server.
         std::env::set_var("GORO_DEBUG_ADDR", "127.0.0.1:0");

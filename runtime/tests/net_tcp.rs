@@ -388,16 +388,26 @@ fn blocked_thread_does_not_delay_echo_on_its_processor() {
 
 #[test]
 fn cooperative_budget_bounds_a_read_loop() {
-    // A task reading a socket that always has data yields every so often, so the other
-    // tasks of its processor run while it reads.
+    // A task reading a socket that always has data yields every so often: the processors'
+    // budget-yield counter grows by about one per 128 reads, and at 1 processor another
+    // task of the processor runs in between.
+    //
+    // Nothing here waits for a thread to run in parallel with a spinning task. The ticker
+    // runs only at 1 processor (at 2 it would run on the other processor, which says
+    // nothing about the budget, and spin there), and the reader stops it itself. Under
+    // valgrind, which runs one thread at a time, a ticker spinning on the other processor
+    // until the `block_on` thread stopped it took a whole scheduling quantum from every
+    // read system call (and from every other test of this binary running next to it):
+    // minutes instead of a second, which the 30 s limit reported as a hang.
     each_procs(Duration::from_secs(30), |n| {
         let rt = rt(n);
-        rt.block_on(async {
+        const LEN: usize = 32 * 1024;
+        let before = rt.handle().stats().totals.budget_yields;
+        let ticks_seen = rt.block_on(async move {
             let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
             let addr = listener.local_addr().unwrap();
             let mut client = std::net::TcpStream::connect(addr).unwrap();
             let (mut s, _) = listener.accept().await.unwrap();
-            const LEN: usize = 32 * 1024;
             client.write_all(&vec![1; LEN]).unwrap();
             // Wait until everything is readable, so no read ever has to wait.
             let mut probe = vec![0; LEN];
@@ -407,11 +417,13 @@ fn cooperative_budget_bounds_a_read_loop() {
             let stop = Arc::new(AtomicBool::new(false));
             let ticks = Arc::new(AtomicUsize::new(0));
             let (st, tk) = (stop.clone(), ticks.clone());
-            let ticker = goro::spawn(async move {
-                while !st.load(Ordering::Relaxed) {
-                    tk.fetch_add(1, Ordering::Relaxed);
-                    yield_now().await;
-                }
+            let ticker = (n == 1).then(|| {
+                goro::spawn(async move {
+                    while !st.load(Ordering::Relaxed) {
+                        tk.fetch_add(1, Ordering::Relaxed);
+                        yield_now().await;
+                    }
+                })
             });
             let ticks_seen = goro::spawn(async move {
                 yield_now().await; // let the ticker start
@@ -420,18 +432,28 @@ fn cooperative_budget_bounds_a_read_loop() {
                 for _ in 0..LEN {
                     assert_eq!(s.read(&mut byte).await.unwrap(), 1);
                 }
+                stop.store(true, Ordering::Relaxed);
                 ticks.load(Ordering::Relaxed) - before
             })
             .await
             .unwrap();
-            stop.store(true, Ordering::Relaxed);
-            ticker.await.unwrap();
-            // 32 768 reads at 128 per budget: about 256 yields, each letting the ticker run.
+            if let Some(ticker) = ticker {
+                ticker.await.unwrap();
+            }
+            ticks_seen
+        });
+        // 32 768 reads at 128 per budget: about 256 yields.
+        let yields = rt.handle().stats().totals.budget_yields - before;
+        assert!(
+            yields >= 100,
+            "{yields} budget yields during {LEN} reads that never had to wait"
+        );
+        if n == 1 {
             assert!(
                 ticks_seen >= 100,
-                "the ticker ran {ticks_seen} times during 32 768 ready reads"
+                "the ticker ran {ticks_seen} times during {LEN} ready reads"
             );
-        });
+        }
     });
 }
 
@@ -439,7 +461,9 @@ fn cooperative_budget_bounds_a_read_loop() {
 fn cooperative_budget_bounds_a_write_loop() {
     // A task writing to a socket that always has room yields every so often too: the
     // processors' budget-yield counter grows by about one per 128 writes (at 1 processor
-    // that is what lets the other tasks run).
+    // that is what lets the other tasks run). Nothing spins here: when the reading thread
+    // falls behind (valgrind runs one thread at a time) the writer waits for room. (It used
+    // to time out under valgrind only next to the read-loop test's spinning ticker.)
     each_procs(Duration::from_secs(30), |n| {
         let rt = rt(n);
         const LEN: usize = 32 * 1024;

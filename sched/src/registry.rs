@@ -66,7 +66,6 @@ impl Registry {
         let links = unsafe { &mut *task.header().registry_links.get() };
         links.prev = None;
         links.next = shard.head;
-        links.linked = true;
         if let Some(head) = shard.head {
             // SAFETY: as above; `head` is linked in this shard.
             unsafe { (*head.header().registry_links.get()).prev = Some(task) };
@@ -92,7 +91,8 @@ impl Registry {
     fn unlink(shard: &mut Shard, task: RawTask) -> bool {
         // SAFETY: the links are only touched under this shard's lock, which we hold.
         let links = unsafe { &mut *task.header().registry_links.get() };
-        if !links.linked {
+        // Linked iff it has a predecessor or heads the shard.
+        if links.prev.is_none() && shard.head != Some(task) {
             return false;
         }
         match links.prev {
@@ -106,7 +106,6 @@ impl Registry {
         }
         links.prev = None;
         links.next = None;
-        links.linked = false;
         shard.len -= 1;
         true
     }

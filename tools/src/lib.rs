@@ -18,6 +18,10 @@
 //! * [`http`] — the HTTP/1.1 keep-alive "hello" handler behind the `http-hello` binary,
 //!   which `tools/http-bar.sh` loads with `wrk` to take the bar measurement
 //!   (requests per second and server CPU time per request, goro vs tokio).
+//! * [`soak`] — the engine of `goro-soak --seconds N --processors P`: a mixed workload
+//!   (spawn churn, panics, aborts, timeouts, TCP echo with resets, blocking calls, stuck
+//!   polls) with exact books of every task, checked against goro's own stats, and RSS and
+//!   threads that must stay flat.
 
 pub mod child;
 pub mod cli;
@@ -26,3 +30,4 @@ pub mod latency;
 pub mod loadgen;
 pub mod procs_effect;
 pub mod quick;
+pub mod soak;

@@ -1,47 +1,66 @@
 //! The debug HTTP server (`GORO_DEBUG_ADDR`, `Builder::debug_addr`): a small HTTP/1.1
-//! server on a std thread of its own, serving the routes of `routes`.
+//! server on one std thread of its own, serving the routes of `routes`.
 //!
 //! It is not a goro task on purpose: a runtime whose processors are all stuck is exactly
 //! when one wants its task dump, so the server must not need a processor to answer.
 //!
-//! * **Bounded.** One connection at a time; a request may be at most [`MAX_REQUEST`] bytes
-//!   and must arrive within [`REQUEST_TIMEOUT`]; a response is written within
-//!   [`WRITE_TIMEOUT`]; every response says `Connection: close` and the connection is
-//!   closed after it. Requests are parsed with `httparse`.
-//! * **Tied to the runtime's life.** The thread holds a [`Handle`], which keeps the
-//!   scheduler's shared state (not the runtime) alive; the [`Runtime`](crate::Runtime) owns
-//!   the [`DebugServer`], whose drop (first thing in the runtime's drop) sets the stop flag,
-//!   wakes the thread through a `mio::Waker` and joins it, so the handle is let go and the
-//!   port is released before the runtime finishes dropping. A request being read when the
-//!   stop comes is dropped within [`READ_SLICE`].
-//! * The thread waits in a `mio::Poll` on the listener and the waker; it takes no CPU when
-//!   nobody asks.
+//! ## No client can hold it
+//!
+//! One thread runs a `mio` event loop over the listener and every open connection; each
+//! connection is a small non-blocking state machine (`debug_connection`): read the request
+//! head, write one response (`Connection: close`), linger briefly, close. A connection that
+//! sends nothing, sends slowly, sends garbage or does not read its answer costs the thread
+//! nothing while it waits, so a `/metrics` scrape is answered as soon as its request is in,
+//! whatever the other connections do. Everything is bounded:
+//!
+//! * at most [`MAX_CONNECTIONS`] connections are open; accepting one more closes the
+//!   oldest, so a crowd of idle connections cannot keep a new client out (a scraper sends
+//!   its request at once and is answered long before it is the oldest);
+//! * a request head must arrive within `HEAD_TIMEOUT` (1 s, else `408`) and be at most
+//!   `MAX_REQUEST` (8 KiB, else `431`); a response must be written within `WRITE_TIMEOUT`;
+//!   garbage is a `400`;
+//! * an idle connection holds no buffer; a reading one at most `MAX_REQUEST` bytes; so
+//!   memory is bounded by the cap times that, plus the responses being written;
+//! * one thread, whatever the load; accept errors (descriptors exhausted) pause accepting
+//!   for [`ACCEPT_BACKOFF`] without pausing the connections already open.
+//!
+//! ## Loopback unless asked
+//!
+//! The task dump and the leak report name every task's spawn and wait sites, so a bind
+//! beyond loopback needs `GORO_DEBUG_PUBLIC=metrics|all` (see `exposure`), is announced on
+//! stderr, and non-loopback peers get only what the exposure names (`403` otherwise).
+//!
+//! ## Tied to the runtime's life
+//!
+//! The thread holds a [`Handle`], which keeps the scheduler's shared state (not the runtime)
+//! alive; the [`Runtime`](crate::Runtime) owns the [`DebugServer`], whose drop (first thing
+//! in the runtime's drop) sets the stop flag, wakes the thread through a `mio::Waker` and
+//! joins it, so the handle is let go, every connection closed and the port released before
+//! the runtime finishes dropping. The thread takes no CPU when nobody asks.
 
-use super::routes::{respond, Response};
+use super::debug_connection::{Connection, Step};
+use super::routes::Asker;
+use super::DebugExposure;
 use crate::Handle;
+use mio::net::TcpListener as MioListener;
 use mio::{Events, Interest, Poll, Token, Waker};
-use std::io::{self, Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use slab::Slab;
+use std::io;
+use std::net::{SocketAddr, TcpListener};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-/// The largest request (request line and headers) the server reads.
-pub(crate) const MAX_REQUEST: usize = 16 * 1024;
-/// How long a client may take to send its request.
-pub(crate) const REQUEST_TIMEOUT: Duration = Duration::from_secs(2);
-/// How long writing a response may take.
-pub(crate) const WRITE_TIMEOUT: Duration = Duration::from_secs(2);
-/// How often a read in progress checks the stop flag.
-pub(crate) const READ_SLICE: Duration = Duration::from_millis(50);
-/// The most headers a request may have.
-const MAX_HEADERS: usize = 64;
-/// How long to wait after an accept error (descriptors exhausted, ...) before retrying.
+/// The most connections open at once; one more closes the oldest.
+pub(crate) const MAX_CONNECTIONS: usize = 1024;
+/// How long accepting pauses after an accept error (descriptors exhausted, ...).
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
 
 const LISTENER: Token = Token(0);
 const WAKER: Token = Token(1);
+/// Connection `key` of the slab has token `key + FIRST_CONNECTION`.
+const FIRST_CONNECTION: usize = 2;
 
 /// A running debug server; dropping it stops it (see the module docs).
 #[derive(Debug)]
@@ -53,8 +72,10 @@ pub(crate) struct DebugServer {
 }
 
 impl DebugServer {
-    /// Binds the server's listener; the error names the address.
-    pub(crate) fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
+    /// Checks `addr` against `exposure` and binds the server's listener; the errors name
+    /// the address.
+    pub(crate) fn bind(addr: SocketAddr, exposure: DebugExposure) -> io::Result<TcpListener> {
+        exposure.check_bind(addr)?;
         TcpListener::bind(addr).map_err(|e| {
             io::Error::new(
                 e.kind(),
@@ -63,21 +84,49 @@ impl DebugServer {
         })
     }
 
-    /// Serves `handle`'s runtime on `listener` from a new thread.
-    pub(crate) fn start(listener: TcpListener, handle: Handle) -> io::Result<DebugServer> {
+    /// Serves `handle`'s runtime on `listener` from a new thread, and says on stderr what
+    /// it exposes if it listens beyond loopback.
+    pub(crate) fn start(
+        listener: TcpListener,
+        exposure: DebugExposure,
+        handle: Handle,
+    ) -> io::Result<DebugServer> {
+        DebugServer::start_capped(listener, exposure, handle, MAX_CONNECTIONS)
+    }
+
+    /// [`start`](DebugServer::start) with at most `max_connections` open at once.
+    fn start_capped(
+        listener: TcpListener,
+        exposure: DebugExposure,
+        handle: Handle,
+        max_connections: usize,
+    ) -> io::Result<DebugServer> {
         let addr = listener.local_addr()?;
+        if let Some(notice) = exposure.check_bind(addr)? {
+            eprintln!("{notice}");
+        }
         listener.set_nonblocking(true)?;
-        let mut listener = mio::net::TcpListener::from_std(listener);
+        let mut listener = MioListener::from_std(listener);
         let poll = Poll::new()?;
         poll.registry()
             .register(&mut listener, LISTENER, Interest::READABLE)?;
         let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
         let stop = Arc::new(AtomicBool::new(false));
+        let server = Server {
+            poll,
+            listener,
+            connections: Slab::with_capacity(max_connections),
+            max_connections,
+            exposure,
+            accept_ready: true,
+            accept_paused_until: None,
+            handle,
+        };
         let thread = {
             let stop = stop.clone();
             std::thread::Builder::new()
                 .name("goro-debug-server".to_string())
-                .spawn(move || run(poll, listener, &stop, &handle))?
+                .spawn(move || server.run(&stop))?
         };
         Ok(DebugServer {
             addr,
@@ -101,178 +150,172 @@ impl Drop for DebugServer {
                 let _ = thread.join();
             }
         }
-        // If the wake failed the thread is left to notice the flag at its next connection.
+        // If the wake failed the thread is left to notice the flag at its next event.
     }
 }
 
-/// The server loop: wait for connections, serve them one at a time, until `stop`.
-fn run(mut poll: Poll, listener: mio::net::TcpListener, stop: &AtomicBool, handle: &Handle) {
-    let mut events = Events::with_capacity(4);
-    while !stop.load(Ordering::SeqCst) {
-        if let Err(e) = poll.poll(&mut events, None) {
-            if e.kind() == io::ErrorKind::Interrupted {
-                continue;
+/// The server thread's state.
+struct Server {
+    poll: Poll,
+    listener: MioListener,
+    connections: Slab<Connection>,
+    max_connections: usize,
+    exposure: DebugExposure,
+    /// The listener reported readiness not yet drained (edge-triggered).
+    accept_ready: bool,
+    /// Accepting is paused after an error until then.
+    accept_paused_until: Option<Instant>,
+    handle: Handle,
+}
+
+impl Server {
+    /// The event loop, until `stop`.
+    fn run(mut self, stop: &AtomicBool) {
+        let mut events = Events::with_capacity(256);
+        while !stop.load(Ordering::SeqCst) {
+            let timeout = self
+                .next_deadline()
+                .map(|d| d.saturating_duration_since(Instant::now()));
+            if let Err(e) = self.poll.poll(&mut events, timeout) {
+                if e.kind() == io::ErrorKind::Interrupted {
+                    continue;
+                }
+                return;
             }
+            let now = Instant::now();
+            for event in events.iter() {
+                match event.token() {
+                    WAKER => {}
+                    LISTENER => self.accept_ready = true,
+                    Token(token) => self.advance(token - FIRST_CONNECTION, now),
+                }
+            }
+            self.accept(now);
+            self.expire(now);
+        }
+    }
+
+    /// The earliest connection deadline or end of an accept pause.
+    fn next_deadline(&self) -> Option<Instant> {
+        let connections = self.connections.iter().map(|(_, c)| c.deadline());
+        connections
+            .chain(self.accept_paused_until.filter(|_| self.accept_ready))
+            .min()
+    }
+
+    /// Steps connection `key` (if it is still open) and closes it if it is done.
+    fn advance(&mut self, key: usize, now: Instant) {
+        if let Some(connection) = self.connections.get_mut(key) {
+            if connection.advance(&self.handle, now) == Step::Closed {
+                self.connections.remove(key);
+            }
+        }
+    }
+
+    /// Accepts until the backlog is empty (or an error pauses accepting).
+    fn accept(&mut self, now: Instant) {
+        if !self.accept_ready || self.accept_paused_until.is_some_and(|t| now < t) {
             return;
         }
-        // Edge-triggered: accept until the backlog is empty.
-        while !stop.load(Ordering::SeqCst) {
-            match listener.accept() {
-                Ok((conn, _peer)) => serve(TcpStream::from(conn), stop, handle),
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+        self.accept_paused_until = None;
+        loop {
+            match self.listener.accept() {
+                Ok((stream, peer)) => self.open(stream, peer, now),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.accept_ready = false;
+                    return;
+                }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                // Aborted connections, exhausted descriptors: the listener stays readable
-                // for what is still in the backlog, so retry after a pause.
-                Err(_) => std::thread::sleep(ACCEPT_BACKOFF),
+                // Aborted connections, exhausted descriptors: what is left in the backlog
+                // keeps the listener readable, so retry after a pause.
+                Err(_) => {
+                    self.accept_paused_until = Some(now + ACCEPT_BACKOFF);
+                    return;
+                }
             }
         }
     }
-}
 
-/// Reads one request from `conn`, answers it and closes the connection. Errors only end
-/// the connection.
-fn serve(mut conn: TcpStream, stop: &AtomicBool, handle: &Handle) {
-    let setup = conn
-        .set_nonblocking(false)
-        .and_then(|()| conn.set_read_timeout(Some(READ_SLICE)))
-        .and_then(|()| conn.set_write_timeout(Some(WRITE_TIMEOUT)));
-    if setup.is_err() {
-        return;
-    }
-    let response = match read_request(&mut conn, stop) {
-        Ok(Some(request)) => respond(
-            &request.method,
-            &request.target,
-            request.accept.as_deref(),
-            handle,
-        ),
-        Ok(None) => return,
-        Err(response) => response,
-    };
-    if write_response(&mut conn, &response).is_ok() {
-        let _ = conn.shutdown(Shutdown::Write);
-        drain(&mut conn);
-    }
-}
-
-/// The parts of a request the routes look at.
-#[derive(Debug, PartialEq, Eq)]
-struct Request {
-    method: String,
-    target: String,
-    accept: Option<String>,
-}
-
-/// Reads until the request head is complete. `Ok(None)`: the client left (or the server is
-/// stopping) and gets no answer; `Err`: the error response to send.
-fn read_request(conn: &mut TcpStream, stop: &AtomicBool) -> Result<Option<Request>, Response> {
-    let deadline = Instant::now() + REQUEST_TIMEOUT;
-    let mut buf = Vec::with_capacity(1024);
-    let mut chunk = [0u8; 1024];
-    loop {
-        if stop.load(Ordering::SeqCst) {
-            return Ok(None);
+    /// Takes a new connection, closing the oldest if the server is full, and serves what
+    /// it already sent.
+    fn open(&mut self, stream: mio::net::TcpStream, peer: SocketAddr, now: Instant) {
+        if self.connections.len() >= self.max_connections {
+            let oldest = self.connections.iter().min_by_key(|(_, c)| c.opened());
+            if let Some((key, _)) = oldest {
+                self.connections.remove(key);
+            }
         }
-        match conn.read(&mut chunk) {
-            Ok(0) => return Ok(None),
-            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-            Err(e) if is_timeout(&e) || e.kind() == io::ErrorKind::Interrupted => {}
-            Err(_) => return Ok(None),
-        }
-        if let Some(request) = parse(&buf)? {
-            return Ok(Some(request));
-        }
-        if buf.len() >= MAX_REQUEST {
-            return Err(Response::text(
-                431,
-                format!("the request head is larger than {MAX_REQUEST} bytes\n"),
-            ));
-        }
-        if Instant::now() >= deadline {
-            return Err(Response::text(
-                408,
-                format!("the request did not arrive within {REQUEST_TIMEOUT:?}\n"),
-            ));
+        let asker = Asker {
+            peer: peer.ip(),
+            exposure: self.exposure,
+        };
+        let entry = self.connections.vacant_entry();
+        let key = entry.key();
+        let mut connection = Connection::new(stream, asker, now);
+        let token = Token(key + FIRST_CONNECTION);
+        let interest = Interest::READABLE | Interest::WRITABLE;
+        if self
+            .poll
+            .registry()
+            .register(connection.stream(), token, interest)
+            .is_ok()
+        {
+            entry.insert(connection);
+            self.advance(key, now);
         }
     }
-}
 
-/// Parses a request head: `Ok(None)` if it is not complete yet.
-fn parse(buf: &[u8]) -> Result<Option<Request>, Response> {
-    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
-    let mut req = httparse::Request::new(&mut headers);
-    match req.parse(buf) {
-        Ok(httparse::Status::Complete(_)) => {
-            let accept = req
-                .headers
-                .iter()
-                .find(|h| h.name.eq_ignore_ascii_case("accept"))
-                .map(|h| String::from_utf8_lossy(h.value).into_owned());
-            Ok(Some(Request {
-                method: req.method.unwrap_or_default().to_string(),
-                target: req.path.unwrap_or_default().to_string(),
-                accept,
-            }))
-        }
-        Ok(httparse::Status::Partial) => Ok(None),
-        Err(e) => Err(Response::text(400, format!("bad request: {e}\n"))),
-    }
-}
-
-fn is_timeout(e: &io::Error) -> bool {
-    matches!(
-        e.kind(),
-        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-    )
-}
-
-fn write_response(conn: &mut TcpStream, response: &Response) -> io::Result<()> {
-    let mut out = format!(
-        "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\n",
-        response.status,
-        response.reason(),
-        response.content_type,
-        response.body.len()
-    );
-    if response.status == 405 {
-        out.push_str("Allow: GET\r\n");
-    }
-    out.push_str("\r\n");
-    out.push_str(&response.body);
-    conn.write_all(out.as_bytes())?;
-    conn.flush()
-}
-
-/// Reads what the client still sends (a request body we ignore) for at most one
-/// [`READ_SLICE`], so that closing does not reset the connection under the response.
-fn drain(conn: &mut TcpStream) {
-    let mut sink = [0u8; 1024];
-    let mut left = MAX_REQUEST;
-    while left > 0 {
-        match conn.read(&mut sink) {
-            Ok(0) | Err(_) => return,
-            Ok(n) => left = left.saturating_sub(n),
-        }
+    /// Times out every connection whose deadline has passed.
+    fn expire(&mut self, now: Instant) {
+        let handle = &self.handle;
+        self.connections
+            .retain(|_, c| c.deadline() > now || c.expire(handle, now) == Step::Open);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::{Read, Write};
+    use std::net::TcpStream;
+
+    /// Reads what `conn` gets until the server closes it.
+    fn answer(conn: &mut TcpStream) -> String {
+        conn.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let mut text = String::new();
+        let _ = conn.read_to_string(&mut text);
+        text
+    }
 
     #[test]
-    fn parses_method_target_and_accept() {
-        let head = b"GET /debug/goro/tasks?format=json HTTP/1.1\r\nHost: x\r\nACCEPT: application/json\r\n\r\n";
-        assert_eq!(
-            parse(head).unwrap(),
-            Some(Request {
-                method: "GET".into(),
-                target: "/debug/goro/tasks?format=json".into(),
-                accept: Some("application/json".into()),
+    fn a_full_server_closes_its_oldest_connection_for_a_new_one() {
+        let rt = crate::Runtime::builder().processors(1).build().unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server =
+            DebugServer::start_capped(listener, DebugExposure::Loopback, rt.handle().clone(), 4)
+                .unwrap();
+        let mut idle: Vec<TcpStream> = (0..6)
+            .map(|_| {
+                let conn = TcpStream::connect(addr).unwrap();
+                // One at a time, so "oldest" is well defined.
+                std::thread::sleep(Duration::from_millis(20));
+                conn
             })
-        );
-        assert_eq!(parse(b"GET /metrics HTTP/1.1\r\nHost:").unwrap(), None);
-        let err = parse(b"\x01\x02 nonsense\r\n\r\n").unwrap_err();
-        assert_eq!(err.status, 400);
+            .collect();
+        let mut probe = TcpStream::connect(addr).unwrap();
+        probe
+            .write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+            .unwrap();
+        assert!(answer(&mut probe).starts_with("HTTP/1.1 200 OK"));
+        // 7 connections through a cap of 4: the 3 oldest idle ones were closed unanswered
+        // (the head timeout would have answered them 408); the others are timed out.
+        for conn in &mut idle[..3] {
+            assert_eq!(answer(conn), "");
+        }
+        for conn in &mut idle[3..] {
+            assert!(answer(conn).starts_with("HTTP/1.1 408"));
+        }
+        drop(server);
     }
 }

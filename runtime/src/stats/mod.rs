@@ -43,8 +43,13 @@
 //!   serves over HTTP, on a thread of its own so that it answers even when every processor
 //!   is stuck: `/metrics` (Prometheus), `/debug/goro/stats`, `/debug/goro/tasks`,
 //!   `/debug/goro/leaks` (text, or JSON with `?format=json` or `Accept: application/json`).
+//!   It binds loopback only unless [`DebugExposure`] (`GORO_DEBUG_PUBLIC=metrics|all`) says
+//!   otherwise, serves at most 1024 connections at once from one thread, and no client can
+//!   hold it: see the `debug_server` module.
 
+mod debug_connection;
 pub(crate) mod debug_server;
+mod exposure;
 pub(crate) mod orphan_check;
 mod routes;
 
@@ -52,6 +57,8 @@ pub use goro_stats::{
     CounterSnapshot, Histograms, LeakReport, Pauses, ProcSnapshot, Quantiles, SiteStats, Snapshot,
     Suspect, SuspectReason, TaskCounts, TaskDump, TaskGroup, TaskInfo, TaskState, WaitKind, WaitOp,
 };
+
+pub use exposure::{DebugExposure, DEBUG_PUBLIC_ENV};
 
 use crate::Handle;
 

@@ -11,10 +11,12 @@
 //!
 //! The `/debug/goro/*` routes answer text (the reports' `Display`), or JSON with
 //! `?format=json` or an `Accept` header naming `application/json`. Other methods than `GET`
-//! get 405, other paths 404.
+//! get 405, other paths 404, and a route the peer may not read (see `exposure`) 403.
 
+use super::DebugExposure;
 use crate::Handle;
 use std::fmt::Write;
+use std::net::IpAddr;
 
 /// The routes and what they serve, for the index page.
 const ROUTES: &[(&str, &str)] = &[
@@ -55,11 +57,29 @@ impl Response {
         }
     }
 
+    /// The whole HTTP/1.1 response, head and body; the connection closes after it.
+    pub(crate) fn to_bytes(&self) -> Vec<u8> {
+        let mut out = format!(
+            "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\n",
+            self.status,
+            self.reason(),
+            self.content_type,
+            self.body.len()
+        );
+        if self.status == 405 {
+            out.push_str("Allow: GET\r\n");
+        }
+        out.push_str("\r\n");
+        out.push_str(&self.body);
+        out.into_bytes()
+    }
+
     /// The reason phrase of the status.
     pub(crate) fn reason(&self) -> &'static str {
         match self.status {
             200 => "OK",
             400 => "Bad Request",
+            403 => "Forbidden",
             404 => "Not Found",
             405 => "Method Not Allowed",
             408 => "Request Timeout",
@@ -70,17 +90,38 @@ impl Response {
     }
 }
 
-/// The answer to `method target`, with the request's `Accept` header if it had one.
+/// Who asks: the peer's address and what the server exposes beyond loopback.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Asker {
+    pub(crate) peer: IpAddr,
+    pub(crate) exposure: DebugExposure,
+}
+
+/// The answer to `method target` for `asker`, with the request's `Accept` header if it had
+/// one.
 pub(crate) fn respond(
     method: &str,
     target: &str,
     accept: Option<&str>,
+    asker: Asker,
     handle: &Handle,
 ) -> Response {
     let (path, query) = target.split_once('?').unwrap_or((target, ""));
     let known = path == "/" || ROUTES.iter().any(|(route, _)| *route == path);
     if !known {
         return Response::text(404, format!("404 not found: {path}\n\n{}", index()));
+    }
+    if !asker.exposure.serves(asker.peer, path) {
+        return Response::text(
+            403,
+            format!(
+                "403: {path} is served to loopback peers only ({}={}); {}=all serves it to \
+                 every peer\n",
+                super::DEBUG_PUBLIC_ENV,
+                asker.exposure,
+                super::DEBUG_PUBLIC_ENV
+            ),
+        );
     }
     if method != "GET" {
         return Response::text(405, format!("405: {path} only answers GET, not {method}\n"));
@@ -161,17 +202,42 @@ mod tests {
     fn status_lines_and_errors() {
         let rt = crate::Runtime::builder().processors(1).build().unwrap();
         let h = rt.handle();
-        let r = respond("GET", "/nope", None, h);
+        let local = Asker {
+            peer: [127, 0, 0, 1].into(),
+            exposure: DebugExposure::Loopback,
+        };
+        let r = respond("GET", "/nope", None, local, h);
         assert_eq!((r.status, r.reason()), (404, "Not Found"));
         assert!(r.body.contains("/metrics"), "{}", r.body);
-        let r = respond("POST", "/metrics", None, h);
+        let r = respond("POST", "/metrics", None, local, h);
         assert_eq!((r.status, r.reason()), (405, "Method Not Allowed"));
-        let r = respond("GET", "/", None, h);
+        let r = respond("GET", "/", None, local, h);
         assert_eq!((r.status, r.content_type), (200, TEXT));
-        let r = respond("GET", "/debug/goro/leaks?format=json", None, h);
+        let r = respond("GET", "/debug/goro/leaks?format=json", None, local, h);
         assert_eq!((r.status, r.content_type), (200, JSON));
         assert!(r.body.starts_with('{'), "{}", r.body);
-        let r = respond("GET", "/metrics", None, h);
+        let r = respond("GET", "/metrics", None, local, h);
         assert_eq!((r.status, r.content_type), (200, PROMETHEUS));
+    }
+
+    #[test]
+    fn a_remote_peer_gets_403_for_what_is_not_exposed_to_it() {
+        let rt = crate::Runtime::builder().processors(1).build().unwrap();
+        let h = rt.handle();
+        let remote = Asker {
+            peer: [192, 0, 2, 7].into(),
+            exposure: DebugExposure::Metrics,
+        };
+        let r = respond("GET", "/metrics", None, remote, h);
+        assert_eq!(r.status, 200);
+        let r = respond("GET", "/debug/goro/tasks", None, remote, h);
+        assert_eq!((r.status, r.reason()), (403, "Forbidden"));
+        assert!(r.body.contains("GORO_DEBUG_PUBLIC=all"), "{}", r.body);
+        let everything = Asker {
+            exposure: DebugExposure::All,
+            ..remote
+        };
+        let r = respond("GET", "/debug/goro/tasks", None, everything, h);
+        assert_eq!(r.status, 200);
     }
 }

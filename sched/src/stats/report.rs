@@ -33,7 +33,7 @@ pub(crate) fn task_info(task: RawTask, now: u64) -> TaskInfo {
     };
     TaskInfo {
         id: header.id.as_u64(),
-        name: header.name.as_deref().map(str::to_string),
+        name: header.name.as_deref().map(|name| name.to_string()),
         spawned_at: header.spawned_at,
         suspended_at: suspension.map(|s| s.at),
         wait_op: suspension.map(|s| s.op),

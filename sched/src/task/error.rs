@@ -24,8 +24,10 @@ enum Repr {
     Cancelled,
     /// Cancelled because it was orphaned (`reclaim_orphans`).
     Orphaned,
-    /// The mutex only makes the payload `Sync`; it is never contended.
-    Panic(Mutex<Box<dyn Any + Send + 'static>>),
+    /// The mutex only makes the payload `Sync`; it is never contended. Boxed, so that a
+    /// `JoinError` (which every task's allocation has room for) is three words, not four:
+    /// only a panic pays for the extra allocation.
+    Panic(Box<Mutex<Box<dyn Any + Send + 'static>>>),
 }
 
 impl JoinError {
@@ -46,7 +48,7 @@ impl JoinError {
     pub(crate) fn panic(id: Id, payload: Box<dyn Any + Send + 'static>) -> JoinError {
         JoinError {
             id,
-            repr: Repr::Panic(Mutex::new(payload)),
+            repr: Repr::Panic(Box::new(Mutex::new(payload))),
         }
     }
 

@@ -32,15 +32,17 @@ pub(crate) struct Header {
     /// Links in the task registry; only touched under the registry shard's lock.
     pub(crate) registry_links: UnsafeCell<RegistryLinks>,
     pub(crate) spawned_at: &'static Location<'static>,
-    pub(crate) name: Option<Box<str>>,
+    /// The task's name, if it was given one. Boxed twice so that the common, unnamed case
+    /// costs one word of the header, not two.
+    pub(crate) name: Option<Box<Box<str>>>,
 }
 
-/// Intrusive doubly-linked list links, owned by the task registry.
+/// Intrusive doubly-linked list links, owned by the task registry. A task is linked iff it
+/// has a `prev` or is its shard's head.
 #[derive(Default)]
 pub(crate) struct RegistryLinks {
     pub(crate) prev: Option<RawTask>,
     pub(crate) next: Option<RawTask>,
-    pub(crate) linked: bool,
 }
 
 /// The type-dependent operations of a task.
@@ -98,7 +100,7 @@ impl RawTask {
             blocking: meta.blocking,
             registry_links: UnsafeCell::new(RegistryLinks::default()),
             spawned_at: meta.spawned_at,
-            name: meta.name,
+            name: meta.name.map(Box::new),
         };
         RawTask {
             ptr: harness::allocate(header, future),

@@ -18,6 +18,10 @@
 //! from the coarse clock, so a poll costs no clock reading; one task in
 //! [`LIFETIME_SAMPLE`] (by id) is *sampled*: its creation time is precise and its lifetime
 //! goes into the lifetime histograms.
+//!
+//! Whatever follows from the task's id (whether it is sampled, the phase of its wake
+//! sampling) is computed from the id, which the header holds anyway, rather than stored:
+//! the record is 56 bytes, and every byte of it is in every task.
 
 use super::suspend::Suspension;
 use super::Id;
@@ -39,14 +43,21 @@ const NOT_ORPHANED: u8 = 0;
 const ORPHANED: u8 = 1;
 const RECLAIMED: u8 = 2;
 
+/// Whether task `id` has its lifetime measured precisely (one in [`LIFETIME_SAMPLE`]).
+fn is_sampled(id: Id, timing: bool) -> bool {
+    timing && id.as_u64() & (LIFETIME_SAMPLE - 1) == 0
+}
+
+/// Offsets task `id`'s wake sampling, so that tasks with few wakes are sampled too
+/// (counting from 0 alone would sample every task's first wake).
+fn wake_phase(id: Id) -> u64 {
+    id.as_u64().wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 56
+}
+
 pub(crate) struct TaskRecord {
     created: u64,
     /// The runtime's `stats` switch, copied here so a wake need not reach the runtime.
     timing: bool,
-    sampled: bool,
-    /// Offsets this task's wake sampling, so that tasks with few wakes are sampled too
-    /// (counting from 0 alone would sample every task's first wake).
-    wake_phase: u64,
     polls: AtomicU64,
     wakes: AtomicU64,
     idle_since: AtomicU64,
@@ -59,8 +70,7 @@ pub(crate) struct TaskRecord {
 impl TaskRecord {
     /// A record for a task spawned now. `timing` is the runtime's `stats` switch.
     pub(crate) fn new(id: Id, timing: bool) -> TaskRecord {
-        let sampled = timing && id.as_u64() & (LIFETIME_SAMPLE - 1) == 0;
-        let created = if sampled {
+        let created = if is_sampled(id, timing) {
             clock::now()
         } else {
             clock::coarse_now()
@@ -68,8 +78,6 @@ impl TaskRecord {
         TaskRecord {
             created,
             timing,
-            sampled,
-            wake_phase: id.as_u64().wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 56,
             polls: AtomicU64::new(0),
             wakes: AtomicU64::new(0),
             idle_since: AtomicU64::new(created),
@@ -105,22 +113,21 @@ impl TaskRecord {
         self.wait_op.store(op, Relaxed);
     }
 
-    /// A waker fired (any thread).
+    /// A waker of task `id` (this record's) fired (any thread).
     #[inline]
-    pub(crate) fn wake(&self) {
+    pub(crate) fn wake(&self, id: Id) {
         let n = self.wakes.fetch_add(1, Relaxed);
         if self.timing
-            && (n + self.wake_phase) & (WAKE_SAMPLE - 1) == 0
+            && (n + wake_phase(id)) & (WAKE_SAMPLE - 1) == 0
             && self.woken_at.load(Relaxed) == 0
         {
             self.woken_at.store(clock::now(), Relaxed);
         }
     }
 
-    /// The precise lifetime of a sampled task completing now.
-    pub(crate) fn sampled_lifetime(&self) -> Option<u64> {
-        self.sampled
-            .then(|| clock::now().saturating_sub(self.created))
+    /// The precise lifetime of task `id` (this record's) completing now, if it is sampled.
+    pub(crate) fn sampled_lifetime(&self, id: Id) -> Option<u64> {
+        is_sampled(id, self.timing).then(|| clock::now().saturating_sub(self.created))
     }
 
     pub(crate) fn mark_orphaned(&self) {

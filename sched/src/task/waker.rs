@@ -68,7 +68,7 @@ unsafe fn drop_waker(ptr: *const ()) {
 
 #[inline]
 fn note_wake(raw: RawTask) {
-    raw.header().record.wake();
+    raw.header().record.wake(raw.id());
 }
 
 fn submit(raw: RawTask) {
