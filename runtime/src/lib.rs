@@ -33,6 +33,12 @@
 //!   `futures_io` traits with `async` extension methods.
 //! * [`stats`]: counters, pauses, task dumps and leak reports; `GORO_SCHEDTRACE` and the
 //!   `GORO_DEBUG_ADDR` HTTP server.
+//! * [`fs`], [`process`], [`signal`]: files on the blocking pool, child processes and
+//!   signals on the pollers, with tokio's names.
+//! * `hyper` (feature `hyper`): hyper 1.x and axum on goro, `serve` with HTTP/1.1, HTTP/2
+//!   and graceful shutdown. Feature `tokio-io`: tokio's I/O traits on goro's streams.
+//!   Feature `tokio-compat`: `Builder::tokio_compat` for crates that need tokio's runtime.
+//! * [`moving_from_tokio`]: the guide, tokio item by tokio item.
 //! * [`main`], [`test`]: the attribute macros (`#[goro::test]` fails a test that leaves
 //!   orphaned tasks behind).
 //!
@@ -45,6 +51,8 @@ mod handle;
 #[cfg(feature = "hyper")]
 pub mod hyper;
 pub mod io;
+#[doc = include_str!("../docs/moving-from-tokio.md")]
+pub mod moving_from_tokio {}
 pub mod net;
 #[cfg(unix)]
 pub mod process;

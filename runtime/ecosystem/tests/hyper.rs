@@ -363,3 +363,38 @@ fn idle_keep_alive_connections_are_not_suspected() {
         });
     });
 }
+
+/// hyper over a Unix stream pair: `GoroIo` works for every goro stream, not only TCP.
+#[test]
+fn hyper_over_unix_streams() {
+    each_procs(LIMIT, |n| {
+        rt(n).block_on(async {
+            let (server_side, client_side) = goro::net::UnixStream::pair().unwrap();
+            let server = goro::spawn(async move {
+                let service =
+                    hyper::service::service_fn(|req: Request<hyper::body::Incoming>| async move {
+                        let body = format!("unix {}", req.uri().path());
+                        Ok::<_, std::convert::Infallible>(hyper::Response::new(Full::new(
+                            Bytes::from(body),
+                        )))
+                    });
+                hyper::server::conn::http1::Builder::new()
+                    .serve_connection(GoroIo::new(server_side), service)
+                    .await
+            });
+            let (mut sender, conn) =
+                hyper::client::conn::http1::handshake(GoroIo::new(client_side))
+                    .await
+                    .unwrap();
+            let client_conn = goro::spawn(conn);
+            for path in ["/a", "/b"] {
+                let (status, body) = fetch(&mut sender, get_req(path)).await;
+                assert_eq!(status, StatusCode::OK);
+                assert_eq!(body, format!("unix {path}"));
+            }
+            drop(sender);
+            client_conn.await.unwrap().unwrap();
+            server.await.unwrap().unwrap();
+        });
+    });
+}

@@ -4,7 +4,7 @@
 //! Filesystems have no readiness to wait for (epoll reports regular files as always
 //! ready), so goro does what tokio does: every operation is a closure on a blocking thread,
 //! and the task waits on its `JoinHandle`. That costs a thread hand-off per call (a few
-//! microseconds): read and write whole files with [`read`] and [`write`] where you can, and
+//! microseconds): read and write whole files with [`read`] and [`write()`] where you can, and
 //! keep [`File`] for streaming. [`File`] reads ahead and writes behind in a buffer so that
 //! small reads and writes do not each pay the hand-off; see its docs.
 //!

@@ -34,6 +34,7 @@
 //! ```
 //! use goro::hyper::serve;
 //! use http_body_util::Full;
+//! use std::future::IntoFuture;
 //! use hyper::body::Bytes;
 //! use hyper::{Request, Response};
 //!
@@ -44,9 +45,11 @@
 //!     Ok::<_, std::convert::Infallible>(Response::new(Full::new(Bytes::from("hello"))))
 //! });
 //! let (stop, stopped) = std::sync::mpsc::channel::<()>();
+//! // `serve(..)` is awaited through `IntoFuture`; `into_future()` makes it a task.
 //! let server = goro::spawn(
 //!     serve(listener, service)
-//!         .with_graceful_shutdown(goro::task::spawn_blocking(move || stopped.recv())),
+//!         .with_graceful_shutdown(goro::task::spawn_blocking(move || stopped.recv()))
+//!         .into_future(),
 //! );
 //! // ... clients talk to `addr` ...
 //! # let _ = addr;

@@ -103,7 +103,7 @@ impl Command {
         self
     }
 
-    /// The child's stdin (default: inherited; `output` uses null).
+    /// The child's stdin (default: inherited).
     pub fn stdin(&mut self, cfg: impl Into<Stdio>) -> &mut Command {
         self.std.stdin(cfg);
         self
@@ -160,20 +160,22 @@ impl Command {
         })
     }
 
-    /// Runs the child to its exit (stdio inherited unless set) and returns its status.
+    /// Runs the child to its exit (stdio inherited unless set) and returns its status. Piped
+    /// stdio handles are closed at once, as with tokio.
     #[track_caller]
     pub fn status(&mut self) -> impl Future<Output = io::Result<ExitStatus>> + '_ {
         let at = Location::caller();
         async move {
             let mut child = self.spawn()?;
             child.at = at;
-            drop(child.stdin.take());
+            // Pipes nobody reads could block the child: close them, as tokio does.
+            drop((child.stdin.take(), child.stdout.take(), child.stderr.take()));
             child.wait().await
         }
     }
 
-    /// Runs the child to its exit with stdout and stderr captured (and stdin null, unless
-    /// set otherwise), as `std`'s `output` does.
+    /// Runs the child to its exit with stdout and stderr captured. Like tokio's, it sets
+    /// this command's stdout and stderr to `Stdio::piped()` (for later spawns too).
     #[track_caller]
     pub fn output(&mut self) -> impl Future<Output = io::Result<Output>> + '_ {
         let at = Location::caller();

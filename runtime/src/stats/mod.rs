@@ -3,7 +3,7 @@
 //!
 //! goro keeps these always on (see the `goro-stats` and `goro-sched` crate docs for how they
 //! stay cheap). This module reads them for the current runtime ([`snapshot`],
-//! [`leak_report`], [`pauses`], [`tasks`]); [`Handle`](crate::Handle) has the same methods
+//! [`leak_report`], [`pauses`], [`tasks`]); [`Handle`] has the same methods
 //! for any runtime. Every report has public fields, `Debug`, a human `Display` and
 //! `to_json()`; [`Snapshot::to_prometheus`] is the Prometheus text format.
 //!

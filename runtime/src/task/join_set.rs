@@ -93,6 +93,13 @@ impl ReadyList {
     }
 }
 
+/// The waker of `try_join_next`, which does not wait.
+struct NoWake;
+
+impl Wake for NoWake {
+    fn wake(self: Arc<Self>) {}
+}
+
 /// The waker of one entry: marks the entry ready.
 struct EntryWaker {
     key: u64,
@@ -202,6 +209,31 @@ impl<T> JoinSet<T> {
             cx.waker().wake_by_ref();
         }
         Poll::Pending
+    }
+
+    /// The output of a task that has completed, if one has, without waiting; `None` if
+    /// none has (or the set is empty).
+    ///
+    /// ```
+    /// # goro::Runtime::new().unwrap().block_on(async {
+    /// let mut set = goro::task::JoinSet::new();
+    /// assert!(set.try_join_next().is_none());
+    /// set.spawn(async { 5 });
+    /// while set.len() == 1 {
+    ///     if let Some(res) = set.try_join_next() {
+    ///         assert_eq!(res.unwrap(), 5);
+    ///     } else {
+    ///         goro::task::yield_now().await;
+    ///     }
+    /// }
+    /// # })
+    /// ```
+    pub fn try_join_next(&mut self) -> Option<Result<T, JoinError>> {
+        let waker = Waker::from(Arc::new(NoWake));
+        match self.poll_join_next(&mut Context::from_waker(&waker)) {
+            Poll::Ready(res) => res,
+            Poll::Pending => None,
+        }
     }
 
     /// Aborts every task and waits until all of them have stopped.
