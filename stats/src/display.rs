@@ -145,6 +145,7 @@ impl Display for LeakReport {
     /// assert!(text.contains("2 tasks spawned at "));
     /// assert!(text.contains(", idle 41s at "));
     /// assert!(text.contains("(TcpStream::read)\n    #12 \"conn\", #14\n"));
+    /// assert!(text.contains("\ndeadlocked: none\n"));
     /// assert!(text.contains("suspected: none"));
     /// assert!(text.ends_with("stall alarms: 0\n"));
     /// ```
@@ -176,6 +177,19 @@ impl Display for LeakReport {
             )?;
             f.write_char('\n')?;
             task_list(f, tasks.into_iter())?;
+        }
+
+        if self.deadlocked.is_empty() {
+            f.write_str("deadlocked: none\n")?;
+        } else {
+            writeln!(
+                f,
+                "deadlocked: {}",
+                plural(self.deadlocked.len() as u64, "cycle", "cycles")
+            )?;
+        }
+        for d in &self.deadlocked {
+            writeln!(f, "  {d}")?;
         }
 
         if self.suspected.is_empty() {
@@ -415,6 +429,7 @@ mod tests {
             ],
             orphaned_total: 5,
             reclaimed: 2,
+            deadlocked: vec![],
             suspected: vec![
                 Suspect {
                     spawned_at: worker,
@@ -456,26 +471,27 @@ mod tests {
             format!("  1 task spawned at {worker}, idle 2s, never suspended on a goro future")
         );
         assert_eq!(lines[4], "    #3 \"worker-3\"");
+        assert_eq!(lines[5], "deadlocked: none");
         assert_eq!(
-            lines[5],
+            lines[6],
             "suspected: 2 groups (90 live tasks, leak threshold 30s, 12 cycles)"
         );
         assert_eq!(
-            lines[6],
+            lines[7],
             format!(
                 "  37 tasks spawned at {worker}, idle up to 120ms at {read} (JoinHandle): \
                  growing, +30 over the last cycles, and stuck on an in-process wait past 30s"
             )
         );
         assert_eq!(
-            lines[7],
+            lines[8],
             format!(
                 "  1 task spawned at {server}, idle 45s, never suspended on a goro future: \
                  stuck on an in-process wait past 30s"
             )
         );
-        assert_eq!(lines[8], "stall alarms: 2");
-        assert_eq!(lines.len(), 9);
+        assert_eq!(lines[9], "stall alarms: 2");
+        assert_eq!(lines.len(), 10);
     }
 
     #[test]
@@ -484,6 +500,7 @@ mod tests {
         assert_eq!(
             text,
             "orphaned: none (0 found in total, 0 reclaimed)\n\
+             deadlocked: none\n\
              suspected: none (0 live tasks, leak threshold 0s, 0 cycles)\n\
              stall alarms: 0\n"
         );

@@ -98,6 +98,8 @@ pub struct TaskCounts {
     pub orphaned: u64,
     /// Orphaned tasks cancelled because `reclaim_orphans` is on.
     pub reclaimed: u64,
+    /// Tasks found deadlocked (each counted once, in the deadlock that closed on it).
+    pub deadlocked: u64,
 }
 
 /// Tasks spawned at one place in the source.
@@ -152,6 +154,9 @@ pub enum TaskState {
     Orphaned,
     /// Orphaned, then cancelled by `reclaim_orphans`.
     Reclaimed,
+    /// Waits on a lock or semaphore in a cycle of tasks that each hold what the next one
+    /// waits on: nothing can ever wake it (see [`Deadlock`](crate::Deadlock)).
+    Deadlocked,
 }
 
 /// One task, as a report shows it.
@@ -219,6 +224,8 @@ pub struct LeakReport {
     pub orphaned_total: u64,
     /// Orphans cancelled by `reclaim_orphans`.
     pub reclaimed: u64,
+    /// Deadlocks found, oldest first (the most recent ones if there were very many).
+    pub deadlocked: Vec<crate::Deadlock>,
     /// Suspected groups, most suspicious first (by count, then growth).
     pub suspected: Vec<Suspect>,
     pub stall_alarms: u64,

@@ -88,6 +88,7 @@ pub(crate) fn snapshot(shared: &Shared) -> Snapshot {
             completed,
             orphaned,
             reclaimed,
+            deadlocked: shared.stats.deadlocks().1,
         },
         sites,
         histograms: histograms(shared),
@@ -145,18 +146,33 @@ pub(crate) fn pauses(shared: &Shared) -> Pauses {
 /// Orphaned and suspected tasks.
 pub(crate) fn leak_report(shared: &Shared) -> LeakReport {
     let (orphaned, orphaned_total, reclaimed) = shared.stats.orphans();
+    let (deadlocked, _) = shared.stats.deadlocks();
     let cycle = shared.stats.cycle.lock();
     let pauses = cycle.pauses.pauses();
     LeakReport {
         orphaned,
         orphaned_total,
         reclaimed,
+        deadlocked,
         suspected: cycle.suspects.clone(),
         stall_alarms: pauses.stall_alarms,
         live_tasks: shared.registry.len() as u64,
         cycles: pauses.num_cycles,
         leak_threshold: cycle.leak_threshold(),
     }
+}
+
+/// The tasks of `ids` that are live, in the order of `ids` (one walk over the registry).
+pub(crate) fn task_infos(shared: &Shared, ids: &[u64]) -> Vec<TaskInfo> {
+    let now = clock::now();
+    let mut found: Vec<Option<TaskInfo>> = vec![None; ids.len()];
+    shared.registry.for_each(|task| {
+        let id = task.header().id.as_u64();
+        if let Some(i) = ids.iter().position(|&x| x == id) {
+            found[i] = Some(task_info(task, now));
+        }
+    });
+    found.into_iter().flatten().collect()
 }
 
 /// Every live task, grouped by spawn site and suspension point, biggest group first.
