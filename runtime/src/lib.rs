@@ -31,6 +31,8 @@
 //! * [`spawn`], [`task`]: tasks, `JoinHandle`, `yield_now`, `spawn_blocking`.
 //! * [`net`], [`io`]: TCP, UDP and Unix sockets on the processors' pollers, and the
 //!   `futures_io` traits with `async` extension methods.
+//! * [`sync`]: tokio's locks, semaphores and channels, with named waits, lock holders and
+//!   deadlocks reported the moment they close.
 //! * [`stats`]: counters, pauses, task dumps and leak reports; `GORO_SCHEDTRACE` and the
 //!   `GORO_DEBUG_ADDR` HTTP server.
 //! * [`main`], [`test`]: the attribute macros (`#[goro::test]` fails a test that leaves
@@ -45,6 +47,7 @@ pub mod io;
 pub mod net;
 mod runtime;
 pub mod stats;
+pub mod sync;
 pub mod task;
 pub mod time;
 
@@ -58,5 +61,5 @@ pub use task::spawn;
 #[doc(hidden)]
 pub mod __private {
     pub use crate::builder::Builder;
-    pub use crate::stats::orphan_check::check_orphans;
+    pub use crate::stats::orphan_check::{check_deadlocks, check_orphans};
 }
