@@ -62,10 +62,17 @@ pub mod mpsc;
 mod mutex;
 mod notify;
 pub mod oneshot;
+mod owner;
 mod rwlock;
 mod semaphore;
 mod track;
 pub mod watch;
+
+/// The atomics the protocol file `owner.rs` uses (`goro-loom-tests` compiles it against
+/// loom's instead).
+pub(crate) mod atomic {
+    pub(crate) use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+}
 
 pub use barrier::{Barrier, BarrierWaitResult};
 pub use leaf::Leaf;

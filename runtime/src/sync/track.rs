@@ -23,23 +23,22 @@
 //!   them to waiters and wakes them) under the side mutex, so the shared holders are exact
 //!   and no grant happens.
 //! * The owner is recorded after tokio granted the lock and cleared before it is given
-//!   back, so a recorded owner really holds it. An unlock stores 0 (SeqCst), then reads
-//!   `waiting` (SeqCst); it gives the permit back under the side mutex unless no waiter was
-//!   registered. A waiter registers (increments `waiting`) before the walk reads the owner,
-//!   so if the walk still sees the owner, that owner's unlock will see the waiter and queue
-//!   behind the walk's side mutex: no grant happens behind the walk's back.
+//!   back, so a recorded owner really holds it; if the walk sees the owner, the owner's
+//!   unlock will give the lock back under the side mutex (`owner.rs` tells why), so no
+//!   grant happens behind the walk's back.
 //! * A waiter's edge is added, replaced and removed under the side mutex; a wake (a grant
 //!   from a release elsewhere, a close) sets its cell's `woken` flag before the wake, and an
 //!   edge whose cell is woken does not count.
 //!
-//! `loom-tests/src/models/lock_track.rs` checks the unlock-versus-walk protocol.
+//! `loom-tests/src/models/lock_owner.rs` checks the unlock-versus-walk protocol (`owner.rs`).
 
 use super::edge::{self, Edge};
+use super::owner::OwnerWord;
 use goro_stats::{Primitive, Site};
 use parking_lot::{Mutex, MutexGuard};
 use std::panic::Location;
 use std::ptr;
-use std::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering::Relaxed, Ordering::SeqCst};
+use std::sync::atomic::{AtomicPtr, Ordering::Relaxed};
 use std::sync::{Arc, Once};
 use tokio::sync::Semaphore;
 
@@ -97,9 +96,8 @@ pub(crate) enum Blockers {
 /// The holders and waiters of one lock; see the module docs.
 pub(crate) struct Track {
     pub(crate) kind: Primitive,
-    owner: AtomicU64,
+    owner: OwnerWord,
     owner_site: AtomicPtr<Location<'static>>,
-    waiting: AtomicUsize,
     side: Mutex<Side>,
 }
 
@@ -126,9 +124,8 @@ impl Track {
         });
         Arc::new(Track {
             kind,
-            owner: AtomicU64::new(0),
+            owner: OwnerWord::new(),
             owner_site: AtomicPtr::new(ptr::null_mut()),
-            waiting: AtomicUsize::new(0),
             side: Mutex::new(Side::default()),
         })
     }
@@ -144,7 +141,7 @@ impl Track {
 
     /// The exclusive owner (0: none or unknown) and where it acquired the lock.
     pub(crate) fn owner(&self) -> (u64, Option<Site>) {
-        let task = self.owner.load(SeqCst);
+        let task = self.owner.get();
         // SAFETY: a non-null pointer here was stored from a `&'static Location`.
         let site = unsafe { self.owner_site.load(Relaxed).as_ref() };
         (task, site)
@@ -154,16 +151,13 @@ impl Track {
     #[inline]
     pub(crate) fn set_owner(&self, task: u64, at: Site) {
         self.owner_site.store(ptr::from_ref(at).cast_mut(), Relaxed);
-        self.owner.store(task, Relaxed);
+        self.owner.set(task);
     }
 
     /// An owned guard is used by a task: it holds the lock now (the guard may have moved).
     #[inline]
     pub(crate) fn touch_owner(&self) {
-        let me = current_task();
-        if me != 0 && self.owner.load(Relaxed) != me {
-            self.owner.store(me, Relaxed);
-        }
+        self.owner.touch(current_task());
     }
 
     /// Takes `want` without waiting if tokio has it free, recording the holder.
@@ -228,11 +222,10 @@ impl Track {
     pub(crate) fn release(&self, sem: &Semaphore, held: Held, permits: usize) {
         match held {
             Held::Exclusive => {
-                self.owner.store(0, SeqCst);
-                if self.waiting.load(SeqCst) == 0 {
+                if self.owner.clear() {
+                    let _side = self.side.lock();
                     sem.add_permits(permits);
                 } else {
-                    let _side = self.side.lock();
                     sem.add_permits(permits);
                 }
             }
@@ -247,7 +240,10 @@ impl Track {
     /// Clears the record of `held` without giving its permits back (a forgotten permit).
     pub(crate) fn forget(&self, held: Held) {
         match held {
-            Held::Exclusive => self.owner.store(0, SeqCst),
+            Held::Exclusive => {
+                // No permit goes back, so no waiter can be granted: nothing to order.
+                let _ = self.owner.clear();
+            }
             Held::Shared(token) => self.side.lock().shared.retain(|h| h.token != token),
         }
     }
@@ -274,9 +270,7 @@ impl Track {
                 side.waiters.retain(|e| !Arc::ptr_eq(e, &old));
                 edge::remove(&old);
             }
-            None => {
-                self.waiting.fetch_add(1, SeqCst);
-            }
+            None => self.owner.add_waiter(),
         }
         side.waiters.push(edge.clone());
         edge::insert(edge);
@@ -286,7 +280,7 @@ impl Track {
     pub(crate) fn unregister(&self, side: &mut Side, edge: &Arc<Edge>) {
         side.waiters.retain(|e| !Arc::ptr_eq(e, edge));
         edge::remove(edge);
-        self.waiting.fetch_sub(1, SeqCst);
+        self.owner.remove_waiter();
     }
 
     /// Which tasks keep a waiter wanting `want` waiting, read under the side mutex.
