@@ -400,70 +400,70 @@ fn every_wait_is_named_with_its_op_and_line() {
             let barrier = Arc::new(Barrier::new(2));
             let (full_tx, _full_rx) = mpsc::channel::<()>(1);
             full_tx.try_send(()).unwrap();
-            let (_tx, mut rx) = mpsc::channel::<()>(1);
+            let (_tx, mut empty_rx) = mpsc::channel::<()>(1);
             let (once_tx, once_rx) = oneshot::channel::<()>();
             let (watch_tx, mut watch_rx) = watch::channel(());
             let (cast_tx, mut cast_rx) = broadcast::channel::<()>(1);
             let held = (m.clone().lock_owned().await, rw.clone().read_owned().await);
             let mut lines = Vec::new();
-            let mut spawn = |op, line, task| {
-                lines.push((op, line));
+            let mut spawn = |op, call: &'static str, task: Task| {
+                lines.push((op, line_of(call)));
                 let _ = goro::spawn(task);
             };
             let (a, b, c) = (m.clone(), rw.clone(), sem.clone());
+            let (d, e) = (notify.clone(), barrier.clone());
             spawn(
                 WaitOp::MutexLock,
-                line!(),
-                Box::pin(async move { drop(a.lock().await) }) as Task,
+                "a.lock()",
+                Box::pin(async move { drop(a.lock().await) }),
             );
             spawn(
                 WaitOp::RwLockWrite,
-                line!(),
+                "b.write()",
                 Box::pin(async move { drop(b.write().await) }),
             );
             spawn(
                 WaitOp::SemaphoreAcquire,
-                line!(),
+                "c.acquire()",
                 Box::pin(async move { drop(c.acquire().await) }),
             );
-            let (d, e) = (notify.clone(), barrier.clone());
             spawn(
                 WaitOp::NotifyNotified,
-                line!(),
+                "d.notified()",
                 Box::pin(async move { d.notified().await }),
             );
             spawn(
                 WaitOp::BarrierWait,
-                line!(),
+                "e.wait()",
                 Box::pin(async move { drop(e.wait().await) }),
             );
             spawn(
                 WaitOp::MpscSend,
-                line!(),
+                "full_tx.send(())",
                 Box::pin(async move {
                     let _ = full_tx.send(()).await;
                 }),
             );
             spawn(
                 WaitOp::MpscRecv,
-                line!(),
+                "empty_rx.recv()",
                 Box::pin(async move {
-                    let _ = rx.recv().await;
+                    let _ = empty_rx.recv().await;
                 }),
             );
             spawn(
                 WaitOp::OneshotRecv,
-                line!(),
+                "once_rx.await",
                 Box::pin(async move { drop(once_rx.await) }),
             );
             spawn(
                 WaitOp::WatchChanged,
-                line!(),
+                "watch_rx.changed()",
                 Box::pin(async move { drop(watch_rx.changed().await) }),
             );
             spawn(
                 WaitOp::BroadcastRecv,
-                line!(),
+                "cast_rx.recv()",
                 Box::pin(async move { drop(cast_rx.recv().await) }),
             );
             wait_until_named(lines.len()).await;
@@ -493,6 +493,21 @@ fn every_wait_is_named_with_its_op_and_line() {
 }
 
 type Task = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
+
+/// The line of this file where `call` is awaited (the one line that has it with `.await`).
+fn line_of(call: &str) -> u32 {
+    let found: Vec<usize> = include_str!("sync_primitives.rs")
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| {
+            l.contains(&format!("{call}.await"))
+                || (call.ends_with(".await") && l.contains(&format!("drop({call})")))
+        })
+        .map(|(i, _)| i + 1)
+        .collect();
+    assert_eq!(found.len(), 1, "{call} is awaited on exactly one line");
+    found[0] as u32
+}
 
 /// Sleeps until `n` tasks are suspended on a goro wait.
 async fn wait_until_named(n: usize) {
