@@ -408,7 +408,7 @@ fn every_wait_is_named_with_its_op_and_line() {
             let mut lines = Vec::new();
             let mut spawn = |op, call: &'static str, task: Task| {
                 lines.push((op, line_of(call)));
-                let _ = goro::spawn(task);
+                drop(goro::spawn(task));
             };
             let (a, b, c) = (m.clone(), rw.clone(), sem.clone());
             let (d, e) = (notify.clone(), barrier.clone());
@@ -435,7 +435,9 @@ fn every_wait_is_named_with_its_op_and_line() {
             spawn(
                 WaitOp::BarrierWait,
                 "e.wait()",
-                Box::pin(async move { drop(e.wait().await) }),
+                Box::pin(async move {
+                    let _ = e.wait().await;
+                }),
             );
             spawn(
                 WaitOp::MpscSend,

@@ -161,15 +161,13 @@ impl Semaphore {
         self.acquire_many_owned_at(n, Location::caller())
     }
 
-    fn acquire_many_owned_at(
+    async fn acquire_many_owned_at(
         self: Arc<Self>,
         n: u32,
         at: Site,
-    ) -> impl Future<Output = Result<OwnedSemaphorePermit, AcquireError>> {
-        async move {
-            let held = acquire(self.request(n, at, false)).await?;
-            Ok(OwnedSemaphorePermit::new(self, held, n))
-        }
+    ) -> Result<OwnedSemaphorePermit, AcquireError> {
+        let held = acquire(self.request(n, at, false)).await?;
+        Ok(OwnedSemaphorePermit::new(self, held, n))
     }
 
     /// Takes one owned permit if one is available.
