@@ -341,3 +341,67 @@ fn an_owned_guard_used_in_another_task_is_held_by_that_task() {
         });
     });
 }
+
+#[test]
+fn a_deadlock_is_an_exact_finding_apart_from_long_waits_and_is_never_cancelled() {
+    each_procs(LIMIT, |n| {
+        let rt = goro::Runtime::builder()
+            .processors(n)
+            .stats_interval(Duration::from_millis(10))
+            .leak_threshold(Duration::from_millis(20))
+            .reclaim_orphans(true)
+            .build()
+            .unwrap();
+        let m = Arc::new(Mutex::new(()));
+        let stuck = rt.spawn(async move {
+            let _held = m.lock().await;
+            let _again = m.lock().await;
+        });
+        let listener = Arc::new(Notify::new());
+        let l = listener.clone();
+        let waiting = rt.spawn(async move { l.notified().await });
+        first_deadlock(&rt);
+        let mut report = LeakReport::default();
+        wait_until(
+            Duration::from_secs(10),
+            "the long wait is suspected",
+            || {
+                report = rt.handle().leak_report();
+                report
+                    .suspected
+                    .iter()
+                    .any(|s| s.wait_op == Some(WaitOp::NotifyNotified))
+            },
+        );
+        std::thread::sleep(Duration::from_millis(50));
+        let report = rt.handle().leak_report();
+        let d = &report.deadlocked[0];
+        assert!(
+            d.tasks[0].idle >= Duration::from_millis(40),
+            "idle now: {d}"
+        );
+        assert!(
+            report
+                .suspected
+                .iter()
+                .all(|s| s.wait_op != Some(WaitOp::MutexLock)),
+            "the deadlocked task is not also a suspect:\n{report}"
+        );
+        let text = report.to_string();
+        assert!(text.contains("long wait: idle past 20ms"), "{text}");
+        let dump = rt.block_on(async { goro::stats::tasks() });
+        let states: Vec<TaskState> = dump
+            .groups
+            .iter()
+            .filter(|g| g.wait_op == Some(WaitOp::MutexLock))
+            .flat_map(|g| g.tasks.iter().map(|t| t.state))
+            .collect();
+        assert_eq!(states, [TaskState::Deadlocked], "{dump}");
+        assert!(
+            !stuck.is_finished(),
+            "reclaim_orphans cancels no deadlocked task"
+        );
+        listener.notify_one();
+        rt.block_on(waiting).unwrap();
+    });
+}

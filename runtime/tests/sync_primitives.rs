@@ -229,11 +229,16 @@ fn notify_stores_one_permit_and_wakes_all_waiters() {
 
 /// Sleeps until `n` tasks wait on `op`.
 async fn wait_for_op(op: WaitOp, n: usize) {
+    wait_for_waits(|o| o == op, n).await;
+}
+
+/// Sleeps until `n` tasks are suspended on a goro wait that `which` accepts.
+async fn wait_for_waits(which: impl Fn(WaitOp) -> bool, n: usize) {
     loop {
         let waiting: usize = goro::stats::tasks()
             .groups
             .iter()
-            .filter(|g| g.wait_op == Some(op))
+            .filter(|g| g.wait_op.is_some_and(&which))
             .map(|g| g.tasks.len())
             .sum();
         if waiting >= n {
@@ -468,7 +473,7 @@ fn every_wait_is_named_with_its_op_and_line() {
                 "cast_rx.recv()",
                 Box::pin(async move { drop(cast_rx.recv().await) }),
             );
-            wait_until_named(lines.len()).await;
+            wait_for_waits(|op| op != WaitOp::Sleep, lines.len()).await;
             let dump = goro::stats::tasks();
             let mut found = Vec::new();
             for (op, line) in &lines {
@@ -509,22 +514,6 @@ fn line_of(call: &str) -> u32 {
         .collect();
     assert_eq!(found.len(), 1, "{call} is awaited on exactly one line");
     found[0] as u32
-}
-
-/// Sleeps until `n` tasks are suspended on a goro wait.
-async fn wait_until_named(n: usize) {
-    loop {
-        let named: usize = goro::stats::tasks()
-            .groups
-            .iter()
-            .filter(|g| g.wait_op.is_some_and(|op| op != WaitOp::Sleep))
-            .map(|g| g.tasks.len())
-            .sum();
-        if named >= n {
-            return;
-        }
-        goro::time::sleep(Duration::from_millis(1)).await;
-    }
 }
 
 #[test]

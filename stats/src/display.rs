@@ -221,7 +221,7 @@ fn suspect_line(f: &mut Formatter<'_>, s: &Suspect, threshold: Duration) -> fmt:
     let idle = (Duration::ZERO, s.oldest_idle);
     group_line(f, s.live, s.spawned_at, s.suspended_at, s.wait_op, idle)?;
     let stuck = format!(
-        "stuck on an in-process wait past {}",
+        "long wait: idle past {} on an in-process wait (by age only, not proved stuck)",
         HumanDuration(threshold)
     );
     match s.reason {
@@ -480,14 +480,16 @@ mod tests {
             lines[7],
             format!(
                 "  37 tasks spawned at {worker}, idle up to 120ms at {read} (JoinHandle): \
-                 growing, +30 over the last cycles, and stuck on an in-process wait past 30s"
+                 growing, +30 over the last cycles, and long wait: idle past 30s on an \
+                 in-process wait (by age only, not proved stuck)"
             )
         );
         assert_eq!(
             lines[8],
             format!(
                 "  1 task spawned at {server}, idle 45s, never suspended on a goro future: \
-                 stuck on an in-process wait past 30s"
+                 long wait: idle past 30s on an in-process wait (by age only, not proved \
+                 stuck)"
             )
         );
         assert_eq!(lines[9], "stall alarms: 2");

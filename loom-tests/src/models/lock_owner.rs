@@ -42,17 +42,28 @@ fn prove(word: &OwnerWord, side: &Mutex<()>, given_back: &AtomicBool) {
     }
 }
 
+/// A lock owned by H, and H's unlock started on another thread.
+fn owned_and_unlocking() -> (
+    Arc<OwnerWord>,
+    Arc<Mutex<()>>,
+    Arc<AtomicBool>,
+    thread::JoinHandle<()>,
+) {
+    let word = Arc::new(OwnerWord::new());
+    word.set(H);
+    let side = Arc::new(Mutex::new(()));
+    let given_back = Arc::new(AtomicBool::new(false));
+    let owner = {
+        let (word, side, given_back) = (word.clone(), side.clone(), given_back.clone());
+        thread::spawn(move || unlock(&word, &side, &given_back))
+    };
+    (word, side, given_back, owner)
+}
+
 #[test]
 fn a_walk_that_sees_the_owner_holds_back_its_unlock() {
     check(3, || {
-        let word = Arc::new(OwnerWord::new());
-        word.set(H);
-        let side = Arc::new(Mutex::new(()));
-        let given_back = Arc::new(AtomicBool::new(false));
-        let owner = {
-            let (word, side, given_back) = (word.clone(), side.clone(), given_back.clone());
-            thread::spawn(move || unlock(&word, &side, &given_back))
-        };
+        let (word, side, given_back, owner) = owned_and_unlocking();
         {
             let _side = side.lock();
             word.add_waiter();
@@ -67,14 +78,7 @@ fn a_walk_that_sees_the_owner_holds_back_its_unlock() {
 #[test]
 fn two_walks_and_a_waiter_leaving() {
     check(2, || {
-        let word = Arc::new(OwnerWord::new());
-        word.set(H);
-        let side = Arc::new(Mutex::new(()));
-        let given_back = Arc::new(AtomicBool::new(false));
-        let owner = {
-            let (word, side, given_back) = (word.clone(), side.clone(), given_back.clone());
-            thread::spawn(move || unlock(&word, &side, &given_back))
-        };
+        let (word, side, given_back, owner) = owned_and_unlocking();
         let other = {
             let (word, side, given_back) = (word.clone(), side.clone(), given_back.clone());
             thread::spawn(move || {

@@ -132,56 +132,63 @@ pub struct Receiver<T> {
     inner: tokio::sync::mpsc::Receiver<T>,
 }
 
+/// The methods both receivers share, on `$inner` (tokio's receiver of the same kind).
+macro_rules! receiver_methods {
+    () => {
+        /// Waits (as `mpsc::Receiver::recv`) for the next message; `None` once every
+        /// sender is gone and the buffer is empty.
+        #[track_caller]
+        pub fn recv(&mut self) -> Leaf<impl Future<Output = Option<T>> + '_> {
+            leaf(WaitOp::MpscRecv, self.inner.recv())
+        }
+
+        /// Waits for at least one message and moves up to `limit` into `buffer`; returns
+        /// how many (0: the channel is closed and empty, or `limit` is 0).
+        #[track_caller]
+        pub fn recv_many<'a>(
+            &'a mut self,
+            buffer: &'a mut Vec<T>,
+            limit: usize,
+        ) -> Leaf<impl Future<Output = usize> + 'a> {
+            leaf(WaitOp::MpscRecv, self.inner.recv_many(buffer, limit))
+        }
+
+        /// Takes the next message if there is one.
+        pub fn try_recv(&mut self) -> Result<T, error::TryRecvError> {
+            self.inner.try_recv()
+        }
+
+        /// Polls for the next message.
+        #[track_caller]
+        pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<T>> {
+            let at = Location::caller();
+            poll_wait(cx, WaitOp::MpscRecv, at, |cx| self.inner.poll_recv(cx))
+        }
+
+        /// Refuses further messages; the buffered ones can still be received.
+        pub fn close(&mut self) {
+            self.inner.close();
+        }
+
+        /// Whether the channel is closed.
+        pub fn is_closed(&self) -> bool {
+            self.inner.is_closed()
+        }
+
+        /// Messages in the buffer.
+        pub fn len(&self) -> usize {
+            self.inner.len()
+        }
+
+        /// Whether the buffer is empty.
+        pub fn is_empty(&self) -> bool {
+            self.inner.is_empty()
+        }
+    };
+}
+
 impl<T> Receiver<T> {
-    /// Waits (as `mpsc::Receiver::recv`) for the next message; `None` once every sender is
-    /// gone and the buffer is empty.
-    #[track_caller]
-    pub fn recv(&mut self) -> Leaf<impl Future<Output = Option<T>> + '_> {
-        leaf(WaitOp::MpscRecv, self.inner.recv())
-    }
-
-    /// Waits for at least one message and moves up to `limit` into `buffer`; returns how
-    /// many (0: the channel is closed and empty, or `limit` is 0).
-    #[track_caller]
-    pub fn recv_many<'a>(
-        &'a mut self,
-        buffer: &'a mut Vec<T>,
-        limit: usize,
-    ) -> Leaf<impl Future<Output = usize> + 'a> {
-        leaf(WaitOp::MpscRecv, self.inner.recv_many(buffer, limit))
-    }
-
-    /// Takes the next message if there is one.
-    pub fn try_recv(&mut self) -> Result<T, error::TryRecvError> {
-        self.inner.try_recv()
-    }
-
-    /// Polls for the next message.
-    #[track_caller]
-    pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<T>> {
-        let at = Location::caller();
-        poll_wait(cx, WaitOp::MpscRecv, at, |cx| self.inner.poll_recv(cx))
-    }
-
-    /// Refuses further messages; the buffered ones can still be received.
-    pub fn close(&mut self) {
-        self.inner.close();
-    }
-
-    /// Whether the channel is closed.
-    pub fn is_closed(&self) -> bool {
-        self.inner.is_closed()
-    }
-
-    /// Messages in the buffer.
-    pub fn len(&self) -> usize {
-        self.inner.len()
-    }
-
-    /// Whether the buffer is empty.
-    pub fn is_empty(&self) -> bool {
-        self.inner.is_empty()
-    }
+    receiver_methods!();
 }
 
 /// Sends into an unbounded channel; clone it for more producers.
@@ -228,47 +235,5 @@ pub struct UnboundedReceiver<T> {
 }
 
 impl<T> UnboundedReceiver<T> {
-    /// Waits (as `mpsc::Receiver::recv`) for the next message; `None` once every sender is
-    /// gone and the buffer is empty.
-    #[track_caller]
-    pub fn recv(&mut self) -> Leaf<impl Future<Output = Option<T>> + '_> {
-        leaf(WaitOp::MpscRecv, self.inner.recv())
-    }
-
-    /// Waits for at least one message and moves up to `limit` into `buffer`.
-    #[track_caller]
-    pub fn recv_many<'a>(
-        &'a mut self,
-        buffer: &'a mut Vec<T>,
-        limit: usize,
-    ) -> Leaf<impl Future<Output = usize> + 'a> {
-        leaf(WaitOp::MpscRecv, self.inner.recv_many(buffer, limit))
-    }
-
-    /// Takes the next message if there is one.
-    pub fn try_recv(&mut self) -> Result<T, error::TryRecvError> {
-        self.inner.try_recv()
-    }
-
-    /// Polls for the next message.
-    #[track_caller]
-    pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<T>> {
-        let at = Location::caller();
-        poll_wait(cx, WaitOp::MpscRecv, at, |cx| self.inner.poll_recv(cx))
-    }
-
-    /// Refuses further messages.
-    pub fn close(&mut self) {
-        self.inner.close();
-    }
-
-    /// Messages in the buffer.
-    pub fn len(&self) -> usize {
-        self.inner.len()
-    }
-
-    /// Whether the buffer is empty.
-    pub fn is_empty(&self) -> bool {
-        self.inner.is_empty()
-    }
+    receiver_methods!();
 }

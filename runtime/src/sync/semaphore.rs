@@ -11,6 +11,7 @@ use super::acquire::{acquire, Request};
 use super::track::{Held, Track, Want};
 use goro_stats::{Primitive, Site, WaitOp};
 use std::future::Future;
+use std::ops::Deref;
 use std::panic::Location;
 use std::sync::Arc;
 
@@ -191,87 +192,82 @@ impl Semaphore {
     }
 }
 
-/// Permits of a [`Semaphore`]; they go back when dropped.
-#[must_use = "permits go back to the semaphore at once if unused"]
+/// Permits taken from the semaphore `S` points to; they go back when dropped.
 #[derive(Debug)]
-pub struct SemaphorePermit<'a> {
-    sem: &'a Semaphore,
+struct Permits<S: Deref<Target = Semaphore>> {
+    sem: S,
     /// `None` once forgotten.
     held: Option<Held>,
     permits: u32,
 }
 
-impl<'a> SemaphorePermit<'a> {
-    fn new(sem: &'a Semaphore, held: Held, permits: u32) -> SemaphorePermit<'a> {
-        SemaphorePermit {
+impl<S: Deref<Target = Semaphore>> Permits<S> {
+    fn new(sem: S, held: Held, permits: u32) -> Permits<S> {
+        Permits {
             sem,
             held: Some(held),
             permits,
         }
     }
 
-    /// Keeps the permits out of the semaphore for good.
-    pub fn forget(mut self) {
+    fn forget(&mut self) {
         if let Some(held) = self.held.take() {
             self.sem.track.forget(held);
         }
     }
-
-    /// How many permits this holds.
-    pub fn num_permits(&self) -> usize {
-        self.permits as usize
-    }
 }
 
-impl Drop for SemaphorePermit<'_> {
+impl<S: Deref<Target = Semaphore>> Drop for Permits<S> {
     fn drop(&mut self) {
         if let Some(held) = self.held.take() {
             self.sem.give_back(held, self.permits);
         }
+    }
+}
+
+/// Permits of a [`Semaphore`]; they go back when dropped.
+#[must_use = "permits go back to the semaphore at once if unused"]
+#[derive(Debug)]
+pub struct SemaphorePermit<'a>(Permits<&'a Semaphore>);
+
+impl<'a> SemaphorePermit<'a> {
+    fn new(sem: &'a Semaphore, held: Held, permits: u32) -> SemaphorePermit<'a> {
+        SemaphorePermit(Permits::new(sem, held, permits))
+    }
+
+    /// Keeps the permits out of the semaphore for good.
+    pub fn forget(mut self) {
+        self.0.forget();
+    }
+
+    /// How many permits this holds.
+    pub fn num_permits(&self) -> usize {
+        self.0.permits as usize
     }
 }
 
 /// Permits of a [`Semaphore`] behind an `Arc`; they go back when dropped.
 #[must_use = "permits go back to the semaphore at once if unused"]
 #[derive(Debug)]
-pub struct OwnedSemaphorePermit {
-    sem: Arc<Semaphore>,
-    /// `None` once forgotten.
-    held: Option<Held>,
-    permits: u32,
-}
+pub struct OwnedSemaphorePermit(Permits<Arc<Semaphore>>);
 
 impl OwnedSemaphorePermit {
     fn new(sem: Arc<Semaphore>, held: Held, permits: u32) -> OwnedSemaphorePermit {
-        OwnedSemaphorePermit {
-            sem,
-            held: Some(held),
-            permits,
-        }
+        OwnedSemaphorePermit(Permits::new(sem, held, permits))
     }
 
     /// Keeps the permits out of the semaphore for good.
     pub fn forget(mut self) {
-        if let Some(held) = self.held.take() {
-            self.sem.track.forget(held);
-        }
+        self.0.forget();
     }
 
     /// How many permits this holds.
     pub fn num_permits(&self) -> usize {
-        self.permits as usize
+        self.0.permits as usize
     }
 
     /// The semaphore the permits belong to.
     pub fn semaphore(&self) -> &Arc<Semaphore> {
-        &self.sem
-    }
-}
-
-impl Drop for OwnedSemaphorePermit {
-    fn drop(&mut self) {
-        if let Some(held) = self.held.take() {
-            self.sem.give_back(held, self.permits);
-        }
+        &self.0.sem
     }
 }

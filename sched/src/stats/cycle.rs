@@ -111,15 +111,21 @@ pub(crate) fn run(shared: &Shared, now: Instant, pause: Duration) {
     }
 }
 
-/// Groups the idle, not orphaned tasks by (spawn site, suspension point).
+/// Groups the idle tasks by (spawn site, suspension point), leaving out the ones found
+/// exactly (orphaned, deadlocked): the detector judges the rest.
 fn idle_groups(shared: &Shared) -> Vec<IdleGroup> {
     type Key = (Site, Option<Site>, Option<WaitOp>);
     let now = clock::coarse_now();
     let threshold = shared.config.leak_threshold;
+    let deadlocked = shared.stats.deadlocked_ids();
     let mut groups: HashMap<Key, IdleGroup> = HashMap::new();
     shared.registry.for_each(|task| {
         let header = task.header();
-        if !header.state.load().is_idle() || header.record.is_orphaned() || header.blocking {
+        if !header.state.load().is_idle()
+            || header.record.is_orphaned()
+            || header.blocking
+            || deadlocked.contains(&header.id.as_u64())
+        {
             return;
         }
         let suspension = header.record.suspension();

@@ -39,7 +39,7 @@ pub(crate) use report::{leak_report, pauses, snapshot, task_dump, task_infos};
 use crate::task::RawTask;
 use goro_stats::{Deadlock, SharedHistogram, TaskInfo, TaskState};
 use parking_lot::Mutex;
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Instant;
 
@@ -150,6 +150,15 @@ impl RuntimeStats {
         }
         log.recent.push_back(deadlock);
         true
+    }
+
+    /// The ids of the tasks of the deadlocks listed now.
+    pub(crate) fn deadlocked_ids(&self) -> HashSet<u64> {
+        let log = self.deadlocks.lock();
+        log.recent
+            .iter()
+            .flat_map(|d| d.tasks.iter().map(|t| t.id))
+            .collect()
     }
 
     /// The deadlocks found so far (the most recent ones) and how many tasks they held.
