@@ -405,3 +405,45 @@ fn a_deadlock_is_an_exact_finding_apart_from_long_waits_and_is_never_cancelled()
         rt.block_on(waiting).unwrap();
     });
 }
+
+#[test]
+fn a_task_blocked_inside_one_poll_is_reported_as_stuck_in_one_poll() {
+    each_procs(LIMIT, |n| {
+        let rt = goro::Runtime::builder()
+            .processors(n)
+            .stats_interval(Duration::from_millis(10))
+            .build()
+            .unwrap();
+        // A std mutex the test thread holds: the task blocks on it inside its poll, where
+        // no goro wait can see it (as a std lock taken twice would, forever).
+        let std_lock = Arc::new(std::sync::Mutex::new(()));
+        let held = std_lock.lock().unwrap();
+        let l = std_lock.clone();
+        let blocked = rt.spawn(async move {
+            drop(l.lock().unwrap());
+        });
+        let mut report = LeakReport::default();
+        wait_until(
+            Duration::from_secs(10),
+            "the task is stuck in one poll",
+            || {
+                report = rt.handle().leak_report();
+                report
+                    .stuck_in_poll
+                    .iter()
+                    .any(|p| p.polling_for >= Duration::from_millis(30))
+            },
+        );
+        drop(held);
+        let p = &report.stuck_in_poll[0];
+        assert_eq!(p.task.id, blocked.id().to_string().parse::<u64>().unwrap());
+        assert_eq!(p.task.state, TaskState::Running);
+        assert_eq!(p.task.spawned_at.file(), file!());
+        let text = report.to_string();
+        assert!(text.contains("stuck in one poll: 1 task"), "{text}");
+        rt.block_on(blocked).unwrap();
+        wait_until(Duration::from_secs(10), "the stuck poll is over", || {
+            rt.handle().leak_report().stuck_in_poll.is_empty()
+        });
+    });
+}

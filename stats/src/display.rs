@@ -192,6 +192,26 @@ impl Display for LeakReport {
             writeln!(f, "  {d}")?;
         }
 
+        if !self.stuck_in_poll.is_empty() {
+            writeln!(
+                f,
+                "stuck in one poll: {} (blocked inside a poll, where no goro wait sees it)",
+                plural(self.stuck_in_poll.len() as u64, "task", "tasks")
+            )?;
+        }
+        for p in &self.stuck_in_poll {
+            write!(f, "  #{}", p.task.id)?;
+            if let Some(name) = &p.task.name {
+                write!(f, " {name:?}")?;
+            }
+            writeln!(
+                f,
+                " spawned at {}, in one poll for {}",
+                p.task.spawned_at,
+                HumanDuration(p.polling_for)
+            )?;
+        }
+
         if self.suspected.is_empty() {
             f.write_str("suspected: none")?;
         } else {
@@ -430,6 +450,7 @@ mod tests {
             orphaned_total: 5,
             reclaimed: 2,
             deadlocked: vec![],
+            stuck_in_poll: vec![],
             suspected: vec![
                 Suspect {
                     spawned_at: worker,

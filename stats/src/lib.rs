@@ -85,8 +85,8 @@ pub use human::HumanDuration;
 pub use leaks::{IdleGroup, SuspectDetector};
 pub use pauses::{PauseLog, StallAlarm, MAX_RECENT};
 pub use report::{
-    Histograms, LeakReport, Pauses, ProcSnapshot, Quantiles, Site, SiteStats, Snapshot, Suspect,
-    SuspectReason, TaskCounts, TaskDump, TaskGroup, TaskInfo, TaskState,
+    Histograms, LeakReport, LongPoll, Pauses, ProcSnapshot, Quantiles, Site, SiteStats, Snapshot,
+    Suspect, SuspectReason, TaskCounts, TaskDump, TaskGroup, TaskInfo, TaskState,
 };
 pub use schedtrace::{
     parse_schedtrace_line, schedtrace_line, schedtrace_line_with, ParsedSchedtrace,

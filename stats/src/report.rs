@@ -215,6 +215,19 @@ pub struct Suspect {
     pub reason: SuspectReason,
 }
 
+/// A task whose current poll has not returned for a long time: it is blocked inside the
+/// poll (a `std::sync` or `parking_lot` lock taken twice, a blocking call), where no goro
+/// wait can see it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LongPoll {
+    /// The task (state `Running`).
+    pub task: TaskInfo,
+    /// How long it has been in this one poll, at least (seen in the same poll by
+    /// consecutive stats cycles).
+    #[serde(serialize_with = "crate::durations::secs")]
+    pub polling_for: Duration,
+}
+
 /// Tasks that leaked or look like they did.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct LeakReport {
@@ -226,6 +239,8 @@ pub struct LeakReport {
     pub reclaimed: u64,
     /// Deadlocks found, oldest first (the most recent ones if there were very many).
     pub deadlocked: Vec<crate::Deadlock>,
+    /// Tasks in one poll for more than a stats cycle, longest first.
+    pub stuck_in_poll: Vec<LongPoll>,
     /// Suspected groups, most suspicious first (by count, then growth).
     pub suspected: Vec<Suspect>,
     pub stall_alarms: u64,

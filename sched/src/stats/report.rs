@@ -160,6 +160,7 @@ pub(crate) fn leak_report(shared: &Shared) -> LeakReport {
         orphaned_total,
         reclaimed,
         deadlocked,
+        stuck_in_poll: cycle.long_polls.clone(),
         suspected: cycle.suspects.clone(),
         stall_alarms: pauses.stall_alarms,
         live_tasks: shared.registry.len() as u64,
