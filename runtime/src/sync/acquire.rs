@@ -20,7 +20,7 @@ use super::edge::{Edge, WaitCell};
 use super::track::{current_task, Held, Track, Want};
 use goro_sched::{coop, task::note_suspension};
 use goro_stats::{Site, WaitOp};
-use std::future::{poll_fn, Future};
+use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{ready, Context, Poll, Waker};
@@ -39,19 +39,42 @@ pub(crate) struct Request<'a> {
 }
 
 /// Acquires `req.want`, waiting as a goro leaf future if the lock is not free.
-pub(crate) async fn acquire(req: Request<'_>) -> Result<Held, AcquireError> {
-    let spent = poll_fn(coop::poll_proceed).await;
-    if let Some(held) = req.track.try_hold(req.sem, req.want, req.at, req.known) {
-        spent.made_progress();
-        return Ok(held);
-    }
-    drop(spent);
-    Contended {
+pub(crate) fn acquire(req: Request<'_>) -> Acquire<'_> {
+    Acquire {
         req,
-        fut: None,
-        edge: None,
+        contended: None,
     }
-    .await
+}
+
+/// The future of [`acquire`]: the fast path on its first poll, then [`Contended`].
+pub(crate) struct Acquire<'a> {
+    req: Request<'a>,
+    contended: Option<Contended<'a>>,
+}
+
+impl Future for Acquire<'_> {
+    type Output = Result<Held, AcquireError>;
+
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        if let Some(contended) = &mut this.contended {
+            return Pin::new(contended).poll(cx);
+        }
+        let req = this.req;
+        let spent = ready!(coop::poll_proceed(cx));
+        if let Some(held) = req.track.try_hold(req.sem, req.want, req.at, req.known) {
+            spent.made_progress();
+            return Poll::Ready(Ok(held));
+        }
+        drop(spent);
+        let contended = this.contended.insert(Contended {
+            req,
+            fut: None,
+            edge: None,
+        });
+        Pin::new(contended).poll(cx)
+    }
 }
 
 type AcquireFuture<'a> =

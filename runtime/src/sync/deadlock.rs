@@ -46,6 +46,9 @@ const MAX_TASKS: usize = 4096;
 /// The scheduler's lock-wait hook: looks for a deadlock that closed on `task`.
 pub(crate) fn on_lock_wait(task: goro_sched::task::Id) {
     let start = task.as_u64();
+    if !blocked_by_a_waiter(start) {
+        return;
+    }
     let graph = Graph::explore(start);
     let Some(candidate) = graph.candidate(start) else {
         return;
@@ -99,6 +102,17 @@ fn sole_edge(task: u64) -> Option<Arc<Edge>> {
         return None;
     }
     edges.pop()
+}
+
+/// Whether some task keeping `start` waiting waits itself: without that there is no cycle,
+/// and the common case (the holder is running) costs two map looks and no allocation
+/// beyond the blocker list.
+fn blocked_by_a_waiter(start: u64) -> bool {
+    let Some(edge) = sole_edge(start) else {
+        return false;
+    };
+    let blockers = edge.track.blockers(&edge.track.side(), edge.want);
+    tasks_of(&blockers).iter().any(|&t| edge::is_waiting(t))
 }
 
 impl Graph {

@@ -104,6 +104,15 @@ pub(crate) fn remove(edge: &Arc<Edge>) {
     }
 }
 
+/// Whether `task` has an edge whose waiter was not woken (a cheap look, no copy).
+pub(crate) fn is_waiting(task: u64) -> bool {
+    task != 0
+        && shard(task)
+            .lock()
+            .get(&task)
+            .is_some_and(|edges| edges.iter().any(|e| e.is_waiting()))
+}
+
 /// The edges of `task` now.
 pub(crate) fn of(task: u64) -> Vec<Arc<Edge>> {
     shard(task).lock().get(&task).cloned().unwrap_or_default()
