@@ -540,3 +540,30 @@ fn waits_take_the_cooperative_budget() {
         assert!((19..=21).contains(&yields), "{yields} budget yields");
     });
 }
+
+#[test]
+fn rwlock_downgrade_keeps_writers_out_and_lets_readers_in() {
+    each_procs(LIMIT, |n| {
+        let rt = rt(n);
+        rt.block_on(async {
+            let lock = Arc::new(RwLock::new(0));
+            let mut w = lock.write().await;
+            *w = 1;
+            let writer = goro::spawn({
+                let lock = lock.clone();
+                async move { *lock.write().await = 2 }
+            });
+            wait_for_op(WaitOp::RwLockWrite, 1).await;
+            let r = w.downgrade();
+            assert_eq!(*r, 1, "the queued writer did not get in");
+            drop(r);
+            writer.await.unwrap();
+            let w = lock.clone().write_owned().await;
+            let r = w.downgrade();
+            assert_eq!(*r, 2);
+            assert!(lock.try_write().is_err());
+            drop(r);
+            assert!(lock.try_write().is_ok());
+        });
+    });
+}

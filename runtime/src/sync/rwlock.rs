@@ -308,3 +308,41 @@ guard!(
     /// dereferences it becomes the lock's recorded owner.
     OwnedRwLockWriteGuard<T>, Arc<RwLock<T>>, Box<T>, write: true, owned: true
 );
+
+impl<'a, T: ?Sized> RwLockWriteGuard<'a, T> {
+    /// Turns the write lock into a read lock without letting a writer in between; waiting
+    /// readers may then read too.
+    ///
+    /// ```
+    /// # goro::Runtime::new().unwrap().block_on(async {
+    /// let lock = goro::sync::RwLock::new(1);
+    /// let mut w = lock.write().await;
+    /// *w += 1;
+    /// let r = w.downgrade();
+    /// assert_eq!((*r, *lock.try_read().unwrap()), (2, 2));
+    /// # });
+    /// ```
+    pub fn downgrade(self) -> RwLockReadGuard<'a, T> {
+        let lock = self.lock;
+        std::mem::forget(self);
+        let held = lock
+            .track
+            .downgrade(&lock.sem, lock.max_readers as usize - 1, true);
+        RwLockReadGuard::new(lock, held)
+    }
+}
+
+impl<T: ?Sized> OwnedRwLockWriteGuard<T> {
+    /// [`RwLockWriteGuard::downgrade`] for an owned guard (the read guard's holder counts as
+    /// unknown, like every owned read guard's).
+    pub fn downgrade(self) -> OwnedRwLockReadGuard<T> {
+        let this = std::mem::ManuallyDrop::new(self);
+        // SAFETY: `this` is never dropped nor used again, so the `Arc` is moved out of it
+        // exactly once and the write guard's `Drop` (which would unlock) never runs.
+        let lock = unsafe { std::ptr::read(&this.lock) };
+        let held = lock
+            .track
+            .downgrade(&lock.sem, lock.max_readers as usize - 1, false);
+        OwnedRwLockReadGuard::new(lock, held)
+    }
+}

@@ -237,6 +237,18 @@ impl Track {
         }
     }
 
+    /// An exclusive hold becomes a shared one (`RwLockWriteGuard::downgrade`): the owner
+    /// becomes a shared holder (acquired where it locked) and `give_back` permits go back,
+    /// in one step under the side mutex.
+    pub(crate) fn downgrade(&self, sem: &Semaphore, give_back: usize, known: bool) -> Held {
+        let mut side = self.side.lock();
+        let (_, site) = self.owner();
+        let _ = self.owner.clear();
+        let held = self.add_shared(&mut side, known, site.unwrap_or(Location::caller()));
+        sem.add_permits(give_back);
+        held
+    }
+
     /// Clears the record of `held` without giving its permits back (a forgotten permit).
     pub(crate) fn forget(&self, held: Held) {
         match held {
