@@ -97,11 +97,7 @@ fn justified(blockers: &Blockers, stuck: &HashSet<u64>) -> bool {
 
 /// The one edge of `task` that still means "waits", if it has exactly one.
 fn sole_edge(task: u64) -> Option<Arc<Edge>> {
-    let mut edges = edge::of(task);
-    if edges.len() != 1 || !edges[0].is_waiting() {
-        return None;
-    }
-    edges.pop()
+    edge::sole(task)
 }
 
 /// Whether some task keeping `start` waiting waits itself: without that there is no cycle,

@@ -113,7 +113,11 @@ pub(crate) fn is_waiting(task: u64) -> bool {
             .is_some_and(|edges| edges.iter().any(|e| e.is_waiting()))
 }
 
-/// The edges of `task` now.
-pub(crate) fn of(task: u64) -> Vec<Arc<Edge>> {
-    shard(task).lock().get(&task).cloned().unwrap_or_default()
+/// The edge of `task` now, if it has exactly one and its waiter was not woken.
+pub(crate) fn sole(task: u64) -> Option<Arc<Edge>> {
+    let map = shard(task).lock();
+    match map.get(&task)?.as_slice() {
+        [edge] if edge.is_waiting() => Some(edge.clone()),
+        _ => None,
+    }
 }
