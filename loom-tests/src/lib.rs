@@ -12,6 +12,7 @@
 //! | `sched/src/idle.rs`        | idle processors and spinning (Go's `pidle`/`nmspinning`)       |
 //! | `sched/src/time/entry.rs`  | one timer: ARMED → FIRED or CANCELLED, and its waker slot      |
 //! | `netpoll/src/readiness.rs` | an I/O registration's readiness word and read/write wakers     |
+//! | `runtime/src/sync/owner.rs` | a lock's owner word against the deadlock walk (`goro::sync`) |
 //!
 //! ## The shim trick
 //!
@@ -98,6 +99,13 @@
 //!   most recent waker woken; a fire wakes exactly one waker, and none is woken once a cancel
 //!   won; every waker is dropped exactly once (the armed one as soon as fire or cancel wins).
 //!
+//! * `models::lock_owner` — `OwnerWord` under `goro::sync`'s uncontended unlock (clear the
+//!   owner; give the lock back under the side mutex only if a waiter is registered) racing
+//!   a waiter's registration and the deadlock walk's proof (read the owner under the side
+//!   mutex). Checks: a walk that sees the owner never sees the lock given back while it
+//!   holds the side mutex, also with two walkers and a waiter leaving; the unlock always
+//!   completes.
+//!
 //! A lost wake-up shows up as a loom deadlock ("deadlock; threads = [...]"). Loom 0.7 cannot
 //! unwind out of a deadlock and aborts the test binary, so a failing `park` or `idle` model,
 //! or a failing read/write loop of `readiness`, ends the whole run; the first message printed
@@ -131,6 +139,10 @@ pub(crate) mod sync {
 #[allow(dead_code)]
 #[path = "../../sched/src/task/state.rs"]
 mod state;
+
+#[allow(dead_code)]
+#[path = "../../runtime/src/sync/owner.rs"]
+mod owner;
 
 #[allow(dead_code)]
 #[path = "../../sched/src/runnext.rs"]

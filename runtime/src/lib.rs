@@ -31,6 +31,8 @@
 //! * [`spawn`], [`task`]: tasks, `JoinHandle`, `yield_now`, `spawn_blocking`.
 //! * [`net`], [`io`]: TCP, UDP and Unix sockets on the processors' pollers, and the
 //!   `futures_io` traits with `async` extension methods.
+//! * [`sync`]: tokio's locks, semaphores and channels, with named waits, lock holders and
+//!   deadlocks reported the moment they close.
 //! * [`stats`]: counters, pauses, task dumps and leak reports; `GORO_SCHEDTRACE` and the
 //!   `GORO_DEBUG_ADDR` HTTP server.
 //! * [`fs`], [`process`], [`signal`]: files on the blocking pool, child processes and
@@ -60,6 +62,7 @@ mod runtime;
 #[cfg(unix)]
 pub mod signal;
 pub mod stats;
+pub mod sync;
 pub mod task;
 pub mod time;
 #[cfg(feature = "tokio-compat")]
@@ -75,5 +78,5 @@ pub use task::spawn;
 #[doc(hidden)]
 pub mod __private {
     pub use crate::builder::Builder;
-    pub use crate::stats::orphan_check::check_orphans;
+    pub use crate::stats::orphan_check::{check_deadlocks, check_orphans};
 }

@@ -256,6 +256,23 @@ impl Handle {
         crate::stats::task_dump(&self.shared)
     }
 
+    /// The live tasks among `ids`, as reports show them, in the order of `ids`. It walks
+    /// every live task: for rare events (a deadlock), not for a hot path.
+    pub fn task_infos(&self, ids: &[u64]) -> Vec<goro_stats::TaskInfo> {
+        crate::stats::task_infos(&self.shared, ids)
+    }
+
+    /// Records a deadlock that `goro::sync` proved, for the leak report (a cycle with the
+    /// same tasks as one listed already is left out). Returns whether it was recorded.
+    pub fn record_deadlock(&self, deadlock: goro_stats::Deadlock) -> bool {
+        self.shared.stats.deadlocked(deadlock)
+    }
+
+    /// Time since the runtime started.
+    pub fn uptime(&self) -> Duration {
+        self.shared.stats.started.elapsed()
+    }
+
     /// (unparked, spinning) processor counts.
     pub fn idle_counts(&self) -> (usize, usize) {
         self.shared.idle.counts()

@@ -145,6 +145,7 @@ impl Display for LeakReport {
     /// assert!(text.contains("2 tasks spawned at "));
     /// assert!(text.contains(", idle 41s at "));
     /// assert!(text.contains("(TcpStream::read)\n    #12 \"conn\", #14\n"));
+    /// assert!(text.contains("\ndeadlocked: none\n"));
     /// assert!(text.contains("suspected: none"));
     /// assert!(text.ends_with("stall alarms: 0\n"));
     /// ```
@@ -178,6 +179,39 @@ impl Display for LeakReport {
             task_list(f, tasks.into_iter())?;
         }
 
+        if self.deadlocked.is_empty() {
+            f.write_str("deadlocked: none\n")?;
+        } else {
+            writeln!(
+                f,
+                "deadlocked: {}",
+                plural(self.deadlocked.len() as u64, "cycle", "cycles")
+            )?;
+        }
+        for d in &self.deadlocked {
+            writeln!(f, "  {d}")?;
+        }
+
+        if !self.stuck_in_poll.is_empty() {
+            writeln!(
+                f,
+                "stuck in one poll: {} (blocked inside a poll, where no goro wait sees it)",
+                plural(self.stuck_in_poll.len() as u64, "task", "tasks")
+            )?;
+        }
+        for p in &self.stuck_in_poll {
+            write!(f, "  #{}", p.task.id)?;
+            if let Some(name) = &p.task.name {
+                write!(f, " {name:?}")?;
+            }
+            writeln!(
+                f,
+                " spawned at {}, in one poll for {}",
+                p.task.spawned_at,
+                HumanDuration(p.polling_for)
+            )?;
+        }
+
         if self.suspected.is_empty() {
             f.write_str("suspected: none")?;
         } else {
@@ -207,7 +241,7 @@ fn suspect_line(f: &mut Formatter<'_>, s: &Suspect, threshold: Duration) -> fmt:
     let idle = (Duration::ZERO, s.oldest_idle);
     group_line(f, s.live, s.spawned_at, s.suspended_at, s.wait_op, idle)?;
     let stuck = format!(
-        "stuck on an in-process wait past {}",
+        "long wait: idle past {} on an in-process wait (by age only, not proved stuck)",
         HumanDuration(threshold)
     );
     match s.reason {
@@ -415,6 +449,8 @@ mod tests {
             ],
             orphaned_total: 5,
             reclaimed: 2,
+            deadlocked: vec![],
+            stuck_in_poll: vec![],
             suspected: vec![
                 Suspect {
                     spawned_at: worker,
@@ -456,26 +492,29 @@ mod tests {
             format!("  1 task spawned at {worker}, idle 2s, never suspended on a goro future")
         );
         assert_eq!(lines[4], "    #3 \"worker-3\"");
-        assert_eq!(
-            lines[5],
-            "suspected: 2 groups (90 live tasks, leak threshold 30s, 12 cycles)"
-        );
+        assert_eq!(lines[5], "deadlocked: none");
         assert_eq!(
             lines[6],
-            format!(
-                "  37 tasks spawned at {worker}, idle up to 120ms at {read} (JoinHandle): \
-                 growing, +30 over the last cycles, and stuck on an in-process wait past 30s"
-            )
+            "suspected: 2 groups (90 live tasks, leak threshold 30s, 12 cycles)"
         );
         assert_eq!(
             lines[7],
             format!(
-                "  1 task spawned at {server}, idle 45s, never suspended on a goro future: \
-                 stuck on an in-process wait past 30s"
+                "  37 tasks spawned at {worker}, idle up to 120ms at {read} (JoinHandle): \
+                 growing, +30 over the last cycles, and long wait: idle past 30s on an \
+                 in-process wait (by age only, not proved stuck)"
             )
         );
-        assert_eq!(lines[8], "stall alarms: 2");
-        assert_eq!(lines.len(), 9);
+        assert_eq!(
+            lines[8],
+            format!(
+                "  1 task spawned at {server}, idle 45s, never suspended on a goro future: \
+                 long wait: idle past 30s on an in-process wait (by age only, not proved \
+                 stuck)"
+            )
+        );
+        assert_eq!(lines[9], "stall alarms: 2");
+        assert_eq!(lines.len(), 10);
     }
 
     #[test]
@@ -484,6 +523,7 @@ mod tests {
         assert_eq!(
             text,
             "orphaned: none (0 found in total, 0 reclaimed)\n\
+             deadlocked: none\n\
              suspected: none (0 live tasks, leak threshold 0s, 0 cycles)\n\
              stall alarms: 0\n"
         );

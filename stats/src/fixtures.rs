@@ -44,6 +44,7 @@ pub(crate) fn snapshot() -> Snapshot {
             completed: 955,
             orphaned: 2,
             reclaimed: 1,
+            deadlocked: 2,
         },
         sites: vec![SiteStats {
             spawned_at: Location::caller(),

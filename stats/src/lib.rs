@@ -45,6 +45,13 @@
 //! still be woken from outside, so those are only suspected when growing). Stable pools,
 //! long sleepers and churn are left alone. Suspects rank by idle count, then growth.
 //!
+//! ## Deadlocks
+//!
+//! `goro::sync` finds lock cycles exactly when they close and hands them over as
+//! [`Deadlock`]s: the tasks of the cycle, each with what it holds (and where it acquired
+//! it) and what it waits on (and where). They are listed in [`LeakReport::deadlocked`] and
+//! counted in [`TaskCounts::deadlocked`].
+//!
 //! ## Reports
 //!
 //! The report types ([`Snapshot`], [`LeakReport`], [`TaskDump`], [`Pauses`]) print as text
@@ -55,6 +62,7 @@
 //! [`parse_schedtrace_line`] reads one back.
 
 mod counters;
+mod deadlock;
 mod display;
 mod durations;
 #[cfg(test)]
@@ -70,14 +78,15 @@ mod schedtrace;
 mod wait;
 
 pub use counters::{Counter, CounterSnapshot, ProcCounters, COUNTER_FIELDS};
+pub use deadlock::{Deadlock, DeadlockLink, Hold, Primitive};
 pub use display::MAX_LISTED;
 pub use histogram::{Histogram, SharedHistogram};
 pub use human::HumanDuration;
 pub use leaks::{IdleGroup, SuspectDetector};
 pub use pauses::{PauseLog, StallAlarm, MAX_RECENT};
 pub use report::{
-    Histograms, LeakReport, Pauses, ProcSnapshot, Quantiles, Site, SiteStats, Snapshot, Suspect,
-    SuspectReason, TaskCounts, TaskDump, TaskGroup, TaskInfo, TaskState,
+    Histograms, LeakReport, LongPoll, Pauses, ProcSnapshot, Quantiles, Site, SiteStats, Snapshot,
+    Suspect, SuspectReason, TaskCounts, TaskDump, TaskGroup, TaskInfo, TaskState,
 };
 pub use schedtrace::{
     parse_schedtrace_line, schedtrace_line, schedtrace_line_with, ParsedSchedtrace,

@@ -8,7 +8,7 @@
 //!   (Sum over the labelled series only, or take the unlabelled one: not both.)
 //! - Gauges: processors, idle processors, spinning processors, threads, idle threads, the
 //!   injector's length, each processor's run queue, live tasks, uptime.
-//! - Task counters: spawned, completed, orphaned, reclaimed.
+//! - Task counters: spawned, completed, orphaned, reclaimed, deadlocked.
 //! - Histograms as `summary` families (`goro_poll_duration_seconds{quantile="0.5"}`), with
 //!   quantiles 0 (min), 0.25, 0.5, 0.75, 0.9, 0.95, 0.99 and 1 (max); `_count` is the number
 //!   of samples the histogram holds and `_sum` is `mean x count` (exact to the histogram's
@@ -228,6 +228,11 @@ impl Snapshot {
                 "Orphaned tasks cancelled by reclaim_orphans.",
                 t.reclaimed,
             ),
+            (
+                "goro_tasks_deadlocked_total",
+                "Tasks found deadlocked: in a cycle of tasks that each hold a lock the next waits on.",
+                t.deadlocked,
+            ),
         ];
         for (name, help, value) in tasks {
             e.single(name, "counter", help, value as f64);
@@ -427,6 +432,10 @@ mod tests {
         assert_eq!(
             value(&scrape, "goro_tasks_reclaimed_total", &[]),
             Value::Counter(1.0)
+        );
+        assert_eq!(
+            value(&scrape, "goro_tasks_deadlocked_total", &[]),
+            Value::Counter(2.0)
         );
 
         let Value::Summary(q) = value(&scrape, "goro_poll_duration_seconds", &[]) else {

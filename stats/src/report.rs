@@ -98,6 +98,8 @@ pub struct TaskCounts {
     pub orphaned: u64,
     /// Orphaned tasks cancelled because `reclaim_orphans` is on.
     pub reclaimed: u64,
+    /// Tasks found deadlocked (each counted once, in the deadlock that closed on it).
+    pub deadlocked: u64,
 }
 
 /// Tasks spawned at one place in the source.
@@ -152,6 +154,9 @@ pub enum TaskState {
     Orphaned,
     /// Orphaned, then cancelled by `reclaim_orphans`.
     Reclaimed,
+    /// Waits on a lock or semaphore in a cycle of tasks that each hold what the next one
+    /// waits on: nothing can ever wake it (see [`Deadlock`](crate::Deadlock)).
+    Deadlocked,
 }
 
 /// One task, as a report shows it.
@@ -210,6 +215,19 @@ pub struct Suspect {
     pub reason: SuspectReason,
 }
 
+/// A task whose current poll has not returned for a long time: it is blocked inside the
+/// poll (a `std::sync` or `parking_lot` lock taken twice, a blocking call), where no goro
+/// wait can see it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LongPoll {
+    /// The task (state `Running`).
+    pub task: TaskInfo,
+    /// How long it has been in this one poll, at least (seen in the same poll by
+    /// consecutive stats cycles).
+    #[serde(serialize_with = "crate::durations::secs")]
+    pub polling_for: Duration,
+}
+
 /// Tasks that leaked or look like they did.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct LeakReport {
@@ -219,6 +237,10 @@ pub struct LeakReport {
     pub orphaned_total: u64,
     /// Orphans cancelled by `reclaim_orphans`.
     pub reclaimed: u64,
+    /// Deadlocks found, oldest first (the most recent ones if there were very many).
+    pub deadlocked: Vec<crate::Deadlock>,
+    /// Tasks in one poll for more than a stats cycle, longest first.
+    pub stuck_in_poll: Vec<LongPoll>,
     /// Suspected groups, most suspicious first (by count, then growth).
     pub suspected: Vec<Suspect>,
     pub stall_alarms: u64,

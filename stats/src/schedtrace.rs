@@ -51,7 +51,7 @@ pub fn schedtrace_line_with(s: &Snapshot, extra: &[(&str, u64)]) -> String {
     line.push(']');
     let t = &s.totals;
     let last_pause = s.pauses.pauses.first().copied().unwrap_or_default();
-    let pairs: [(&str, u64); 12] = [
+    let pairs: [(&str, u64); 13] = [
         ("steals", t.steals),
         ("polls", t.polls),
         ("spawns", t.spawns),
@@ -61,6 +61,7 @@ pub fn schedtrace_line_with(s: &Snapshot, extra: &[(&str, u64)]) -> String {
         ("live", s.tasks.live),
         ("orphaned", s.tasks.orphaned),
         ("reclaimed", s.tasks.reclaimed),
+        ("deadlocked", s.tasks.deadlocked),
         ("cycles", s.pauses.num_cycles),
         (
             "lastpause_us",
@@ -185,6 +186,7 @@ mod tests {
             ("live", 45),
             ("orphaned", 2),
             ("reclaimed", 1),
+            ("deadlocked", 2),
             ("suspected", 3),
         ] {
             assert_eq!(p.get(key), Some(want), "{key}");

@@ -84,6 +84,34 @@ wait_ops! {
     Signal = "Signal::recv", Socket;
     /// `process::Child::wait`: the child's exit wakes it.
     ChildWait = "Child::wait", Socket;
+    /// `sync::Mutex::lock` (and `lock_owned`).
+    MutexLock = "Mutex::lock", InProcess;
+    /// `sync::RwLock::read` (and `read_owned`).
+    RwLockRead = "RwLock::read", InProcess;
+    /// `sync::RwLock::write` (and `write_owned`).
+    RwLockWrite = "RwLock::write", InProcess;
+    /// `sync::Semaphore::acquire` (and `acquire_many`, the owned forms).
+    SemaphoreAcquire = "Semaphore::acquire", InProcess;
+    /// `sync::Notify::notified`.
+    NotifyNotified = "Notify::notified", InProcess;
+    /// `sync::Barrier::wait`.
+    BarrierWait = "Barrier::wait", InProcess;
+    /// `sync::mpsc::Sender::send` (and `reserve`) on a full channel.
+    MpscSend = "mpsc::Sender::send", InProcess;
+    /// `sync::mpsc::Receiver::recv` (bounded or unbounded).
+    MpscRecv = "mpsc::Receiver::recv", InProcess;
+    /// Waiting for the other half of a `sync::mpsc` channel to close.
+    MpscClosed = "mpsc::Sender::closed", InProcess;
+    /// Awaiting a `sync::oneshot::Receiver`.
+    OneshotRecv = "oneshot::Receiver", InProcess;
+    /// `sync::oneshot::Sender::closed`.
+    OneshotClosed = "oneshot::Sender::closed", InProcess;
+    /// `sync::watch::Receiver::changed` (and `wait_for`).
+    WatchChanged = "watch::Receiver::changed", InProcess;
+    /// `sync::watch::Sender::closed`.
+    WatchClosed = "watch::Sender::closed", InProcess;
+    /// `sync::broadcast::Receiver::recv`.
+    BroadcastRecv = "broadcast::Receiver::recv", InProcess;
 }
 
 impl WaitOp {
@@ -96,6 +124,18 @@ impl WaitOp {
     pub fn from_code(code: u8) -> Option<WaitOp> {
         code.checked_sub(1)
             .and_then(|i| WaitOp::ALL.get(i as usize).copied())
+    }
+}
+
+impl WaitOp {
+    /// Whether a task waiting on this op waits for a lock or semaphore that other tasks hold:
+    /// the ops the deadlock walk follows (`Mutex::lock`, `RwLock::read`, `RwLock::write`,
+    /// `Semaphore::acquire`).
+    pub fn is_lock(self) -> bool {
+        matches!(
+            self,
+            WaitOp::MutexLock | WaitOp::RwLockRead | WaitOp::RwLockWrite | WaitOp::SemaphoreAcquire
+        )
     }
 }
 
@@ -120,5 +160,7 @@ mod tests {
         assert_eq!(WaitOp::TcpRead.kind(), WaitKind::Socket);
         assert_eq!(WaitOp::Join.kind(), WaitKind::InProcess);
         assert_eq!(WaitOp::TcpRead.to_string(), "TcpStream::read");
+        assert!(WaitOp::MutexLock.is_lock() && WaitOp::SemaphoreAcquire.is_lock());
+        assert!(!WaitOp::MpscRecv.is_lock() && !WaitOp::Join.is_lock());
     }
 }

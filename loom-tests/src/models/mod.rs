@@ -1,6 +1,7 @@
 //! The loom models; see the crate docs.
 
 mod idle;
+mod lock_owner;
 mod park;
 mod poller;
 mod probe;

@@ -91,6 +91,12 @@
 //!
 //! A body that panics fails the test with its own panic; the check does not run.
 //!
+//! # Deadlocks fail a test
+//!
+//! Likewise, a test during which `goro::sync` found a deadlock (tasks in a lock cycle,
+//! see `goro::sync`) panics after its body returns, with the deadlock's text: each task,
+//! what it holds and where it acquired it, what it waits on and where.
+//!
 //! Anything else is a compile error, as is applying either attribute to a fn that is not
 //! `async`, that takes arguments, or that is generic:
 //!
@@ -408,6 +414,8 @@ fn expand(kind: Kind, args: TokenStream2, item: TokenStream2) -> syn::Result<Tok
     let out = syn::Ident::new("__goro_result", Span::mixed_site());
     let orphan_check = (kind == Kind::Test && !args.allow_orphans)
         .then(|| quote!(::goro::__private::check_orphans(#rt.handle());));
+    let deadlock_check =
+        (kind == Kind::Test).then(|| quote!(::goro::__private::check_deadlocks(#rt.handle());));
 
     Ok(quote! {
         #(#attrs)*
@@ -419,6 +427,7 @@ fn expand(kind: Kind, args: TokenStream2, item: TokenStream2) -> syn::Result<Tok
                 .unwrap_or_else(|e| ::core::panic!("goro: cannot start the runtime: {e}"));
             let #out = #rt.block_on(#typed_body);
             #orphan_check
+            #deadlock_check
             #out
         }
     })

@@ -1,7 +1,8 @@
 //! The check `#[goro::test]` runs after a test's body: a test that left orphaned tasks
 //! behind (tasks that nothing can ever wake again, see [`stats`](crate::stats)) fails, and
 //! the failure names where each orphan was spawned and where it was waiting.
-//! `#[goro::test(allow_orphans)]` leaves the check out.
+//! `#[goro::test(allow_orphans)]` leaves the check out. A test during which a deadlock was
+//! found fails too ([`check_deadlocks`]).
 
 use crate::stats::TaskInfo;
 use crate::Handle;
@@ -22,6 +23,35 @@ pub fn check_orphans(handle: &Handle) {
     let report = handle.leak_report();
     if report.orphaned_total > 0 {
         panic!("{}", message(report.orphaned_total, &report.orphaned));
+    }
+}
+
+/// Panics if the runtime of `handle` has found deadlocked tasks (`goro::sync` lock cycles).
+///
+/// ```should_panic
+/// use std::sync::Arc;
+/// let rt = goro::Runtime::builder().processors(1).build().unwrap();
+/// rt.block_on(async {
+///     let m = Arc::new(goro::sync::Mutex::new(()));
+///     goro::spawn(async move {
+///         let _a = m.lock().await;
+///         let _b = m.lock().await;
+///     });
+///     goro::time::sleep(std::time::Duration::from_millis(20)).await;
+/// });
+/// goro::__private::check_deadlocks(rt.handle()); // panics: "test left 1 deadlock: ..."
+/// ```
+#[track_caller]
+pub fn check_deadlocks(handle: &Handle) {
+    let report = handle.leak_report();
+    if !report.deadlocked.is_empty() {
+        let n = report.deadlocked.len();
+        let noun = if n == 1 { "deadlock" } else { "deadlocks" };
+        let mut out = format!("test left {n} {noun} (tasks that can never run again):");
+        for d in &report.deadlocked {
+            let _ = write!(out, "\n    {d}");
+        }
+        panic!("{out}");
     }
 }
 

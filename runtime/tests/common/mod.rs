@@ -17,8 +17,8 @@ use goro::Runtime;
 pub const PROCS: [usize; 2] = [1, 2];
 
 /// A runtime with `n` processors that fails the test if any task of it was ever orphaned
-/// (idle while no waker for it existed): the whole suite doubles as a check that orphan
-/// detection has no false positives. Tests that orphan tasks on purpose build their own
+/// (idle while no waker for it existed) or deadlocked: the whole suite doubles as a check
+/// that orphan and deadlock detection have no false positives. Tests that orphan tasks on purpose build their own
 /// runtime.
 pub fn rt(n: usize) -> TestRuntime {
     TestRuntime(Some(
@@ -54,6 +54,10 @@ fn assert_no_orphans(rt: &Runtime) {
         report.orphaned_total == 0,
         "false orphans: the runtime reported tasks with no waker that the test did not \
          orphan:\n{report}"
+    );
+    assert!(
+        report.deadlocked.is_empty(),
+        "false deadlocks: the runtime reported lock cycles the test did not make:\n{report}"
     );
 }
 

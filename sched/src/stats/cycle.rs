@@ -15,13 +15,18 @@
 //!    p95 of the recent cycles exceeds the baseline times the configured factor.
 //! 3. **Leak scan.** Every idle task in the registry is grouped by (spawn site, suspension
 //!    point); the groups go to the `SuspectDetector`, whose verdict the leak report shows.
-//! 4. **Lifetimes.** Sampled task lifetimes queued in the registry shards go into per-site
+//! 4. **Long polls.** A task seen running by two cycles with the same poll count has been
+//!    in one poll at least since the first of them: it is blocked inside the poll (a
+//!    `std::sync` lock taken twice, a blocking call), where no goro wait sees it. Such
+//!    tasks are listed in the leak report as stuck in one poll, with how long.
+//! 5. **Lifetimes.** Sampled task lifetimes queued in the registry shards go into per-site
 //!    histograms.
 
 use crate::shared::Shared;
 use crate::time::clock;
 use goro_stats::{
-    Histogram, IdleGroup, PauseLog, Site, StallAlarm, Suspect, SuspectDetector, WaitOp,
+    Histogram, IdleGroup, LongPoll, PauseLog, Site, StallAlarm, Suspect, SuspectDetector, TaskInfo,
+    WaitOp,
 };
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -33,6 +38,10 @@ pub(crate) struct CycleState {
     pub(crate) suspects: Vec<Suspect>,
     pub(crate) site_lifetimes: HashMap<Site, Histogram>,
     leak_threshold: Duration,
+    /// Tasks seen running: id -> (poll count, uptime of the first cycle that saw this poll).
+    running: HashMap<u64, (u64, Duration)>,
+    /// Tasks in one poll since before the last cycle, longest first.
+    pub(crate) long_polls: Vec<LongPoll>,
 }
 
 impl CycleState {
@@ -47,6 +56,8 @@ impl CycleState {
             suspects: Vec::new(),
             site_lifetimes: HashMap::new(),
             leak_threshold: config.leak_threshold,
+            running: HashMap::new(),
+            long_polls: Vec::new(),
         }
     }
 
@@ -100,9 +111,10 @@ impl PauseTracker {
 /// Closes a stats cycle whose longest pause was `pause`.
 pub(crate) fn run(shared: &Shared, now: Instant, pause: Duration) {
     let uptime = now.saturating_duration_since(shared.stats.started);
-    let groups = idle_groups(shared);
+    let (groups, running) = idle_groups(shared);
     let lifetimes = shared.registry.take_lifetimes();
     let mut cycle = shared.stats.cycle.lock();
+    cycle.track_long_polls(running, uptime);
     cycle.pauses.record_cycle(uptime, pause);
     cycle.detector.observe_cycle_at(uptime, groups);
     cycle.suspects = cycle.detector.suspects();
@@ -111,15 +123,53 @@ pub(crate) fn run(shared: &Shared, now: Instant, pause: Duration) {
     }
 }
 
-/// Groups the idle, not orphaned tasks by (spawn site, suspension point).
-fn idle_groups(shared: &Shared) -> Vec<IdleGroup> {
+impl CycleState {
+    /// Takes this cycle's running tasks (info, poll count); see the module docs.
+    fn track_long_polls(&mut self, running: Vec<(TaskInfo, u64)>, uptime: Duration) {
+        let mut next = HashMap::with_capacity(running.len());
+        self.long_polls.clear();
+        for (task, polls) in running {
+            let since = match self.running.get(&task.id) {
+                Some(&(seen, since)) if seen == polls => since,
+                _ => uptime,
+            };
+            next.insert(task.id, (polls, since));
+            if since < uptime {
+                self.long_polls.push(LongPoll {
+                    task,
+                    polling_for: uptime - since,
+                });
+            }
+        }
+        self.running = next;
+        self.long_polls
+            .sort_by_key(|p| std::cmp::Reverse(p.polling_for));
+    }
+}
+
+/// Groups the idle tasks by (spawn site, suspension point), leaving out the ones found
+/// exactly (orphaned, deadlocked): the detector judges the rest. Also returns the running
+/// tasks (not blocking-pool ones) with their poll counts.
+fn idle_groups(shared: &Shared) -> (Vec<IdleGroup>, Vec<(TaskInfo, u64)>) {
     type Key = (Site, Option<Site>, Option<WaitOp>);
     let now = clock::coarse_now();
     let threshold = shared.config.leak_threshold;
+    let deadlocked = shared.stats.deadlocked_ids();
     let mut groups: HashMap<Key, IdleGroup> = HashMap::new();
+    let mut running = Vec::new();
     shared.registry.for_each(|task| {
         let header = task.header();
-        if !header.state.load().is_idle() || header.record.is_orphaned() || header.blocking {
+        if header.state.load().is_running() && !header.blocking {
+            running.push((
+                super::report::task_info(task, clock::now()),
+                header.record.polls(),
+            ));
+        }
+        if !header.state.load().is_idle()
+            || header.record.is_orphaned()
+            || header.blocking
+            || deadlocked.contains(&header.id.as_u64())
+        {
             return;
         }
         let suspension = header.record.suspension();
@@ -141,7 +191,7 @@ fn idle_groups(shared: &Shared) -> Vec<IdleGroup> {
         group.oldest_idle = group.oldest_idle.max(idle);
         group.stuck += (idle > threshold) as u64;
     });
-    groups.into_values().collect()
+    (groups.into_values().collect(), running)
 }
 
 #[cfg(test)]

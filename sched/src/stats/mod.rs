@@ -11,6 +11,9 @@
 //!   waker left is the result of one atomic operation. [`RuntimeStats::orphaned`] records the
 //!   task then, and cancels it if `reclaim_orphans` is on. There are no false positives: a
 //!   task with no waker, not queued and not running cannot be woken by anyone.
+//! * **Deadlocks**: `goro::sync` proves lock cycles and hands them to
+//!   [`RuntimeStats::deadlocked`], which keeps the most recent ones (a cycle once) for the
+//!   leak report and counts their tasks. Nothing is cancelled: a deadlock is a bug to report.
 //! * **Histograms** (per processor, `ProcHistograms`): poll duration, scheduling latency,
 //!   netpoll block time and task lifetime, in nanoseconds. Clock readings are what costs, so
 //!   they are *sampled*: one poll in [`POLL_SAMPLE`] (256) is timed, one wake in 256 of each
@@ -31,12 +34,12 @@ mod report;
 pub(crate) mod sites;
 
 pub(crate) use cycle::{CycleState, PauseTracker};
-pub(crate) use report::{leak_report, pauses, snapshot, task_dump};
+pub(crate) use report::{leak_report, pauses, snapshot, task_dump, task_infos};
 
 use crate::task::RawTask;
-use goro_stats::{SharedHistogram, TaskInfo, TaskState};
+use goro_stats::{Deadlock, SharedHistogram, TaskInfo, TaskState};
 use parking_lot::Mutex;
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Instant;
 
@@ -44,6 +47,8 @@ use std::time::Instant;
 pub(crate) const POLL_SAMPLE: u64 = 256;
 /// The orphan report keeps this many of the most recent orphans.
 const ORPHANS_KEPT: usize = 1024;
+/// The leak report keeps this many of the most recent deadlocks.
+const DEADLOCKS_KEPT: usize = 256;
 
 /// A processor's latency histograms (nanoseconds).
 #[derive(Default)]
@@ -61,7 +66,15 @@ pub(crate) struct RuntimeStats {
     pub(crate) started: Instant,
     orphans: Mutex<OrphanLog>,
     reclaimed: AtomicU64,
+    deadlocks: Mutex<DeadlockLog>,
     pub(crate) cycle: Mutex<CycleState>,
+}
+
+#[derive(Default)]
+struct DeadlockLog {
+    recent: VecDeque<Deadlock>,
+    /// Tasks of every deadlock recorded so far.
+    tasks: u64,
 }
 
 #[derive(Default)]
@@ -78,6 +91,7 @@ impl RuntimeStats {
             started: Instant::now(),
             orphans: Mutex::new(OrphanLog::default()),
             reclaimed: AtomicU64::new(0),
+            deadlocks: Mutex::new(DeadlockLog::default()),
             cycle: Mutex::new(CycleState::new(config)),
         }
     }
@@ -115,6 +129,42 @@ impl RuntimeStats {
             log.total,
             self.reclaimed.load(Relaxed),
         )
+    }
+
+    /// Records a deadlock, unless one with the same tasks is listed already (two tasks
+    /// closing the same cycle at once both find it). Returns whether it was recorded.
+    pub(crate) fn deadlocked(&self, deadlock: Deadlock) -> bool {
+        let ids = |d: &Deadlock| {
+            let mut ids: Vec<u64> = d.tasks.iter().map(|t| t.id).collect();
+            ids.sort_unstable();
+            ids
+        };
+        let new = ids(&deadlock);
+        let mut log = self.deadlocks.lock();
+        if log.recent.iter().any(|d| ids(d) == new) {
+            return false;
+        }
+        log.tasks += new.len() as u64;
+        if log.recent.len() == DEADLOCKS_KEPT {
+            log.recent.pop_front();
+        }
+        log.recent.push_back(deadlock);
+        true
+    }
+
+    /// The ids of the tasks of the deadlocks listed now.
+    pub(crate) fn deadlocked_ids(&self) -> HashSet<u64> {
+        let log = self.deadlocks.lock();
+        log.recent
+            .iter()
+            .flat_map(|d| d.tasks.iter().map(|t| t.id))
+            .collect()
+    }
+
+    /// The deadlocks found so far (the most recent ones) and how many tasks they held.
+    pub(crate) fn deadlocks(&self) -> (Vec<Deadlock>, u64) {
+        let log = self.deadlocks.lock();
+        (log.recent.iter().cloned().collect(), log.tasks)
     }
 
     pub(crate) fn orphaned_total(&self) -> u64 {

@@ -88,6 +88,7 @@ pub(crate) fn snapshot(shared: &Shared) -> Snapshot {
             completed,
             orphaned,
             reclaimed,
+            deadlocked: shared.stats.deadlocks().1,
         },
         sites,
         histograms: histograms(shared),
@@ -144,13 +145,22 @@ pub(crate) fn pauses(shared: &Shared) -> Pauses {
 
 /// Orphaned and suspected tasks.
 pub(crate) fn leak_report(shared: &Shared) -> LeakReport {
-    let (orphaned, orphaned_total, reclaimed) = shared.stats.orphans();
+    let (mut orphaned, orphaned_total, reclaimed) = shared.stats.orphans();
+    let (mut deadlocked, _) = shared.stats.deadlocks();
+    refresh_idle(
+        shared,
+        orphaned
+            .iter_mut()
+            .chain(deadlocked.iter_mut().flat_map(|d| d.tasks.iter_mut())),
+    );
     let cycle = shared.stats.cycle.lock();
     let pauses = cycle.pauses.pauses();
     LeakReport {
         orphaned,
         orphaned_total,
         reclaimed,
+        deadlocked,
+        stuck_in_poll: cycle.long_polls.clone(),
         suspected: cycle.suspects.clone(),
         stall_alarms: pauses.stall_alarms,
         live_tasks: shared.registry.len() as u64,
@@ -159,12 +169,49 @@ pub(crate) fn leak_report(shared: &Shared) -> LeakReport {
     }
 }
 
+/// The tasks of `ids` that are live, in the order of `ids` (one walk over the registry).
+pub(crate) fn task_infos(shared: &Shared, ids: &[u64]) -> Vec<TaskInfo> {
+    let now = clock::now();
+    let index: HashMap<u64, usize> = ids.iter().enumerate().map(|(i, &id)| (id, i)).collect();
+    let mut found: Vec<Option<TaskInfo>> = vec![None; ids.len()];
+    shared.registry.for_each(|task| {
+        if let Some(&i) = index.get(&task.header().id.as_u64()) {
+            found[i] = Some(task_info(task, now));
+        }
+    });
+    found.into_iter().flatten().collect()
+}
+
+/// Sets the idle time of each of `tasks` still live to what it is now (a report keeps the
+/// record of the moment the task was found).
+fn refresh_idle<'a>(shared: &Shared, tasks: impl Iterator<Item = &'a mut TaskInfo>) {
+    let mut tasks: Vec<&mut TaskInfo> = tasks.collect();
+    if tasks.is_empty() {
+        return;
+    }
+    let ids: Vec<u64> = tasks.iter().map(|t| t.id).collect();
+    let now: HashMap<u64, TaskInfo> = task_infos(shared, &ids)
+        .into_iter()
+        .map(|t| (t.id, t))
+        .collect();
+    for t in tasks.iter_mut() {
+        if let Some(now) = now.get(&t.id) {
+            t.idle = now.idle;
+            t.age = now.age;
+        }
+    }
+}
+
 /// Every live task, grouped by spawn site and suspension point, biggest group first.
 pub(crate) fn task_dump(shared: &Shared) -> TaskDump {
     let now = clock::now();
+    let deadlocked = shared.stats.deadlocked_ids();
     let mut groups: HashMap<_, TaskGroup> = HashMap::new();
     shared.registry.for_each(|task| {
-        let info = task_info(task, now);
+        let mut info = task_info(task, now);
+        if info.state == TaskState::Idle && deadlocked.contains(&info.id) {
+            info.state = TaskState::Deadlocked;
+        }
         let key = (info.spawned_at, info.suspended_at, info.wait_op);
         groups
             .entry(key)

@@ -211,10 +211,12 @@ fn poll_running<F: Future>(cell: &Cell<F>) {
             cell.complete(Err(JoinError::panic(id, panic)));
         }
         Ok(Poll::Pending) => {
-            cell.header
-                .record
-                .suspend(crate::context::take_suspension());
-            to_idle(cell)
+            let suspension = crate::context::take_suspension();
+            cell.header.record.suspend(suspension);
+            to_idle(cell);
+            if suspension.is_some_and(|s| s.op.is_lock()) {
+                super::suspend::started_lock_wait(id);
+            }
         }
     }
 }

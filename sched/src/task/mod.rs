@@ -32,4 +32,4 @@ pub(crate) use id::BLOCK_SHIFT;
 pub use join::JoinHandle;
 pub(crate) use raw::{Notified, RawTask, TaskMeta};
 pub(crate) use record::TaskRecord;
-pub use suspend::{note_suspension, traced, Suspension, Traced};
+pub use suspend::{note_suspension, set_lock_wait_hook, traced, Suspension, Traced};

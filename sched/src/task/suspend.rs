@@ -10,13 +10,38 @@
 //! and the leak detector treats the wait as in-process.
 //!
 //! The cost is one thread-local write per `Pending` leaf and one read per `Pending` poll.
+//!
+//! A poll that ends suspended on a lock (`WaitOp::is_lock`: `goro::sync`'s `Mutex`,
+//! `RwLock`, `Semaphore`) calls the *lock-wait hook* once the task is idle, so that
+//! `goro::sync` can look for a deadlock at the moment the task starts to wait, when its
+//! waker count is final ([`set_lock_wait_hook`]).
 
 use crate::context;
 use goro_stats::WaitOp;
 use std::future::Future;
 use std::panic::Location;
 use std::pin::Pin;
+use std::sync::OnceLock;
 use std::task::{Context, Poll};
+
+/// What runs when a task's poll ends suspended on a lock; see [`set_lock_wait_hook`].
+static LOCK_WAIT_HOOK: OnceLock<fn(super::Id)> = OnceLock::new();
+
+/// Installs the function the scheduler calls, with the task's id, after a poll that
+/// ended suspended on a lock (the last goro leaf to return `Pending` had a
+/// [`WaitOp::is_lock`] op). It runs on the machine that polled the task, after the task
+/// left RUNNING, outside the task's poll. The first hook installed stays; returns whether
+/// it was this one.
+pub fn set_lock_wait_hook(hook: fn(super::Id)) -> bool {
+    LOCK_WAIT_HOOK.set(hook).is_ok()
+}
+
+/// A task's poll ended suspended on a lock (called by the harness).
+pub(crate) fn started_lock_wait(id: super::Id) {
+    if let Some(hook) = LOCK_WAIT_HOOK.get() {
+        hook(id);
+    }
+}
 
 /// Where and on what a task suspended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

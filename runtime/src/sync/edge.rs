@@ -1,0 +1,123 @@
+//! Wait-for edges: which task waits on which lock, for the deadlock walk.
+//!
+//! An [`Edge`] says "task `t` waits for `want` of lock `track`, in `op` called at `at`".
+//! It exists from the first `Pending` of a contended acquire until the acquire completes or
+//! is dropped, and is listed twice: in its lock's side state (`Track`, for the lock's own
+//! view of its waiters) and in [`WAITS`], a sharded map from task id to the edges of that
+//! task (for the walk, which goes from a holder task to what it waits on). Both are changed
+//! under the lock's side mutex only, the map's shard locked inside it.
+//!
+//! Each edge carries a [`WaitCell`]: the waker the acquire handed to tokio, which wraps the
+//! task's waker. Whatever wakes the waiter (a grant, a close) sets `woken` first, so an
+//! edge whose cell is woken is not a wait any more, even before the task runs again: the
+//! walk never trusts it.
+
+use super::track::{Track, Want};
+use crossbeam_utils::CachePadded;
+use goro_stats::{Site, WaitOp};
+use parking_lot::Mutex;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
+use std::sync::{Arc, LazyLock};
+use std::task::{Wake, Waker};
+
+/// The waker an acquire gives tokio: notes that the waiter was woken, then wakes its task.
+pub(crate) struct WaitCell {
+    woken: AtomicBool,
+    task: Waker,
+}
+
+impl WaitCell {
+    pub(crate) fn new(task: Waker) -> Arc<WaitCell> {
+        Arc::new(WaitCell {
+            woken: AtomicBool::new(false),
+            task,
+        })
+    }
+
+    /// Whether the waiter was woken since it suspended (it may hold the lock now).
+    pub(crate) fn is_woken(&self) -> bool {
+        self.woken.load(SeqCst)
+    }
+}
+
+impl Wake for WaitCell {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.woken.store(true, SeqCst);
+        self.task.wake_by_ref();
+    }
+}
+
+/// One task waiting on one lock.
+pub(crate) struct Edge {
+    /// The waiting task (0: not a goro task, e.g. inside `block_on`; never in [`WAITS`]).
+    pub(crate) task: u64,
+    pub(crate) track: Arc<Track>,
+    pub(crate) want: Want,
+    pub(crate) cell: Arc<WaitCell>,
+    pub(crate) op: WaitOp,
+    pub(crate) at: Site,
+}
+
+impl Edge {
+    /// Whether the edge still means "waits": its waiter has not been woken.
+    pub(crate) fn is_waiting(&self) -> bool {
+        !self.cell.is_woken()
+    }
+}
+
+const SHARDS: usize = 64;
+
+type Shard = CachePadded<Mutex<HashMap<u64, Vec<Arc<Edge>>>>>;
+
+/// Task id -> the edges of that task (almost always one).
+static WAITS: LazyLock<Box<[Shard]>> =
+    LazyLock::new(|| (0..SHARDS).map(|_| Shard::default()).collect());
+
+fn shard(task: u64) -> &'static Mutex<HashMap<u64, Vec<Arc<Edge>>>> {
+    &WAITS[task as usize % SHARDS]
+}
+
+/// Lists `edge` under its task. Caller holds the edge's lock's side mutex.
+pub(crate) fn insert(edge: &Arc<Edge>) {
+    if edge.task != 0 {
+        let mut map = shard(edge.task).lock();
+        map.entry(edge.task).or_default().push(edge.clone());
+    }
+}
+
+/// Unlists `edge`. Caller holds the edge's lock's side mutex.
+pub(crate) fn remove(edge: &Arc<Edge>) {
+    if edge.task == 0 {
+        return;
+    }
+    let mut map = shard(edge.task).lock();
+    if let Some(edges) = map.get_mut(&edge.task) {
+        edges.retain(|e| !Arc::ptr_eq(e, edge));
+        if edges.is_empty() {
+            map.remove(&edge.task);
+        }
+    }
+}
+
+/// Whether `task` has an edge whose waiter was not woken (a cheap look, no copy).
+pub(crate) fn is_waiting(task: u64) -> bool {
+    task != 0
+        && shard(task)
+            .lock()
+            .get(&task)
+            .is_some_and(|edges| edges.iter().any(|e| e.is_waiting()))
+}
+
+/// The edge of `task` now, if it has exactly one and its waiter was not woken.
+pub(crate) fn sole(task: u64) -> Option<Arc<Edge>> {
+    let map = shard(task).lock();
+    match map.get(&task)?.as_slice() {
+        [edge] if edge.is_waiting() => Some(edge.clone()),
+        _ => None,
+    }
+}

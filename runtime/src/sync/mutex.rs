@@ -1,0 +1,322 @@
+//! [`Mutex`]: tokio's async mutex, with named waits, a known owner and deadlock detection.
+//!
+//! Like tokio's, it is a semaphore of one permit guarding an `UnsafeCell`; the permit is
+//! taken through [`acquire`](super::acquire) so the owner (task and acquire site) is
+//! recorded and a waiting `lock()` is a goro leaf future (`Mutex::lock` at its call site).
+
+use super::acquire::{acquire, Request};
+use super::track::{Held, Track, Want};
+use goro_stats::{Primitive, Site, WaitOp};
+use std::cell::UnsafeCell;
+use std::fmt;
+use std::future::Future;
+use std::marker::PhantomData;
+use std::ops::{Deref, DerefMut};
+use std::panic::Location;
+use std::sync::Arc;
+use tokio::sync::Semaphore;
+
+/// An asynchronous mutual-exclusion lock, with tokio's API: `lock().await` returns a guard
+/// that unlocks when dropped; `lock_owned` returns a guard that keeps the mutex alive and
+/// can move into other tasks.
+///
+/// Waiting in `lock()` is named in task dumps and leak reports (`Mutex::lock` at the line
+/// of the call), the mutex knows which task holds it and where that task locked it, and a
+/// task that starts to wait on a mutex in a lock cycle is reported at once in
+/// [`LeakReport::deadlocked`](crate::stats::LeakReport::deadlocked).
+///
+/// ```
+/// use goro::sync::Mutex;
+/// use std::sync::Arc;
+///
+/// # goro::Runtime::new().unwrap().block_on(async {
+/// let count = Arc::new(Mutex::new(0));
+/// let tasks: Vec<_> = (0..4)
+///     .map(|_| {
+///         let count = count.clone();
+///         goro::spawn(async move { *count.lock().await += 1 })
+///     })
+///     .collect();
+/// for t in tasks {
+///     t.await.unwrap();
+/// }
+/// assert_eq!(*count.lock().await, 4);
+/// # });
+/// ```
+pub struct Mutex<T: ?Sized> {
+    track: Arc<Track>,
+    sem: Semaphore,
+    data: UnsafeCell<T>,
+}
+
+// SAFETY: the data is only reached through a guard, and one guard exists at a time (the
+// semaphore has one permit), so sending the mutex sends at most one `&mut T` user.
+unsafe impl<T: ?Sized + Send> Send for Mutex<T> {}
+// SAFETY: as above: shared access to the mutex hands out `&mut T` to one guard at a time,
+// which needs `T: Send` (the data may be used from any thread), not `T: Sync`.
+unsafe impl<T: ?Sized + Send> Sync for Mutex<T> {}
+
+/// A lock's semaphore is private and never closed, so acquiring it cannot fail.
+pub(crate) const NEVER_CLOSED: &str = "goro::sync: a lock's semaphore is never closed";
+
+/// The error of [`Mutex::try_lock`]: the mutex is locked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TryLockError(());
+
+impl TryLockError {
+    pub(crate) fn would_block() -> TryLockError {
+        TryLockError(())
+    }
+}
+
+impl fmt::Display for TryLockError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("operation would block")
+    }
+}
+
+impl std::error::Error for TryLockError {}
+
+impl<T> Mutex<T> {
+    /// A new unlocked mutex holding `value`.
+    ///
+    /// ```
+    /// let m = goro::sync::Mutex::new(5);
+    /// assert_eq!(m.into_inner(), 5);
+    /// ```
+    pub fn new(value: T) -> Mutex<T> {
+        Mutex {
+            track: Track::new(Primitive::Mutex),
+            sem: Semaphore::new(1),
+            data: UnsafeCell::new(value),
+        }
+    }
+
+    /// The data, consuming the mutex.
+    pub fn into_inner(self) -> T {
+        self.data.into_inner()
+    }
+}
+
+impl<T: ?Sized> Mutex<T> {
+    fn request(&self, at: Site) -> Request<'_> {
+        Request {
+            track: &self.track,
+            sem: &self.sem,
+            want: Want::Exclusive(1),
+            op: WaitOp::MutexLock,
+            at,
+            known: true,
+        }
+    }
+
+    /// Locks the mutex, waiting (as `Mutex::lock` at the caller's line) while another
+    /// guard holds it. Waiters are served first come, first served.
+    ///
+    /// ```
+    /// # goro::Runtime::new().unwrap().block_on(async {
+    /// let m = goro::sync::Mutex::new(1);
+    /// *m.lock().await += 1;
+    /// assert_eq!(*m.lock().await, 2);
+    /// # });
+    /// ```
+    #[track_caller]
+    pub fn lock(&self) -> impl Future<Output = MutexGuard<'_, T>> {
+        let req = self.request(Location::caller());
+        async move {
+            let held = acquire(req).await.expect(NEVER_CLOSED);
+            MutexGuard::new(self, held)
+        }
+    }
+
+    /// Locks the mutex if it is free.
+    ///
+    /// ```
+    /// let m = goro::sync::Mutex::new(1);
+    /// let g = m.try_lock().unwrap();
+    /// assert!(m.try_lock().is_err());
+    /// drop(g);
+    /// ```
+    #[track_caller]
+    pub fn try_lock(&self) -> Result<MutexGuard<'_, T>, TryLockError> {
+        let req = self.request(Location::caller());
+        match self.track.try_hold(&self.sem, req.want, req.at, true) {
+            Some(held) => Ok(MutexGuard::new(self, held)),
+            None => Err(TryLockError::would_block()),
+        }
+    }
+
+    /// Locks the mutex behind an `Arc`; the guard keeps it alive (`'static`, it can move
+    /// into another task; the task that uses it becomes the recorded owner).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// # goro::Runtime::new().unwrap().block_on(async {
+    /// let m = Arc::new(goro::sync::Mutex::new(1));
+    /// let mut g = m.clone().lock_owned().await;
+    /// goro::spawn(async move { *g += 1 }).await.unwrap();
+    /// assert_eq!(*m.lock().await, 2);
+    /// # });
+    /// ```
+    #[track_caller]
+    pub fn lock_owned(self: Arc<Self>) -> impl Future<Output = OwnedMutexGuard<T>> {
+        let at = Location::caller();
+        async move {
+            let held = acquire(self.request(at)).await.expect(NEVER_CLOSED);
+            OwnedMutexGuard::new(self, held)
+        }
+    }
+
+    /// [`lock_owned`](Mutex::lock_owned) if the mutex is free.
+    #[track_caller]
+    pub fn try_lock_owned(self: Arc<Self>) -> Result<OwnedMutexGuard<T>, TryLockError> {
+        let at = Location::caller();
+        match self.track.try_hold(&self.sem, Want::Exclusive(1), at, true) {
+            Some(held) => Ok(OwnedMutexGuard::new(self, held)),
+            None => Err(TryLockError::would_block()),
+        }
+    }
+
+    /// The data, through a unique borrow (no locking needed).
+    pub fn get_mut(&mut self) -> &mut T {
+        self.data.get_mut()
+    }
+
+    fn unlock(&self, held: Held) {
+        self.track.release(&self.sem, held, 1);
+    }
+}
+
+impl<T: Default> Default for Mutex<T> {
+    fn default() -> Mutex<T> {
+        Mutex::new(T::default())
+    }
+}
+
+impl<T> From<T> for Mutex<T> {
+    fn from(value: T) -> Mutex<T> {
+        Mutex::new(value)
+    }
+}
+
+impl<T: ?Sized + fmt::Debug> fmt::Debug for Mutex<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("Mutex");
+        match self.try_lock() {
+            Ok(guard) => d.field("data", &&*guard),
+            Err(_) => d.field("data", &format_args!("<locked>")),
+        };
+        d.finish()
+    }
+}
+
+/// A held [`Mutex`]; unlocks when dropped.
+#[must_use = "if unused the Mutex will immediately unlock"]
+pub struct MutexGuard<'a, T: ?Sized> {
+    lock: &'a Mutex<T>,
+    held: Held,
+    /// Send and Sync like `&mut T`, on top of `&Mutex<T>` (tokio's bounds).
+    _data: PhantomData<&'a mut T>,
+}
+
+impl<'a, T: ?Sized> MutexGuard<'a, T> {
+    fn new(lock: &'a Mutex<T>, held: Held) -> MutexGuard<'a, T> {
+        MutexGuard {
+            lock,
+            held,
+            _data: PhantomData,
+        }
+    }
+
+    /// The mutex this guard holds.
+    pub fn mutex(this: &Self) -> &'a Mutex<T> {
+        this.lock
+    }
+}
+
+impl<T: ?Sized> Deref for MutexGuard<'_, T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        // SAFETY: this guard holds the mutex's only permit: no other access exists.
+        unsafe { &*self.lock.data.get() }
+    }
+}
+
+impl<T: ?Sized> DerefMut for MutexGuard<'_, T> {
+    fn deref_mut(&mut self) -> &mut T {
+        // SAFETY: as in `deref`, and `&mut self` makes this borrow unique.
+        unsafe { &mut *self.lock.data.get() }
+    }
+}
+
+impl<T: ?Sized> Drop for MutexGuard<'_, T> {
+    fn drop(&mut self) {
+        self.lock.unlock(self.held);
+    }
+}
+
+impl<T: ?Sized + fmt::Debug> fmt::Debug for MutexGuard<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
+    }
+}
+
+impl<T: ?Sized + fmt::Display> fmt::Display for MutexGuard<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&**self, f)
+    }
+}
+
+/// A held [`Mutex`] behind an `Arc`; unlocks when dropped. It may move into another
+/// task: the task that dereferences it becomes the mutex's recorded owner.
+#[must_use = "if unused the Mutex will immediately unlock"]
+pub struct OwnedMutexGuard<T: ?Sized> {
+    lock: Arc<Mutex<T>>,
+    held: Held,
+}
+
+// SAFETY: the guard is the unique user of the data; moving it moves that use, which needs
+// `T: Send` (as `&mut T` does).
+unsafe impl<T: ?Sized + Send> Send for OwnedMutexGuard<T> {}
+// SAFETY: `&OwnedMutexGuard` gives `&T` only: `T: Sync` for that, `T: Send` for the rest.
+unsafe impl<T: ?Sized + Send + Sync> Sync for OwnedMutexGuard<T> {}
+
+impl<T: ?Sized> OwnedMutexGuard<T> {
+    fn new(lock: Arc<Mutex<T>>, held: Held) -> OwnedMutexGuard<T> {
+        OwnedMutexGuard { lock, held }
+    }
+
+    /// The mutex this guard holds.
+    pub fn mutex(this: &Self) -> &Arc<Mutex<T>> {
+        &this.lock
+    }
+}
+
+impl<T: ?Sized> Deref for OwnedMutexGuard<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        self.lock.track.touch_owner();
+        // SAFETY: this guard holds the mutex's only permit: no other access exists.
+        unsafe { &*self.lock.data.get() }
+    }
+}
+
+impl<T: ?Sized> DerefMut for OwnedMutexGuard<T> {
+    fn deref_mut(&mut self) -> &mut T {
+        self.lock.track.touch_owner();
+        // SAFETY: as in `deref`, and `&mut self` makes this borrow unique.
+        unsafe { &mut *self.lock.data.get() }
+    }
+}
+
+impl<T: ?Sized> Drop for OwnedMutexGuard<T> {
+    fn drop(&mut self) {
+        self.lock.unlock(self.held);
+    }
+}
+
+impl<T: ?Sized + fmt::Debug> fmt::Debug for OwnedMutexGuard<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
+    }
+}
