@@ -8,9 +8,9 @@
 //! * work queued behind a long poll is taken by an idle processor
 //!   (`a_task_queued_behind_a_hog_runs_elsewhere`, `a_timer_of_a_hogging_processor_fires_elsewhere`:
 //!   without the monitor's help they wait for the hog, 300 ms);
-//! * the poller watch is handed on when its holder leaves it to run tasks
-//!   (`io_is_served_while_the_watch_holder_hogs`: without it the first round trip waits
-//!   for the monitor's starved-poller poll, 10 ms);
+//! * the poller watch, left by a holder whose task then runs long, is offered to a
+//!   sleeping processor by the monitor (`io_is_served_while_the_watch_holder_hogs`: without
+//!   it the first round trip waits for the monitor's starved-poller poll, 10 ms);
 //! * the handoff counters say which rule fired.
 //!
 //! Timing bounds are generous against the mechanisms (which take well under a millisecond)
@@ -236,9 +236,8 @@ fn timer_of_a_hog() -> Result<(), String> {
 }
 
 /// With both processors parked, one waits in the poller watch and the other in its
-/// sleeper. When the watch holder wakes for I/O and its task then hogs the CPU, the other
-/// processor already waits in the watch (it was handed on) and serves the next socket at
-/// once.
+/// sleeper. When the watch holder wakes for I/O and its task then hogs the CPU, the monitor
+/// offers the free watch to the sleeping processor, which serves the next socket.
 #[test]
 fn io_is_served_while_the_watch_holder_hogs() {
     timed(io_while_the_watch_holder_hogs);

@@ -81,9 +81,9 @@
 //!
 //! `block_in_place` hands the processor off before the closure runs. A spare machine always
 //! waits (`machine`), so a handoff never waits for a thread to be created; the machine a
-//! handoff leaves finishes its poll and becomes the next spare. With the poller watch
-//! always held by a parked processor (`Processor::hand_watch_on`), the stuck processor's
-//! sockets are served by the idle one from the first event.
+//! handoff leaves finishes its poll and becomes the next spare. If nobody waits in the
+//! poller watch during a long poll, the monitor offers it to a sleeping processor
+//! (`Shared::offer_watch`), so the stuck processor's sockets are served by an idle one.
 //!
 //! ## Blocking work
 //!

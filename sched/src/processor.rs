@@ -42,15 +42,19 @@
 //! * otherwise blocks in its [`Sleeper`] (timeout: its earliest timer; unpark: a condition
 //!   variable), away from I/O, which the processor in the watch serves.
 //!
-//! When the holder of the watch leaves it to run tasks, it offers the watch to a processor
-//! asleep in its sleeper (`hand_watch_on`), which moves into the watch without running
-//! anything: while any processor is parked one of them waits there, so the I/O of every
-//! poller, a stuck processor's too, is served at once (tokio 1.52 offers the same as an
-//! option, `enable_eager_driver_handoff`). The cost is one more thread wake per wake from
-//! the watch while two or more processors are parked, that is at light load; the other
-//! processors are not unparked for the tasks, which run where the events were polled.
-//! [`ParkState`] records where each processor blocks, so that an unpark signals the right
-//! place.
+//! While the holder of the watch runs tasks, nobody waits there. That is what Go and tokio
+//! do too, and it costs nothing as long as polls are short: the holder is back in a few
+//! microseconds, and any processor's 61-tick poll of the watch serves the I/O meanwhile. A
+//! long poll is different: the monitor sees it within a round or two (about 100-200 µs)
+//! and, if the watch is free, offers it to a processor asleep in its sleeper
+//! (`Shared::offer_watch`), which moves into the watch without running anything, so the
+//! I/O of every poller, the stuck processor's too, is served again. Handing the watch on
+//! eagerly, each time its holder leaves it (tokio 1.52's opt-in
+//! `enable_eager_driver_handoff`), was measured here and rejected: at 20 000 HTTP
+//! requests/s on 2 processors it costs a second thread wake per wake-up and raised the
+//! median latency from about 40 to about 60 µs, to save at most those 100-200 µs when a
+//! poll blocks. [`ParkState`] records where each processor blocks, so that an unpark
+//! signals the right place.
 //!
 //! ## Ownership and handoff
 //!
@@ -417,12 +421,7 @@ impl Processor {
         };
         let mut ready = self.watch_ready.take();
         let events = match guard.wait_then(Some(Duration::ZERO), || {}, &mut ready) {
-            Ok(_) => {
-                // A processor that parked while this poll held the watch sleeps away
-                // from the I/O: give it the watch.
-                self.hand_watch_on();
-                self.poll_ready(&ready)
-            }
+            Ok(_) => self.poll_ready(&ready),
             Err(_) => 0,
         };
         self.watch_ready.set(ready);
@@ -685,8 +684,7 @@ impl Processor {
         notified
     }
 
-    /// Blocks in the poller watch; when the wait ends, hands the watch on and polls the
-    /// pollers it reported.
+    /// Blocks in the poller watch; when the wait ends, polls the pollers it reported.
     fn wait_in_watch(
         &self,
         guard: WatchGuard<'_>,
@@ -695,7 +693,6 @@ impl Processor {
     ) {
         let mut ready = self.watch_ready.take();
         if guard.wait_then(timeout, woke, &mut ready).is_ok() {
-            self.hand_watch_on();
             self.poll_ready(&ready);
         }
         self.watch_ready.set(ready);
@@ -720,23 +717,6 @@ impl Processor {
                 return woke();
             }
             return self.wait_in_watch(guard, left(), woke);
-        }
-    }
-
-    /// This processor leaves the poller watch (or polled it in passing) to run tasks: if
-    /// another processor is asleep in its sleeper, it is offered the watch, so that while
-    /// any processor is parked one waits there and the I/O of every poller, a stuck
-    /// processor's too, is served at once (tokio hands its driver on the same way).
-    fn hand_watch_on(&self) {
-        let sleeping = self
-            .shared()
-            .procs
-            .iter()
-            .enumerate()
-            .find(|&(i, p)| i != self.index && p.park.parked_in() == Some(ParkedIn::Sleeper));
-        if let Some((_, p)) = sleeping {
-            self.counters().watch_handoffs.incr();
-            p.sleeper.offer_watch();
         }
     }
 

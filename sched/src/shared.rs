@@ -202,6 +202,22 @@ impl Shared {
         }
     }
 
+    /// If nobody waits in the poller watch and a processor is asleep in its sleeper, offers
+    /// it the watch (it moves there; see `Processor::park`). Returns whether it offered.
+    pub(crate) fn offer_watch(&self) -> bool {
+        if self.watch.as_ref().is_none_or(|w| w.is_claimed()) {
+            return false;
+        }
+        let sleeping = self
+            .procs
+            .iter()
+            .find(|p| p.park.parked_in() == Some(ParkedIn::Sleeper));
+        if let Some(p) = sleeping {
+            p.sleeper.offer_watch();
+        }
+        sleeping.is_some()
+    }
+
     /// Whether any queue holds a task (racy; used by the last spinner before it parks).
     pub(crate) fn has_visible_work(&self) -> bool {
         !self.injector.is_empty() || self.procs.iter().any(ProcShared::has_queued_work)

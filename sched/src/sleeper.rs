@@ -3,7 +3,7 @@
 //! A runtime of several processors has one thread at a time blocked in the poller watch
 //! (see `Processor::park`); the other parked processors block here, each in its own, until
 //! their earliest timer, an unpark, or an offer of the watch (its holder left it to run
-//! tasks: see `Processor::hand_watch_on`). Like an eventfd, a wake or an offer is remembered
+//! a long poll: see `Shared::offer_watch`). Like an eventfd, a wake or an offer is remembered
 //! until the next sleep consumes it, so one that comes before the sleep is not lost.
 
 use parking_lot::{Condvar, Mutex};

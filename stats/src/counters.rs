@@ -135,8 +135,8 @@ proc_counters! {
     /// Times the monitor woke an idle processor for work (queued tasks, due timers, ready
     /// I/O) waiting behind a long poll of this processor.
     stuck_helps,
-    /// Times this processor, leaving the poller watch to run tasks, woke a processor asleep
-    /// in its sleeper to wait in the watch instead.
+    /// Times the monitor offered the poller watch to a processor asleep in its sleeper
+    /// because nobody waited there while this processor ran a long poll.
     watch_handoffs,
     /// Tasks that yielded because their cooperative budget ran out.
     budget_yields,

@@ -95,6 +95,10 @@ impl ProcWatch {
             }
             return Verdict::Fine;
         }
+        if shared.offer_watch() {
+            // Nobody watched the I/O while this processor ran a long poll.
+            ps.counters.watch_handoffs.add_shared(1);
+        }
         if waiting {
             self.help(shared, ps, now);
             return Verdict::Watching;
