@@ -27,7 +27,8 @@
 //! ## How often
 //!
 //! The monitor sleeps [`SAMPLE_PERIOD`] between rounds while any processor is awake (running
-//! or searching), so a poll that blocks is seen within one or two periods; and
+//! or searching) or has polled since the last round, so a poll that blocks is seen within
+//! one or two periods; and
 //! [`FAST_PERIOD`] while a long poll has work waiting behind it or a blocked-in-kernel check
 //! pending. While every processor is parked there is nothing to watch: the delay doubles
 //! after [`IDLE_ROUNDS_BEFORE_BACKOFF`] rounds up to [`MAX_DELAY`]. A round reads a few
@@ -110,7 +111,7 @@ struct RoundSummary {
     acted: bool,
     /// A long poll has work waiting or a blocked check pending: look again soon.
     urgent: bool,
-    /// Some processor is awake (running or searching).
+    /// Some processor is awake (running or searching), or ran a poll since the last round.
     awake: bool,
 }
 
@@ -161,7 +162,10 @@ fn watch_processors(
     let mut round = RoundSummary::default();
     for (index, watch) in watches.iter_mut().enumerate() {
         let ps = &shared.procs[index];
-        round.awake |= ps.park.parked_in().is_none();
+        // Awake now, or polled since the last round: at light load a processor is parked
+        // at most rounds, yet a poll that blocks must still be seen within a round or two.
+        let polled = ps.run_state.load(std::sync::atomic::Ordering::Relaxed) != watch.run_state();
+        round.awake |= polled || ps.park.parked_in().is_none();
         match watch.observe(shared, index, now, cycle_start) {
             Verdict::Fine => {}
             Verdict::Watching => round.urgent = true,

@@ -67,6 +67,11 @@ impl ProcWatch {
         }
     }
 
+    /// The `run_state` seen last round.
+    pub(super) fn run_state(&self) -> u64 {
+        self.run_state
+    }
+
     /// One round for processor `index`.
     pub(super) fn observe(
         &mut self,
