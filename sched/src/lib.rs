@@ -67,7 +67,7 @@
 //! blocking driver call) or computes for long inside one poll cannot be interrupted. goro's
 //! answer is Go's: the processor is a value, and another machine can take it. The *monitor*
 //! (`monitor`, Go's sysmon) is a thread without a processor that samples every processor's
-//! `run_state` every 100 µs while any processor is awake. A processor seen in the same poll
+//! `run_state` every 250 µs while any processor is busy. A processor seen in the same poll
 //! twice is in a long poll, and then:
 //!
 //! * work waiting behind the poll (its queue, its `runnext` task, its due timers, or ready
