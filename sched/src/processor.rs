@@ -525,13 +525,14 @@ impl Processor {
     }
 
     /// Queues a task that yielded (or was woken while it ran) behind every other runnable
-    /// task this processor can see. If nothing else is queued here, that means first firing
-    /// due timers, polling for I/O without blocking and taking tasks from the injector, which
-    /// the next ticks would otherwise skip (the injector is only checked first every 61st):
-    /// a yield lets everything runnable anywhere go first, as tokio's does.
+    /// task this processor can see. If nothing else is queued here, that means first polling
+    /// for I/O without blocking and taking tasks from the injector, which the next ticks would
+    /// otherwise skip (the injector is only checked first every 61st): a yield lets everything
+    /// runnable anywhere go first, as tokio's does. (Due timers need nothing here: the loop
+    /// fires them before it takes the next task, and their tasks go to `runnext`, ahead of
+    /// the yielder.)
     fn make_way_for(&self, yielded: Notified) {
         if self.local.is_empty() && !self.ps().runnext.is_occupied() {
-            self.fire_timers();
             self.poll_io_now();
             if let Some(task) = self.pop_injector() {
                 self.local.push(task);

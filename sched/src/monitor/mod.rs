@@ -166,11 +166,11 @@ fn watch_processors(
     let mut round = RoundSummary::default();
     for (index, watch) in watches.iter_mut().enumerate() {
         let ps = &shared.procs[index];
+        let run_state = ps.run_state.load(std::sync::atomic::Ordering::Acquire);
         // Awake now, or polled since the last round: at light load a processor is parked
         // at most rounds, yet a poll that blocks must still be seen within a round or two.
-        let polled = ps.run_state.load(std::sync::atomic::Ordering::Relaxed) != watch.run_state();
-        round.awake |= polled || ps.park.parked_in().is_none();
-        match watch.observe(shared, index, now, cycle_start) {
+        round.awake |= run_state != watch.run_state() || ps.park.parked_in().is_none();
+        match watch.observe(shared, index, run_state, now, cycle_start) {
             Verdict::Fine => {}
             Verdict::Watching => round.urgent = true,
             Verdict::HandedOff => round.acted = true,

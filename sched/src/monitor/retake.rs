@@ -72,16 +72,16 @@ impl ProcWatch {
         self.run_state
     }
 
-    /// One round for processor `index`.
+    /// One round for processor `index`, whose `run_state` the caller just read (Acquire).
     pub(super) fn observe(
         &mut self,
         shared: &Arc<Shared>,
         index: usize,
+        run_state: u64,
         now: Instant,
         cycle_start: Instant,
     ) -> Verdict {
         let ps = &shared.procs[index];
-        let run_state = ps.run_state.load(Acquire);
         let in_poll = run_state & 1 == 1 && run_state != HANDED_OFF;
         let long_poll = in_poll && run_state == self.run_state;
         let waiting = work_waiting(shared, ps, long_poll);
