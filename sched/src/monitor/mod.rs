@@ -26,13 +26,27 @@
 //!
 //! ## How often
 //!
-//! The monitor sleeps [`SAMPLE_PERIOD`] between rounds while any processor is awake (running
-//! or searching) or has polled since the last round, so a poll that blocks is seen within
-//! one or two periods; and
-//! [`FAST_PERIOD`] while a long poll has work waiting behind it or a blocked-in-kernel check
-//! pending. While every processor is parked there is nothing to watch: the delay doubles
-//! after [`IDLE_ROUNDS_BEFORE_BACKOFF`] rounds up to [`MAX_DELAY`]. A round reads a few
-//! atomics per processor, and one `clock_gettime` per processor that is inside a poll.
+//! A round costs the monitor little work (a few atomics per processor, one `clock_gettime`
+//! per processor that is inside a poll) but a thread wake-up, which is most of its cost:
+//! about 14 µs of CPU on this project's 2-core VM. How often it looks is therefore a
+//! trade between that cost and how soon a blocked poll is seen, and the monitor lets the
+//! program's own history decide it:
+//!
+//! * [`FAST_PERIOD`] while a long poll has work waiting behind it or a blocked-in-kernel check
+//!   pending, or just after acting;
+//! * [`SAMPLE_PERIOD`] while any processor is awake (running or searching) or has polled
+//!   since the last round, *and* the program had a long poll within the last
+//!   [`WATCHFUL_FOR`]: a program whose tasks block or hog their thread is watched closely,
+//!   so a poll that blocks is seen within one or two periods;
+//! * [`CALM_PERIOD`] while processors are awake but no poll has been long for
+//!   [`WATCHFUL_FOR`]: a program whose polls are all short pays about a quarter of the
+//!   watching cost (measured under HTTP load at 1 processor: 4% of a core at
+//!   `SAMPLE_PERIOD`), and the first poll that blocks is seen within one or two calm
+//!   periods, after which the monitor is watchful again. This is the compromise, as Go's
+//!   sysmon backs off when it retakes nothing: the first stall after a long calm costs up to
+//!   about `2 * CALM_PERIOD`;
+//! * while every processor is parked there is nothing to watch: the delay doubles after
+//!   [`IDLE_ROUNDS_BEFORE_BACKOFF`] rounds up to [`MAX_DELAY`].
 //!
 //! ## Also each round
 //!
@@ -59,12 +73,14 @@ pub const STARVED_AFTER: Duration = Duration::from_millis(10);
 /// A machine whose CPU clock stood still this long inside a poll, asleep in the kernel, loses
 /// its processor.
 pub const BLOCKED_GRACE: Duration = Duration::from_micros(50);
-/// Between rounds while any processor is awake. A round costs the monitor a thread wake-up
-/// (most of it) and a `clock_gettime` per processor inside a poll: about 7 µs of CPU on this
-/// project's 2-core VM, so about 2.5% of a core while the runtime is busy. At 100 µs the
-/// monitor took 8-10% of a core under HTTP load; at 250 µs a blocked machine still loses its
-/// processor within two rounds, about 0.3-0.6 ms.
+/// Between rounds while any processor is awake and the program had a long poll lately. At
+/// 100 µs the monitor took 8-10% of a core under HTTP load; at 250 µs 4%, and a blocked
+/// machine still loses its processor within two rounds, about 0.3-0.6 ms.
 const SAMPLE_PERIOD: Duration = Duration::from_micros(250);
+/// Between rounds while processors are awake but no poll was long for [`WATCHFUL_FOR`].
+const CALM_PERIOD: Duration = Duration::from_millis(1);
+/// How long after the last long poll the monitor keeps to [`SAMPLE_PERIOD`].
+const WATCHFUL_FOR: Duration = Duration::from_secs(1);
 /// Between rounds while a long poll has work waiting behind it, or just after acting.
 const FAST_PERIOD: Duration = Duration::from_micros(25);
 /// Longest delay between rounds, when every processor is parked.
@@ -117,6 +133,8 @@ struct RoundSummary {
     urgent: bool,
     /// Some processor is awake (running or searching), or ran a poll since the last round.
     awake: bool,
+    /// Some processor is in a long poll (seen in the same poll as last round).
+    long_poll: bool,
 }
 
 /// The monitor thread's loop.
@@ -128,26 +146,59 @@ pub(crate) fn run(shared: Arc<Shared>) {
         next_cycle: now + shared.config.stats_interval,
         next_trace: shared.config.schedtrace.map(|period| now + period),
     };
-    let mut delay = FAST_PERIOD;
-    let mut idle_rounds = 0;
-    while shared.monitor.sleep(delay) {
+    let mut pace = Pace {
+        delay: FAST_PERIOD,
+        idle_rounds: 0,
+        last_long_poll: None,
+    };
+    while shared.monitor.sleep(pace.delay) {
         clock::refresh_coarse();
         let mut round = watch_processors(&shared, &mut watches, schedule.cycle_start);
         round.acted |= poll_starved(&shared, &mut watches);
         run_stats(&shared, &mut watches, &mut schedule);
+        let now = Instant::now();
         if let Some(hook) = &shared.config.monitor_hook {
-            (hook.0)(Instant::now());
+            (hook.0)(now);
         }
-        (delay, idle_rounds) = next_delay(round, delay, idle_rounds);
+        pace.after(round, now);
     }
 }
 
-/// The delay before the next round, and the count of idle rounds so far.
-fn next_delay(round: RoundSummary, delay: Duration, idle_rounds: u32) -> (Duration, u32) {
+/// How fast the monitor goes round (see "How often" in the module docs).
+struct Pace {
+    /// The delay before the next round.
+    delay: Duration,
+    /// Rounds in a row with every processor parked.
+    idle_rounds: u32,
+    /// When a round last saw a long poll.
+    last_long_poll: Option<Instant>,
+}
+
+impl Pace {
+    /// Sets the delay before the next round from what the round that ended at `now` saw.
+    fn after(&mut self, round: RoundSummary, now: Instant) {
+        if round.long_poll || round.acted {
+            self.last_long_poll = Some(now);
+        }
+        let watchful = self
+            .last_long_poll
+            .is_some_and(|at| now.duration_since(at) < WATCHFUL_FOR);
+        (self.delay, self.idle_rounds) = next_delay(round, watchful, self.delay, self.idle_rounds);
+    }
+}
+
+/// The delay before the next round, and the count of idle rounds so far; `watchful` when the
+/// program had a long poll within [`WATCHFUL_FOR`].
+fn next_delay(
+    round: RoundSummary,
+    watchful: bool,
+    delay: Duration,
+    idle_rounds: u32,
+) -> (Duration, u32) {
     if round.acted || round.urgent {
         (FAST_PERIOD, 0)
     } else if round.awake {
-        (SAMPLE_PERIOD, 0)
+        (if watchful { SAMPLE_PERIOD } else { CALM_PERIOD }, 0)
     } else if idle_rounds >= IDLE_ROUNDS_BEFORE_BACKOFF {
         ((delay * 2).clamp(SAMPLE_PERIOD, MAX_DELAY), idle_rounds)
     } else {
@@ -172,7 +223,11 @@ fn watch_processors(
         round.awake |= run_state != watch.run_state() || ps.park.parked_in().is_none();
         match watch.observe(shared, index, run_state, now, cycle_start) {
             Verdict::Fine => {}
-            Verdict::Watching => round.urgent = true,
+            Verdict::LongPoll => round.long_poll = true,
+            Verdict::Watching => {
+                round.long_poll = true;
+                round.urgent = true;
+            }
             Verdict::HandedOff => round.acted = true,
         }
     }
@@ -244,12 +299,43 @@ mod tests {
             awake: true,
             ..quiet
         };
-        assert_eq!(next_delay(urgent, MAX_DELAY, 70), (FAST_PERIOD, 0));
-        assert_eq!(next_delay(awake, MAX_DELAY, 70), (SAMPLE_PERIOD, 0));
+        assert_eq!(next_delay(urgent, false, MAX_DELAY, 70), (FAST_PERIOD, 0));
+        assert_eq!(next_delay(awake, true, MAX_DELAY, 70), (SAMPLE_PERIOD, 0));
+        assert_eq!(next_delay(awake, false, MAX_DELAY, 70), (CALM_PERIOD, 0));
         // All parked: the same delay for a while, then doubling up to the maximum.
-        assert_eq!(next_delay(quiet, SAMPLE_PERIOD, 0), (SAMPLE_PERIOD, 1));
-        let (d, n) = next_delay(quiet, SAMPLE_PERIOD, IDLE_ROUNDS_BEFORE_BACKOFF);
+        assert_eq!(
+            next_delay(quiet, true, SAMPLE_PERIOD, 0),
+            (SAMPLE_PERIOD, 1)
+        );
+        let (d, n) = next_delay(quiet, true, SAMPLE_PERIOD, IDLE_ROUNDS_BEFORE_BACKOFF);
         assert_eq!((d, n), (SAMPLE_PERIOD * 2, IDLE_ROUNDS_BEFORE_BACKOFF));
-        assert_eq!(next_delay(quiet, MAX_DELAY, n).0, MAX_DELAY);
+        assert_eq!(next_delay(quiet, true, MAX_DELAY, n).0, MAX_DELAY);
+    }
+
+    /// Busy rounds go calm until a long poll, then stay watchful for `WATCHFUL_FOR`.
+    #[test]
+    fn a_long_poll_makes_the_monitor_watchful_for_a_while() {
+        let start = Instant::now();
+        let awake = RoundSummary {
+            awake: true,
+            ..RoundSummary::default()
+        };
+        let long = RoundSummary {
+            long_poll: true,
+            ..awake
+        };
+        let mut pace = Pace {
+            delay: FAST_PERIOD,
+            idle_rounds: 0,
+            last_long_poll: None,
+        };
+        pace.after(awake, start);
+        assert_eq!(pace.delay, CALM_PERIOD, "no long poll yet");
+        pace.after(long, start);
+        assert_eq!(pace.delay, SAMPLE_PERIOD);
+        pace.after(awake, start + WATCHFUL_FOR / 2);
+        assert_eq!(pace.delay, SAMPLE_PERIOD, "still watchful");
+        pace.after(awake, start + WATCHFUL_FOR);
+        assert_eq!(pace.delay, CALM_PERIOD, "calm again");
     }
 }

@@ -23,8 +23,10 @@ const HELP_REPEAT: Duration = Duration::from_micros(200);
 /// What the monitor did about a processor this round.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Verdict {
-    /// Not in a long poll, or nothing to do about it.
+    /// Not in a long poll.
     Fine,
+    /// In a long poll, with nothing to do about it yet.
+    LongPoll,
     /// In a long poll with work waiting or a blocked check pending: look again soon.
     Watching,
     /// Handed to another machine.
@@ -111,7 +113,7 @@ impl ProcWatch {
         // Check a stopped clock again soon: the poll may be asleep.
         match self.cpu {
             Some(mark) if now.duration_since(mark.at) < BLOCKED_GRACE * 4 => Verdict::Watching,
-            _ => Verdict::Fine,
+            _ => Verdict::LongPoll,
         }
     }
 
