@@ -10,6 +10,7 @@
 //! | `sched/src/runnext.rs`     | a processor's `runnext` slot (owner `replace`, thieves `take`) |
 //! | `sched/src/park.rs`        | park/unpark of one processor (poller, watch or sleeper)        |
 //! | `sched/src/idle.rs`        | idle processors and spinning (Go's `pidle`/`nmspinning`)       |
+//! | `sched/src/ownership.rs`   | a processor's owner, run state and retake (monitor's handoff)  |
 //! | `sched/src/time/entry.rs`  | one timer: ARMED → FIRED or CANCELLED, and its waker slot      |
 //! | `netpoll/src/readiness.rs` | an I/O registration's readiness word and read/write wakers     |
 //! | `runtime/src/sync/owner.rs` | a lock's owner word against the deadlock walk (`goro::sync`) |
@@ -99,6 +100,12 @@
 //!   most recent waker woken; a fire wakes exactly one waker, and none is woken once a cancel
 //!   won; every waker is dropped exactly once (the armed one as soon as fire or cancel wins).
 //!
+//! * `models::ownership` — a processor's `Ownership` under `Processor::run_task` (begin and
+//!   end a poll), a wake on the stuck machine's thread (`enter_local`, else the injector) and
+//!   the monitor's `retake` followed by the next owner's `acquire`. Checks: exactly one of
+//!   the end-of-poll CAS and the retake wins; a task woken during the poll is queued exactly
+//!   once; no push to the local queue races the next owner's use of it (a loom cell).
+//!
 //! * `models::lock_owner` — `OwnerWord` under `goro::sync`'s uncontended unlock (clear the
 //!   owner; give the lock back under the side mutex only if a waiter is registered) racing
 //!   a waiter's registration and the deadlock walk's proof (read the owner under the side
@@ -117,7 +124,13 @@
 /// The loom versions of what `sched/src/sync.rs` exports to the protocol files.
 pub(crate) mod sync {
     pub(crate) mod atomic {
-        pub(crate) use loom::sync::atomic::{fence, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
+        pub(crate) use loom::sync::atomic::{
+            fence, AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering,
+        };
+    }
+
+    pub(crate) mod hint {
+        pub(crate) use loom::hint::spin_loop;
     }
 
     /// `loom::sync::Mutex` with a parking_lot-style `lock()` (no poisoning).
@@ -143,6 +156,10 @@ mod state;
 #[allow(dead_code)]
 #[path = "../../runtime/src/sync/owner.rs"]
 mod owner;
+
+#[allow(dead_code)]
+#[path = "../../sched/src/ownership.rs"]
+mod ownership;
 
 #[allow(dead_code)]
 #[path = "../../sched/src/runnext.rs"]

@@ -15,6 +15,7 @@
 //!   (see `task/suspend.rs`).
 
 use crate::coop::Budget;
+use crate::ownership::MachineId;
 use crate::processor::Processor;
 use crate::shared::Shared;
 use crate::task::{Id, Notified, Suspension};
@@ -27,7 +28,7 @@ struct Context {
     role: Cell<ThreadRole>,
     entered: Cell<bool>,
     processor: Cell<Option<NonNull<Processor>>>,
-    machine: Cell<usize>,
+    machine: Cell<Option<MachineId>>,
     task: Cell<Option<Id>>,
     yielded: Cell<Option<Notified>>,
     budget: Cell<Budget>,
@@ -41,7 +42,7 @@ thread_local! {
             role: Cell::new(ThreadRole::Entered),
             entered: Cell::new(false),
             processor: Cell::new(None),
-            machine: Cell::new(0),
+            machine: Cell::new(None),
             task: Cell::new(None),
             yielded: Cell::new(None),
             budget: Cell::new(Budget::unconstrained()),
@@ -160,10 +161,10 @@ impl Drop for EnterGuard {
 /// Publishes the processor this machine holds until the guard drops.
 pub(crate) struct ProcessorGuard(());
 
-pub(crate) fn set_processor(p: &Processor, machine: usize) -> ProcessorGuard {
+pub(crate) fn set_processor(p: &Processor, machine: MachineId) -> ProcessorGuard {
     CONTEXT.with(|cx| {
         cx.processor.set(Some(NonNull::from(p)));
-        cx.machine.set(machine);
+        cx.machine.set(Some(machine));
     });
     ProcessorGuard(())
 }
@@ -173,10 +174,10 @@ pub(crate) fn clear_processor() {
     let _ = CONTEXT.try_with(|cx| cx.processor.set(None));
 }
 
-/// This thread's machine id (0 on threads that are not machines).
+/// This thread's machine id (`None` on threads that are not machines).
 #[inline]
-pub(crate) fn machine_id() -> usize {
-    CONTEXT.try_with(|cx| cx.machine.get()).unwrap_or(0)
+pub(crate) fn machine_id() -> Option<MachineId> {
+    CONTEXT.try_with(|cx| cx.machine.get()).ok().flatten()
 }
 
 /// Leaves the "driving a runtime" state until the guard drops (for `block_in_place`).

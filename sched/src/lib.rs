@@ -118,6 +118,7 @@ mod idle;
 pub mod io;
 mod machine;
 mod monitor;
+mod ownership;
 mod park;
 mod processor;
 mod registry;

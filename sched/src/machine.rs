@@ -17,6 +17,7 @@
 //! beyond one exit after [`SPARE_KEEP_ALIVE`] without a processor; the last one stays.
 
 use crate::context;
+use crate::ownership::{MachineId, RunResult};
 use crate::processor::Processor;
 use crate::shared::Shared;
 use crate::thread_clock::MachineClock;
@@ -173,7 +174,8 @@ impl Machines {
 
 /// A machine's life: run processors until shutdown or until no processor needs it.
 fn run(shared: Arc<Shared>, mut next: Option<usize>) {
-    let machine = NEXT_MACHINE_ID.fetch_add(1, Relaxed);
+    let machine = MachineId::new(NEXT_MACHINE_ID.fetch_add(1, Relaxed))
+        .expect("machine ids start at 1 and a usize does not wrap in a process's life");
     let clock = MachineClock::current();
     let _runtime = context::set_runtime(shared.clone(), context::ThreadRole::Machine);
     let _enter = context::try_enter();
@@ -202,7 +204,7 @@ fn schedule(p: &Processor) {
         };
         match task {
             Some(task) => {
-                if !p.run_task(task) {
+                if p.run_task(task) == RunResult::HandedOff {
                     return;
                 }
             }

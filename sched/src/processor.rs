@@ -59,24 +59,15 @@
 //! ## Ownership and handoff
 //!
 //! Processors live in the runtime's `Shared` and are handed between machines by index. The
-//! machine that holds a processor is its *owner* (`ProcShared::owner`, a machine id); only
-//! the owner touches the owned half. Two words make handing off safe while the owner is
-//! stuck inside a poll:
-//!
-//! * `run_state` is `seq << 1 | in_poll`. The owner sets it when a poll starts and CASes it
-//!   back when the poll ends. The monitor (or `block_in_place`) takes the processor by
-//!   CASing the same in-poll value to [`HANDED_OFF`]. Exactly one CAS wins, so the machine
-//!   learns at the end of its poll whether it still owns the processor. Why the monitor
-//!   takes it ([`HandoffReason`]: asleep in the kernel, running past `handoff_after`, or
-//!   `block_in_place`) is counted per reason; `owner_clock` lets the monitor read the
-//!   owner's thread CPU clock to tell the first two apart.
-//! * A wake on the stuck machine's thread still finds the processor in its thread context.
-//!   Before touching the local queue it raises `guard` and then checks `owner`; the monitor
-//!   clears `owner` and then waits for `guard` to drop. With SeqCst on both sides either the
-//!   waker sees it lost the processor (and goes to the injector), or the monitor waits until
-//!   the push is done before handing the processor on.
+//! machine that holds a processor is its *owner*; only the owner touches the owned half.
+//! `ownership.rs` holds the protocol that makes taking a processor from a machine stuck in
+//! a poll safe ([`Ownership`]: the run-state word, the owner's id and the push guard).
+//! Why the monitor takes it ([`HandoffReason`]: asleep in the kernel, running past
+//! `handoff_after`, or `block_in_place`) is counted per reason; `owner_clock` lets the
+//! monitor read the owner's thread CPU clock to tell the first two apart.
 
 use crate::context;
+use crate::ownership::{LocalAccess, MachineId, Ownership, Retake, RunResult, RunState};
 use crate::park::{ParkState, ParkedIn};
 use crate::runnext::{Runnext, SlotItem};
 use crate::shared::Shared;
@@ -92,7 +83,7 @@ use goro_stats::ProcCounters;
 use std::cell::Cell;
 use std::io;
 use std::ptr::NonNull;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::*};
+use std::sync::atomic::{AtomicU64, Ordering::*};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -113,11 +104,6 @@ const RUNNEXT_STEAL_DELAY: Duration = Duration::from_micros(5);
 /// to take some of them; see [`Processor::poll_ready`].
 const BATCH_HELP_DELAY: Duration = Duration::from_micros(30);
 
-/// `run_state` of a processor taken from a machine stuck in a poll.
-pub(crate) const HANDED_OFF: u64 = u64::MAX;
-/// `owner` of a processor no machine holds.
-pub(crate) const NO_OWNER: usize = 0;
-
 /// Why a processor is taken from the machine inside a poll.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum HandoffReason {
@@ -131,16 +117,12 @@ pub(crate) enum HandoffReason {
 
 /// The shared half of a processor.
 pub(crate) struct ProcShared {
-    /// `seq << 1 | in_poll`, or [`HANDED_OFF`]; see the module docs.
-    pub(crate) run_state: AtomicU64,
-    /// The id of the machine holding the processor, or [`NO_OWNER`].
-    pub(crate) owner: AtomicUsize,
+    /// Who owns the processor and whether it is inside a poll (`ownership.rs`).
+    pub(crate) ownership: Ownership,
     /// The owner's [`MachineClock`], packed (or `NO_CLOCK`): written by each new owner
     /// as it acquires the processor, read by the monitor to tell a poll asleep in the kernel
     /// from one running.
     pub(crate) owner_clock: AtomicU64,
-    /// Raised while a wake pushes to the local queue; see the module docs.
-    guard: AtomicBool,
     pub(crate) stealer: Stealer<Notified>,
     pub(crate) runnext: Runnext<Notified>,
     pub(crate) park: ParkState,
@@ -157,8 +139,7 @@ impl ProcShared {
     /// that is no machine, on a machine of another runtime (machine ids are unique in the
     /// process), and on a machine whose poll ran so long that the processor was handed on).
     pub(crate) fn is_owned_here(&self) -> bool {
-        let machine = context::machine_id();
-        machine != NO_OWNER && self.owner.load(SeqCst) == machine
+        self.ownership.is_owned_by(context::machine_id())
     }
 
     /// Whether tasks wait in this processor's local queue or `runnext` slot (a racy read,
@@ -208,10 +189,8 @@ pub(crate) fn new_processors(n: usize) -> io::Result<(Vec<Worker<Notified>>, Vec
     for _ in 0..n {
         let worker = Worker::new_fifo();
         shared.push(ProcShared {
-            run_state: AtomicU64::new(0),
-            owner: AtomicUsize::new(NO_OWNER),
+            ownership: Ownership::default(),
             owner_clock: AtomicU64::new(NO_CLOCK),
-            guard: AtomicBool::new(false),
             stealer: worker.stealer(),
             runnext: Runnext::new(),
             park: ParkState::new(),
@@ -278,47 +257,25 @@ impl Processor {
 
     /// Machine `machine`, whose thread's clock is `clock`, takes this processor (it was
     /// handed to it).
-    pub(crate) fn acquire(&self, machine: usize, clock: Option<MachineClock>) {
+    pub(crate) fn acquire(&self, machine: MachineId, clock: Option<MachineClock>) {
         let ps = self.ps();
         let clock = clock.map_or(NO_CLOCK, MachineClock::pack);
         ps.owner_clock.store(clock, Release);
-        ps.owner.store(machine, SeqCst);
-        ps.run_state.store(self.poll_seq.get() << 1, Release);
+        ps.ownership.acquire(machine, self.poll_seq.get());
     }
 
-    /// Raises the guard and checks that `machine` still owns the processor. On `false`
-    /// the guard is already lowered and the caller must not touch the owned half.
-    fn enter_local(&self, machine: usize) -> bool {
-        let ps = self.ps();
-        ps.guard.store(true, SeqCst);
-        if ps.owner.load(SeqCst) == machine {
-            return true;
-        }
-        ps.guard.store(false, Release);
-        false
+    /// Raises the push guard if `machine` still owns the processor (see `ownership.rs`);
+    /// `None`: the caller must not touch the owned half.
+    fn enter_local(&self, machine: Option<MachineId>) -> Option<LocalAccess<'_>> {
+        self.ps().ownership.enter_local(machine)
     }
 
-    fn exit_local(&self) {
-        self.ps().guard.store(false, Release);
-    }
-
-    /// Takes the processor from the machine polling with `run_state == polling` (which is
-    /// stuck, or is the caller in `block_in_place`), for `reason`. Returns `false` if the
-    /// poll ended first.
-    pub(crate) fn retake(ps: &ProcShared, polling: u64, reason: HandoffReason) -> bool {
-        if polling & 1 == 0 || polling == HANDED_OFF {
-            return false;
-        }
-        if ps
-            .run_state
-            .compare_exchange(polling, HANDED_OFF, SeqCst, SeqCst)
-            .is_err()
-        {
-            return false;
-        }
-        ps.owner.store(NO_OWNER, SeqCst);
-        while ps.guard.load(SeqCst) {
-            std::hint::spin_loop();
+    /// Takes the processor from the machine inside the poll `polling` (which is stuck, or
+    /// is the caller in `block_in_place`), for `reason`, and counts it.
+    pub(crate) fn retake(ps: &ProcShared, polling: RunState, reason: HandoffReason) -> Retake {
+        let retake = ps.ownership.retake(polling);
+        if retake == Retake::PollEnded {
+            return retake;
         }
         ps.counters.handoffs.add_shared(1);
         let by_reason = match reason {
@@ -327,7 +284,7 @@ impl Processor {
             HandoffReason::BlockInPlace => &ps.counters.handoffs_block_in_place,
         };
         by_reason.add_shared(1);
-        true
+        retake
     }
 
     pub(crate) fn counters(&self) -> &ProcCounters {
@@ -336,28 +293,28 @@ impl Processor {
 
     /// A task woken or spawned on this processor: it runs next; the task it displaces from
     /// `runnext` goes to the tail of the local queue.
-    pub(crate) fn schedule_local(&self, machine: usize, task: Notified) {
-        if !self.enter_local(machine) {
+    pub(crate) fn schedule_local(&self, machine: Option<MachineId>, task: Notified) {
+        let Some(access) = self.enter_local(machine) else {
             return self.shared().schedule_remote(task);
-        }
+        };
         let displaced = self.ps().runnext.replace(task);
         let notify = displaced.is_some();
         if let Some(prev) = displaced {
             self.local.push(prev);
         }
-        self.exit_local();
+        drop(access);
         if notify && !self.dispatching.get() {
             self.shared().notify_work();
         }
     }
 
     /// A task that yielded (or was woken while it ran): to the tail of the local queue.
-    pub(crate) fn schedule_yield(&self, machine: usize, task: Notified) {
-        if !self.enter_local(machine) {
+    pub(crate) fn schedule_yield(&self, machine: Option<MachineId>, task: Notified) {
+        let Some(access) = self.enter_local(machine) else {
             return self.shared().schedule_remote(task);
-        }
+        };
         self.local.push(task);
-        self.exit_local();
+        drop(access);
         self.shared().notify_work();
     }
 
@@ -486,21 +443,19 @@ impl Processor {
         fired
     }
 
-    /// Polls one task. Returns whether the machine still owns the processor afterwards (it
-    /// loses it if the poll ran so long that the monitor handed the processor off, or if the
-    /// task called `block_in_place`).
-    pub(crate) fn run_task(&self, task: Notified) -> bool {
+    /// Polls one task. The machine loses the processor if the poll ran so long that the
+    /// monitor handed it off, or if the task called `block_in_place`.
+    pub(crate) fn run_task(&self, task: Notified) -> RunResult {
         if self.spinning.get() {
             self.stop_spinning();
         }
         let counters = self.counters();
         counters.polls.incr();
         let timed = self.shared().stats.timing && counters.polls.get() & (POLL_SAMPLE - 1) == 0;
-        let seq = self.poll_seq.get().wrapping_add(1) & (u64::MAX >> 2);
+        let seq = self.poll_seq.get().wrapping_add(1);
         self.poll_seq.set(seq);
-        let run_state = &self.ps().run_state;
-        // Only the end-of-poll CAS races the monitor; this store needs no full barrier.
-        run_state.store(seq << 1 | 1, Release);
+        let ownership = &self.ps().ownership;
+        let polling = ownership.begin_poll(seq);
         if timed {
             let start = Instant::now();
             task.run();
@@ -511,17 +466,14 @@ impl Processor {
         } else {
             task.run();
         }
-        let owned = run_state
-            .compare_exchange(seq << 1 | 1, seq << 1, AcqRel, Acquire)
-            .is_ok();
+        let result = ownership.end_poll(polling);
         if let Some(task) = context::take_yielded() {
-            if owned {
-                self.make_way_for(task);
-            } else {
-                self.shared().schedule_remote(task);
+            match result {
+                RunResult::Kept => self.make_way_for(task),
+                RunResult::HandedOff => self.shared().schedule_remote(task),
             }
         }
-        owned
+        result
     }
 
     /// Queues a task that yielded (or was woken while it ran) behind every other runnable

@@ -3,6 +3,7 @@
 use crate::blocking::BlockingPool;
 use crate::machine::Machines;
 use crate::monitor;
+use crate::ownership::Retake;
 use crate::processor::{new_processors, HandoffReason, Processor, ProcessorCell};
 use crate::shared::Shared;
 use crate::task::{Id, JoinHandle};
@@ -315,8 +316,9 @@ pub fn block_in_place<F: FnOnce() -> R, R>(f: F) -> R {
     let handed = context::with_processor(|p| {
         let p = p?;
         let ps = p.ps();
-        let polling = ps.run_state.load(std::sync::atomic::Ordering::Acquire);
-        Processor::retake(ps, polling, HandoffReason::BlockInPlace).then_some(p.index)
+        let polling = ps.ownership.run_state();
+        let retake = Processor::retake(ps, polling, HandoffReason::BlockInPlace);
+        (retake == Retake::Taken).then_some(p.index)
     });
     if let Some(index) = handed {
         context::clear_processor();

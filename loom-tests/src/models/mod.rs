@@ -2,6 +2,7 @@
 
 mod idle;
 mod lock_owner;
+mod ownership;
 mod park;
 mod poller;
 mod probe;

@@ -217,7 +217,7 @@ fn watch_processors(
     let mut round = RoundSummary::default();
     for (index, watch) in watches.iter_mut().enumerate() {
         let ps = &shared.procs[index];
-        let run_state = ps.run_state.load(std::sync::atomic::Ordering::Acquire);
+        let run_state = ps.ownership.run_state();
         // Awake now, or polled since the last round: at light load a processor is parked
         // at most rounds, yet a poll that blocks must still be seen within a round or two.
         round.awake |= run_state != watch.run_state() || ps.park.parked_in().is_none();

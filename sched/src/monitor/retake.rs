@@ -7,7 +7,8 @@
 
 use super::{BLOCKED_GRACE, STARVED_AFTER};
 use crate::machine::Machines;
-use crate::processor::{HandoffReason, ProcShared, Processor, HANDED_OFF};
+use crate::ownership::{Retake, RunState};
+use crate::processor::{HandoffReason, ProcShared, Processor};
 use crate::shared::Shared;
 use crate::stats::PauseTracker;
 use crate::thread_clock::MachineClock;
@@ -44,7 +45,7 @@ struct CpuMark {
 /// Where a processor was last seen.
 #[derive(Clone, Copy)]
 pub(super) struct ProcWatch {
-    run_state: u64,
+    run_state: RunState,
     /// When `run_state` was first seen with its current value.
     since: Instant,
     /// The owner's CPU clock at the last check of the current poll (`None`: unavailable).
@@ -59,7 +60,7 @@ pub(super) struct ProcWatch {
 impl ProcWatch {
     pub(super) fn new(now: Instant) -> ProcWatch {
         ProcWatch {
-            run_state: 0,
+            run_state: RunState::default(),
             since: now,
             cpu: None,
             helped_at: None,
@@ -70,7 +71,7 @@ impl ProcWatch {
     }
 
     /// The `run_state` seen last round.
-    pub(super) fn run_state(&self) -> u64 {
+    pub(super) fn run_state(&self) -> RunState {
         self.run_state
     }
 
@@ -79,12 +80,12 @@ impl ProcWatch {
         &mut self,
         shared: &Arc<Shared>,
         index: usize,
-        run_state: u64,
+        run_state: RunState,
         now: Instant,
         cycle_start: Instant,
     ) -> Verdict {
         let ps = &shared.procs[index];
-        let in_poll = run_state & 1 == 1 && run_state != HANDED_OFF;
+        let in_poll = run_state.is_polling();
         let long_poll = in_poll && run_state == self.run_state;
         let waiting = work_waiting(shared, ps, long_poll);
         self.pause.observe(now, run_state, waiting, cycle_start);
@@ -96,7 +97,7 @@ impl ProcWatch {
             return Verdict::Fine;
         }
         if let Some(reason) = self.handoff_reason(now, shared.config.handoff_after) {
-            if Processor::retake(ps, run_state, reason) {
+            if Processor::retake(ps, run_state, reason) == Retake::Taken {
                 Machines::hand_off(shared, index);
                 return Verdict::HandedOff;
             }
@@ -118,7 +119,7 @@ impl ProcWatch {
     }
 
     /// `run_state` changed: forget the last poll; if a new one runs, mark its clock.
-    fn start_poll(&mut self, ps: &ProcShared, run_state: u64, now: Instant, in_poll: bool) {
+    fn start_poll(&mut self, ps: &ProcShared, run_state: RunState, now: Instant, in_poll: bool) {
         self.run_state = run_state;
         self.since = now;
         self.helped_at = None;

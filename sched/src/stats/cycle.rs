@@ -22,6 +22,7 @@
 //! 5. **Lifetimes.** Sampled task lifetimes queued in the registry shards go into per-site
 //!    histograms.
 
+use crate::ownership::RunState;
 use crate::shared::Shared;
 use crate::time::clock;
 use goro_stats::{
@@ -69,7 +70,7 @@ impl CycleState {
 /// One processor's pause, as the monitor sees it.
 #[derive(Clone, Copy, Default)]
 pub(crate) struct PauseTracker {
-    run_state: u64,
+    run_state: RunState,
     /// Since when the processor has had work queued behind an unchanged `run_state`.
     paused_since: Option<Instant>,
     /// The longest pause seen in the current cycle.
@@ -81,7 +82,7 @@ impl PauseTracker {
     pub(crate) fn observe(
         &mut self,
         now: Instant,
-        run_state: u64,
+        run_state: RunState,
         runnable: bool,
         cycle_start: Instant,
     ) {
@@ -205,12 +206,12 @@ mod tests {
         let t0 = Instant::now();
         let mut p = PauseTracker::default();
         // A poll starts (seq 1, in poll) with work queued behind it, and stays for 30 ms.
-        p.observe(t0, 3, true, t0);
-        p.observe(t0 + 10 * MS, 3, true, t0);
-        p.observe(t0 + 30 * MS, 3, true, t0);
+        p.observe(t0, RunState::polling(1), true, t0);
+        p.observe(t0 + 10 * MS, RunState::polling(1), true, t0);
+        p.observe(t0 + 30 * MS, RunState::polling(1), true, t0);
         // The next poll starts: the pause ends.
-        p.observe(t0 + 31 * MS, 5, true, t0);
-        p.observe(t0 + 32 * MS, 7, true, t0);
+        p.observe(t0 + 31 * MS, RunState::polling(2), true, t0);
+        p.observe(t0 + 32 * MS, RunState::polling(3), true, t0);
         assert_eq!(p.take_cycle_max(), 30 * MS);
         assert_eq!(p.take_cycle_max(), Duration::ZERO);
     }
@@ -219,8 +220,8 @@ mod tests {
     fn no_queued_work_is_no_pause_however_long_the_poll() {
         let t0 = Instant::now();
         let mut p = PauseTracker::default();
-        p.observe(t0, 3, false, t0);
-        p.observe(t0 + 50 * MS, 3, false, t0);
+        p.observe(t0, RunState::polling(1), false, t0);
+        p.observe(t0 + 50 * MS, RunState::polling(1), false, t0);
         assert_eq!(p.take_cycle_max(), Duration::ZERO);
     }
 
@@ -228,11 +229,11 @@ mod tests {
     fn a_pause_across_cycles_counts_in_each_for_its_part() {
         let t0 = Instant::now();
         let mut p = PauseTracker::default();
-        p.observe(t0, 3, true, t0);
-        p.observe(t0 + 20 * MS, 3, true, t0);
+        p.observe(t0, RunState::polling(1), true, t0);
+        p.observe(t0 + 20 * MS, RunState::polling(1), true, t0);
         assert_eq!(p.take_cycle_max(), 20 * MS);
         let next_cycle = t0 + 20 * MS;
-        p.observe(t0 + 35 * MS, 3, true, next_cycle);
+        p.observe(t0 + 35 * MS, RunState::polling(1), true, next_cycle);
         assert_eq!(p.take_cycle_max(), 15 * MS);
     }
 }
