@@ -70,7 +70,7 @@
 //!   I/O event makes the watch change hands while an unpark's signal is on its way; and a
 //!   sleeping processor offered the watch by its leaving holder moves there (`move_park`)
 //!   without losing an unpark that races the move.
-//! * `models::idle` — two processors running the loop of `machine.rs`/`processor.rs`
+//! * `models::idle` — two processors running the loop of `machine.rs`/`processor/`
 //!   (`next_task`, `search` with `try_begin_spinning`, `run_task`/`stop_spinning`, and `park`
 //!   with `transition_to_parked`, the `has_visible_work` re-check, `ParkState` in the watch
 //!   or a sleeper, and `transition_from_parked`) against producers that push to the injector and call

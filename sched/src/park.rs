@@ -1,6 +1,6 @@
 //! Park and unpark of one processor, without lost or needless wake-ups.
 //!
-//! A parked processor blocks in one of three places ([`ParkedIn`], see `processor.rs`): its
+//! A parked processor blocks in one of three places ([`ParkedIn`], see `processor/mod.rs`): its
 //! own poller (`epoll_wait`; woken by writing the poller's eventfd), the runtime's poller
 //! watch (woken by the watch's eventfd), or its sleeper (a condition variable). A wake costs a
 //! system call, so [`ParkState`] tracks whether the processor is really blocked, and where,

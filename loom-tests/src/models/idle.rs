@@ -3,7 +3,7 @@
 //!
 //! Each processor is a thread running the scheduling loop of `machine.rs` (`schedule`) with
 //! `Processor::next_task`, `search`, `run_task`/`stop_spinning` and `park` of
-//! `processor.rs`, and `Shared::schedule_remote`, `notify_work`, `unpark`,
+//! `processor/`, and `Shared::schedule_remote`, `notify_work`, `unpark`,
 //! `has_visible_work` and `begin_shutdown` of `shared.rs`, transcribed step by step. What
 //! the model leaves out, and why that is sound here:
 //!

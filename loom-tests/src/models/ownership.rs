@@ -2,7 +2,7 @@
 //! against the monitor's retake, and a wake pushing to the local queue on the stuck
 //! machine's thread against the next owner.
 //!
-//! The harness follows `processor.rs` and `monitor/retake.rs`: the owner runs
+//! The harness follows `processor/mod.rs` and `monitor/retake.rs`: the owner runs
 //! `begin_poll` / `end_poll` around a poll (`Processor::run_task`); a wake during the poll
 //! goes to the local queue under `enter_local`, or to the injector when the processor was
 //! lost (`Processor::schedule_local`); the monitor reads `run_state` and calls `retake`, and

@@ -66,43 +66,39 @@
 //! `handoff_after`, or `block_in_place`) is counted per reason; `owner_clock` lets the
 //! monitor read the owner's thread CPU clock to tell the first two apart.
 
+mod dispatch;
+mod parking;
+mod steal;
+mod timers;
+
 use crate::context;
 use crate::ownership::{LocalAccess, MachineId, Ownership, Retake, RunResult, RunState};
-use crate::park::{ParkState, ParkedIn};
+use crate::park::ParkState;
 use crate::runnext::{Runnext, SlotItem};
 use crate::shared::Shared;
-use crate::sleeper::{SleepEnd, Sleeper};
+use crate::sleeper::Sleeper;
 use crate::stats::{ProcHistograms, POLL_SAMPLE};
 use crate::task::{Notified, RawTask};
 use crate::thread_clock::{MachineClock, NO_CLOCK};
-use crate::time::{clock_now, queue::TimerQueue};
+use crate::time::queue::TimerQueue;
 use crossbeam_deque::{Steal, Stealer, Worker};
 use crossbeam_utils::CachePadded;
-use goro_netpoll::{Poller, WaitOutcome, WatchGuard};
+use goro_netpoll::Poller;
 use goro_stats::ProcCounters;
 use std::cell::Cell;
 use std::io;
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU64, Ordering::*};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 /// Check the injector first every this many ticks.
 const GLOBAL_QUEUE_INTERVAL: u32 = 61;
 /// At most this many tasks move from the injector to a local queue at once (Go and tokio
 /// take at most half of a 256-slot local queue).
 const INJECTOR_BATCH_MAX: usize = 128;
-/// At most this many tasks move in one steal (on top of the half-the-queue limit).
-const STEAL_BATCH_MAX: usize = 1024;
 /// At most this many consecutive tasks come from `runnext`.
 pub(crate) const RUNNEXT_CAP: u32 = 3;
-/// Rounds over all victims before a spinning processor gives up.
-const STEAL_ROUNDS: usize = 4;
-/// How long a victim must stay in the same poll before its `runnext` task is stolen.
-const RUNNEXT_STEAL_DELAY: Duration = Duration::from_micros(5);
-/// How long the tasks an I/O batch queued here may wait before another processor is woken
-/// to take some of them; see [`Processor::poll_ready`].
-const BATCH_HELP_DELAY: Duration = Duration::from_micros(30);
 
 /// Why a processor is taken from the machine inside a poll.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -349,42 +345,6 @@ impl Processor {
         self.pop_injector()
     }
 
-    /// Out of tasks, before searching other processors: with one processor, polls its
-    /// poller without blocking (cheaper than the round of the idle protocol that parking in
-    /// it would take). With several, does nothing: the park that follows a fruitless search
-    /// waits in the watch, which returns at once if any poller has events, and polling it
-    /// here too would cost a system call on every idle turn (measured: twice the
-    /// `epoll_wait` calls per HTTP request of tokio's multi-thread runtime).
-    pub(crate) fn poll_io_before_search(&self) -> usize {
-        match self.shared().watch {
-            None => self.poll_io_now(),
-            Some(_) => 0,
-        }
-    }
-
-    /// Polls for I/O without blocking; the tasks the events wake land here. Returns how
-    /// many events were dispatched.
-    ///
-    /// With one processor that is its own poller. With several it is the poller watch: one
-    /// call says which processors' pollers have events, and only those are polled. If
-    /// another thread holds the watch (a processor parked in it, which the kernel wakes
-    /// for any event, or one polling it right now) there is nothing to do.
-    pub(crate) fn poll_io_now(&self) -> usize {
-        let Some(watch) = &self.shared().watch else {
-            return self.poll_ready(&[self.index]);
-        };
-        let Some(guard) = watch.try_claim() else {
-            return 0;
-        };
-        let mut ready = self.watch_ready.take();
-        let events = match guard.wait_then(Some(Duration::ZERO), || {}, &mut ready) {
-            Ok(_) => self.poll_ready(&ready),
-            Err(_) => 0,
-        };
-        self.watch_ready.set(ready);
-        events
-    }
-
     /// The next task from `runnext` or the local queue, after events or timers woke some.
     fn take_woken(&self) -> Option<Notified> {
         self.ps().runnext.take().or_else(|| self.local.pop())
@@ -410,37 +370,6 @@ impl Processor {
                 Steal::Retry => continue,
             }
         }
-    }
-
-    /// Fires this processor's due timers. Costs one relaxed load when no timer is armed.
-    #[inline]
-    pub(crate) fn fire_timers(&self) {
-        let timers = &self.ps().timers;
-        if timers.next_deadline() == crate::time::queue::NONE {
-            return;
-        }
-        let now = clock_now();
-        if timers.next_deadline() <= now {
-            timers.fire_due(now);
-        }
-    }
-
-    /// Fires other processors' overdue timers (their owners are busy or stuck). The woken
-    /// tasks land here. Returns how many fired.
-    fn steal_timers(&self) -> usize {
-        let mut now = None;
-        let mut fired = 0;
-        for (i, p) in self.shared().procs.iter().enumerate() {
-            let next = p.timers.next_deadline();
-            if i == self.index || next == crate::time::queue::NONE {
-                continue;
-            }
-            let now = *now.get_or_insert_with(clock_now);
-            if next <= now {
-                fired += p.timers.try_fire_due(now);
-            }
-        }
-        fired
     }
 
     /// Polls one task. The machine loses the processor if the poll ran so long that the
@@ -492,283 +421,6 @@ impl Processor {
         }
         self.local.push(yielded);
         self.shared().notify_work();
-    }
-
-    fn stop_spinning(&self) {
-        self.spinning.set(false);
-        if self.shared().idle.end_spinning() {
-            // The last spinner found work; there may be more: wake another searcher.
-            self.shared().notify_work();
-        }
-    }
-
-    /// Spins looking for work on other processors and the injector. Returns `None` when
-    /// there is nothing, or when too many processors already spin.
-    pub(crate) fn search(&self) -> Option<Notified> {
-        if !self.spinning.get() {
-            if !self.shared().idle.try_begin_spinning() {
-                return None;
-            }
-            self.spinning.set(true);
-        }
-        if self.steal_timers() > 0 {
-            if let Some(task) = self.take_woken() {
-                return Some(task);
-            }
-        }
-        let n = self.shared().procs.len();
-        for round in 0..STEAL_ROUNDS {
-            let start = self.next_rand() as usize % n;
-            for i in 0..n {
-                let victim = (start + i) % n;
-                if victim == self.index {
-                    continue;
-                }
-                if let Some(task) = self.steal_half(victim) {
-                    return Some(task);
-                }
-                if round == STEAL_ROUNDS - 1 {
-                    if let Some(task) = self.steal_runnext(victim) {
-                        return Some(task);
-                    }
-                }
-            }
-            if let Some(task) = self.pop_injector() {
-                return Some(task);
-            }
-        }
-        None
-    }
-
-    /// Steals half of `victim`'s local queue (crossbeam never takes more than half,
-    /// rounded up) into ours and returns one of the tasks.
-    fn steal_half(&self, victim: usize) -> Option<Notified> {
-        let stealer = &self.shared().procs[victim].stealer;
-        if stealer.is_empty() {
-            // Two loads; a steal attempt pins crossbeam's epoch, which costs time in the
-            // number of threads (thousands, with thousands of processors).
-            return None;
-        }
-        loop {
-            match stealer.steal_batch_with_limit_and_pop(&self.local, STEAL_BATCH_MAX) {
-                Steal::Success(task) => {
-                    let counters = self.counters();
-                    counters.steal_ops.incr();
-                    counters.steals.add(1 + self.local.len() as u64);
-                    return Some(task);
-                }
-                Steal::Empty => return None,
-                Steal::Retry => continue,
-            }
-        }
-    }
-
-    /// Takes `victim`'s `runnext` task if the victim stays inside one poll for
-    /// [`RUNNEXT_STEAL_DELAY`] (it would not get to the task soon), like Go's `runqsteal`.
-    fn steal_runnext(&self, victim: usize) -> Option<Notified> {
-        let v = &self.shared().procs[victim];
-        if !v.runnext.is_occupied() {
-            return None;
-        }
-        let polls_at_start = v.counters.polls.get();
-        let until = Instant::now() + RUNNEXT_STEAL_DELAY;
-        while Instant::now() < until {
-            std::hint::spin_loop();
-        }
-        if v.counters.polls.get() != polls_at_start {
-            return None;
-        }
-        let task = v.runnext.take()?;
-        self.counters().steals.incr();
-        Some(task)
-    }
-
-    /// Parks until woken (by new work, shutdown, an I/O event, or its earliest timer).
-    pub(crate) fn park(&self) {
-        let timeout = self.ps().timers.park_timeout(clock_now());
-        if timeout == Some(Duration::ZERO) {
-            // A timer is due: fire it on the next turn instead of parking.
-            return;
-        }
-        let was_spinning = self.spinning.replace(false);
-        let shared = self.shared();
-        if shared.idle.transition_to_parked(self.index, was_spinning) && shared.has_visible_work() {
-            shared.notify_work();
-        }
-        let mut notified = None;
-        if !shared.is_shutdown() {
-            self.ps().counters.parks.incr();
-            let claim = shared.watch.as_ref().and_then(|watch| watch.try_claim());
-            notified = self.block(timeout, claim);
-        }
-        let notified = notified.unwrap_or_else(|| self.leave_parked());
-        self.spinning.set(notified);
-    }
-
-    /// Blocks where the module docs say: in the watch if the caller claimed it, else in the
-    /// processor's own poller (a lone processor) or sleeper. The events of a poller wait are
-    /// dispatched here, after the processor left the parked state. Returns whether
-    /// `notify_work` woke the processor, or `None` if an unpark was pending and it did not
-    /// block.
-    fn block(&self, timeout: Option<Duration>, claim: Option<WatchGuard<'_>>) -> Option<bool> {
-        let ps = self.ps();
-        let place = match (&claim, &self.shared().watch) {
-            (Some(_), _) => ParkedIn::Watch,
-            (None, None) => ParkedIn::Poller,
-            (None, Some(_)) => ParkedIn::Sleeper,
-        };
-        if !ps.park.begin_park(place) {
-            return None;
-        }
-        let start = self.shared().stats.timing.then(Instant::now);
-        let mut notified = None;
-        let mut woke = || notified = Some(self.awake(start));
-        // An error of a poller or watch wait (epoll_wait only fails for invalid arguments)
-        // must not spin the processor: it is taken as a wake-up.
-        match claim {
-            Some(guard) => self.wait_in_watch(guard, timeout, &mut woke),
-            None if place == ParkedIn::Poller => {
-                if let Ok(outcome) = ps.poller.wait_then(timeout, woke) {
-                    self.count_poll(self.index, outcome);
-                }
-            }
-            None => self.sleep_or_take_watch(timeout, &mut woke),
-        }
-        notified
-    }
-
-    /// Blocks in the poller watch; when the wait ends, polls the pollers it reported.
-    fn wait_in_watch(
-        &self,
-        guard: WatchGuard<'_>,
-        timeout: Option<Duration>,
-        woke: &mut dyn FnMut(),
-    ) {
-        let mut ready = self.watch_ready.take();
-        if guard.wait_then(timeout, woke, &mut ready).is_ok() {
-            self.poll_ready(&ready);
-        }
-        self.watch_ready.set(ready);
-    }
-
-    /// Blocks in the sleeper until woken or the timeout; if offered the poller watch
-    /// meanwhile, moves there for the rest of the timeout.
-    fn sleep_or_take_watch(&self, timeout: Option<Duration>, woke: &mut dyn FnMut()) {
-        let ps = self.ps();
-        let deadline = timeout.map(|t| Instant::now() + t);
-        let left = || deadline.map(|d| d.saturating_duration_since(Instant::now()));
-        loop {
-            if ps.sleeper.sleep(left()) == SleepEnd::Woken {
-                return woke();
-            }
-            let Some(guard) = self.shared().watch.as_ref().and_then(|w| w.try_claim()) else {
-                // Someone else took the watch: sleep on.
-                continue;
-            };
-            if !ps.park.move_park(ParkedIn::Sleeper, ParkedIn::Watch) {
-                // An unpark came first and signalled the sleeper.
-                return woke();
-            }
-            return self.wait_in_watch(guard, left(), woke);
-        }
-    }
-
-    /// The blocking call of a park returned: records it and leaves the parked state.
-    /// Returns whether `notify_work` woke this processor.
-    fn awake(&self, start: Option<Instant>) -> bool {
-        let ps = self.ps();
-        if let Some(start) = start {
-            ps.hist.netpoll_block.record_duration(start.elapsed());
-        }
-        if !ps.park.end_park() {
-            ps.counters.spurious_unparks.incr();
-        }
-        self.leave_parked()
-    }
-
-    /// Polls, without blocking, the pollers a watch wait reported, or this processor's
-    /// own, each until it has no more events; the woken tasks land here. Returns how many
-    /// events were dispatched.
-    fn poll_ready(&self, ready: &[usize]) -> usize {
-        let mut events = 0;
-        for &index in ready {
-            let poller = &self.shared().procs[index].poller;
-            if !poller.has_registrations() {
-                // Nothing can be ready; wake-ups are only consumed by parking.
-                continue;
-            }
-            // Nothing if someone else is polling it: they dispatch what it has.
-            self.dispatch(|| {
-                poller.try_drain_now(|outcome| events += self.count_poll(index, outcome))
-            });
-        }
-        events
-    }
-
-    /// Runs `poll`, which dispatches a batch of I/O events whose wakes land here, without
-    /// waking other processors for each task it queues. If tasks are left queued, another
-    /// processor is woken for them only if they still wait [`BATCH_HELP_DELAY`] later
-    /// (`call_batch_help`, at the next task boundaries). A task of the batch whose poll runs
-    /// long holds the others up until it ends, or until the monitor hands the processor,
-    /// queue and all, to another machine after 10 ms.
-    ///
-    /// tokio wakes a worker as soon as a driver poll leaves two tasks queued. But a parked
-    /// thread needs a futex wake, a context switch and a steal before it runs anything, and
-    /// it takes a core from whatever else runs there: a batch this processor finishes in
-    /// about that time gains nothing from it. Measured with HTTP keep-alive load at 2
-    /// processors on 2 cores (the load generator on one), requests per second against
-    /// waking at once, medians of 6 paired runs: 1.02 after 10 µs, 1.06 after 20 µs, 1.11
-    /// after 30 µs, 1.11 after 50 µs.
-    fn dispatch<R>(&self, poll: impl FnOnce() -> R) -> R {
-        if self.shared().watch.is_none() {
-            // A lone processor: there is nobody to wake.
-            return poll();
-        }
-        self.dispatching.set(true);
-        let polled = poll();
-        self.dispatching.set(false);
-        if self.batch_queued_at.get().is_none() && !self.local.is_empty() {
-            self.batch_queued_at.set(Some(Instant::now()));
-        }
-        polled
-    }
-
-    /// Wakes another processor for tasks an I/O batch queued here if they waited
-    /// [`BATCH_HELP_DELAY`]; forgets them once the queue is empty.
-    #[inline]
-    fn call_batch_help(&self) {
-        let Some(queued_at) = self.batch_queued_at.get() else {
-            return;
-        };
-        if self.local.is_empty() {
-            self.batch_queued_at.set(None);
-        } else if queued_at.elapsed() >= BATCH_HELP_DELAY {
-            self.batch_queued_at.set(None);
-            self.shared().notify_work();
-        }
-    }
-
-    /// Counts a poll of processor `index`'s poller made here; returns its events.
-    fn count_poll(&self, index: usize, outcome: WaitOutcome) -> usize {
-        let counters = self.counters();
-        counters.netpoll_polls.incr();
-        counters.netpoll_events.add(outcome.io_events as u64);
-        if index != self.index && outcome.io_events > 0 {
-            counters.poll_steals.incr();
-        }
-        outcome.io_events
-    }
-
-    /// Leaves the idle protocol's parked state. Returns whether `notify_work` woke this
-    /// processor (it then counts as spinning).
-    ///
-    /// When the park blocked in the poller this runs as the wait ends and *before* its events
-    /// are dispatched. The events' wakers schedule their tasks here; had the processor still
-    /// looked parked, each of them would have "unparked" it through its own poller (an
-    /// eventfd write, and a wasted wait on the next park) and `notify_work` would have taken
-    /// this processor, or another one, off the sleepers for work this one runs anyway.
-    fn leave_parked(&self) -> bool {
-        self.shared().idle.transition_from_parked(self.index)
     }
 
     /// Drops every task left in the local queue and `runnext` (shutdown).

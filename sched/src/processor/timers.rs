@@ -1,0 +1,38 @@
+//! Firing timers: a processor's own, before each task, and other processors' overdue ones
+//! when it searches for work (their owners are busy or stuck in a poll).
+
+use super::Processor;
+use crate::time::clock_now;
+
+impl Processor {
+    /// Fires this processor's due timers. Costs one relaxed load when no timer is armed.
+    #[inline]
+    pub(crate) fn fire_timers(&self) {
+        let timers = &self.ps().timers;
+        if timers.next_deadline() == crate::time::queue::NONE {
+            return;
+        }
+        let now = clock_now();
+        if timers.next_deadline() <= now {
+            timers.fire_due(now);
+        }
+    }
+
+    /// Fires other processors' overdue timers (their owners are busy or stuck). The woken
+    /// tasks land here. Returns how many fired.
+    pub(super) fn steal_timers(&self) -> usize {
+        let mut now = None;
+        let mut fired = 0;
+        for (i, p) in self.shared().procs.iter().enumerate() {
+            let next = p.timers.next_deadline();
+            if i == self.index || next == crate::time::queue::NONE {
+                continue;
+            }
+            let now = *now.get_or_insert_with(clock_now);
+            if next <= now {
+                fired += p.timers.try_fire_due(now);
+            }
+        }
+        fired
+    }
+}
