@@ -29,20 +29,38 @@ use std::panic::Location;
 use std::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering::*};
 use std::sync::Arc;
 
+/// One runtime's state. Fixed at start unless a field says otherwise.
 pub(crate) struct Shared {
+    /// The processors' shared halves, by index: see `ProcShared` for who writes each field.
     pub(crate) procs: Box<[ProcShared]>,
+    /// The processors' owned halves, by index: only the machine owning one touches it
+    /// (`Shared::processor`), under the ownership protocol (`ownership.rs`).
     processors: Box<[ProcessorCell]>,
+    /// The machines (threads) and the queue of processors handed off waiting for one:
+    /// the monitor and `block_in_place` hand processors off; spare machines wait there.
     pub(crate) machines: Machines,
+    /// Wakes the monitor from its sleep at shutdown.
     pub(crate) monitor: MonitorSignal,
+    /// The global run queue (Go's `sched.runq`): any thread pushes (wakes from outside,
+    /// spawns from non-machines, tasks of a lost processor); processors take batches.
     pub(crate) injector: Injector<Notified>,
+    /// Which processors are parked and how many spin (`idle.rs`): processors write it as
+    /// they park, wake and search; `notify_work` reads it to choose whom to wake.
     pub(crate) idle: Idle,
     /// With several processors: the watch over their pollers that one parked processor at a
-    /// time blocks in (see `Processor::park`).
+    /// time blocks in (see `Processor::park`); claimed by parking processors, offered to a
+    /// sleeper by the monitor during a long poll.
     pub(crate) watch: Option<PollerWatch>,
+    /// Every live task, for stats and leak reports: spawns insert, task ends remove, stats
+    /// cycles walk it (`registry.rs`).
     pub(crate) registry: Registry,
+    /// The blocking pool (`spawn_blocking`): its threads come and go by demand.
     pub(crate) blocking: BlockingPool,
+    /// The settings the runtime was built with.
     pub(crate) config: Config,
+    /// Set once by shutdown; read by every loop that must end.
     shutdown: AtomicBool,
+    /// Runtime-wide stats: the monitor's stats cycle writes, snapshots read (`stats/`).
     pub(crate) stats: RuntimeStats,
     /// Round-robin cursor for work from threads that hold none of our processors.
     next_remote: AtomicUsize,

@@ -111,22 +111,44 @@ pub(crate) enum HandoffReason {
     BlockInPlace,
 }
 
-/// The shared half of a processor.
+/// The shared half of a processor. Every field says who writes it and who reads it ("the
+/// owner" is the machine holding the processor, see `ownership.rs`).
 pub(crate) struct ProcShared {
-    /// Who owns the processor and whether it is inside a poll (`ownership.rs`).
+    /// Who owns the processor and whether it is inside a poll: written by the owner around
+    /// each poll and by a retake (the monitor, `block_in_place`); read by the monitor each
+    /// round and by every wake that wants the local queue (`ownership.rs`).
     pub(crate) ownership: Ownership,
     /// The owner's [`MachineClock`], packed (or `NO_CLOCK`): written by each new owner
     /// as it acquires the processor, read by the monitor to tell a poll asleep in the kernel
     /// from one running.
     pub(crate) owner_clock: AtomicU64,
+    /// The stealing end of the local queue: thieves (searching processors) take half of it;
+    /// the monitor and the idle protocol read whether it is empty. Only the owner pushes,
+    /// through `Processor::local`.
     pub(crate) stealer: Stealer<Notified>,
+    /// The LIFO slot: the owner (and wakes on its thread, under `LocalAccess`) put the task
+    /// woken last here; the owner takes it first, and a thief takes it from a victim stuck in
+    /// one poll (`runnext.rs`).
     pub(crate) runnext: Runnext<Notified>,
+    /// Where the processor is parked, if it is: written by the processor as it parks and
+    /// wakes, and by the monitor moving a sleeper into the poller watch; read by every
+    /// unpark, to signal the right place (`park.rs`).
     pub(crate) park: ParkState,
+    /// What a processor parked away from I/O blocks on: the processor sleeps in it, an unpark
+    /// signals it (`sleeper.rs`).
     pub(crate) sleeper: Sleeper,
+    /// This processor's epoll set: sockets register with the least loaded poller (`io.rs`);
+    /// polled by the owner, by any processor holding the poller watch, and by the monitor
+    /// when nobody polled it for `STARVED_AFTER`.
     pub(crate) poller: Arc<Poller>,
+    /// This processor's timers: armed by tasks anywhere (under its lock); fired by the owner
+    /// before each task, by searching processors when they are overdue, and read (the next
+    /// deadline) by the monitor and by `park` for its timeout.
     pub(crate) timers: TimerQueue,
+    /// Counters (polls, steals, parks, handoffs, ...): written by the owner without atomic
+    /// read-modify-write, and by others through `add_shared`; read by stats snapshots.
     pub(crate) counters: ProcCounters,
-    /// Sampled latency histograms; see `stats`.
+    /// Sampled latency histograms: recorded by the owner; read by stats snapshots (`stats`).
     pub(crate) hist: ProcHistograms,
 }
 
@@ -145,16 +167,26 @@ impl ProcShared {
     }
 }
 
-/// The owned half of a processor.
+/// The owned half of a processor: only its owner reads or writes it (the `Cell`s say so),
+/// except `index` and `shared`, which never change and which wakes on the owner's thread
+/// read through the thread context.
 pub(crate) struct Processor {
+    /// Its place in `Shared::procs` and `Shared::processors`; fixed.
     pub(crate) index: usize,
-    /// The runtime this processor belongs to; it lives inside it.
+    /// The runtime this processor belongs to; it lives inside it. Fixed.
     shared: *const Shared,
+    /// The owning end of the local queue: the owner pushes and pops; wakes on the owner's
+    /// thread push under `LocalAccess`; thieves use `ProcShared::stealer`.
     local: Worker<Notified>,
+    /// The number of the last poll, for the run-state word (`ownership.rs`).
     poll_seq: Cell<u64>,
+    /// Counts `next_task` calls: every 61st looks at the injector and the pollers first.
     tick: Cell<u32>,
+    /// Tasks taken from `runnext` in a row, capped at [`RUNNEXT_CAP`].
     runnext_streak: Cell<u32>,
+    /// xorshift state for choosing the first steal victim.
     rng: Cell<u64>,
+    /// Whether the processor counts as spinning in the idle protocol (`idle.rs`).
     spinning: Cell<bool>,
     /// The pollers a watch wait reported (kept to reuse its allocation).
     watch_ready: Cell<Vec<usize>>,
