@@ -50,21 +50,36 @@ const EVENTS_CAPACITY: usize = if cfg!(test) { 4 } else { 1024 };
 /// Sources are registered through [`Registration::new`](crate::Registration::new), which
 /// takes an `&Arc<Poller>`: a registration keeps its poller alive.
 pub struct Poller {
+    /// The epoll instance and its event buffer: whoever polls (the owner parked in it, a
+    /// processor draining it after a watch wait, the monitor polling a starved poller) holds
+    /// this lock for the whole wait and dispatch; a second poller attempt fails fast
+    /// (`try_poll_now`).
     poll: Mutex<PollState>,
+    /// Adds and removes descriptors: any thread registering or dropping an I/O source.
     registry: mio::Registry,
+    /// The eventfd that ends a wait: any thread unparking the processor parked here writes
+    /// it; the wait consumes it.
     waker: mio::Waker,
+    /// The registered states (a slab indexed by token): written by register/deregister,
+    /// read by dispatch to find the state of an event's token.
     regs: Mutex<RegSet>,
+    /// Set once at shutdown (by the runtime); read by registrations and dispatch.
     shutdown: AtomicBool,
-    /// Completed waits; written only under the poll lock.
+    /// Completed waits; written only under the poll lock; read by the monitor to see a
+    /// poller nobody polls.
     polls: AtomicU64,
-    /// Mirrors `RegSet::live` (written under its lock) for lock-free reads.
+    /// Mirrors `RegSet::live` (written under its lock) for lock-free reads: sockets go to
+    /// the least loaded poller, and pollers without registrations are not polled.
     live: AtomicUsize,
-    /// The epoll instance's descriptor, for a [`PollerWatch`](crate::PollerWatch).
+    /// The epoll instance's descriptor, for a [`PollerWatch`](crate::PollerWatch) and for
+    /// the monitor's `poll(2)` check of ready events. Fixed.
     epoll_fd: RawFd,
 }
 
+/// What the holder of the poll lock uses.
 struct PollState {
     poll: mio::Poll,
+    /// The buffer `epoll_wait` fills.
     events: mio::Events,
     /// The live states a batch of events is dispatched to, and their readiness.
     batch: Vec<(Arc<IoState>, Ready)>,
