@@ -140,7 +140,9 @@ struct RoundSummary {
 /// The monitor thread's loop.
 pub(crate) fn run(shared: Arc<Shared>) {
     let now = Instant::now();
-    let mut watches = vec![ProcWatch::new(now); shared.procs.len()];
+    let mut watches: Vec<ProcWatch> = (0..shared.procs.len())
+        .map(|_| ProcWatch::new(now))
+        .collect();
     let mut schedule = Schedule {
         cycle_start: now,
         next_cycle: now + shared.config.stats_interval,

@@ -11,7 +11,7 @@ use crate::ownership::{Retake, RunState};
 use crate::processor::{HandoffReason, ProcShared, Processor};
 use crate::shared::Shared;
 use crate::stats::PauseTracker;
-use crate::thread_clock::MachineClock;
+use crate::thread_clock::{MachineClock, StatFile};
 use crate::time::clock_now;
 use std::sync::atomic::Ordering::*;
 use std::sync::Arc;
@@ -43,7 +43,6 @@ struct CpuMark {
 }
 
 /// Where a processor was last seen.
-#[derive(Clone, Copy)]
 pub(super) struct ProcWatch {
     run_state: RunState,
     /// When `run_state` was first seen with its current value.
@@ -55,6 +54,8 @@ pub(super) struct ProcWatch {
     polls: u64,
     polled_at: Instant,
     pause: PauseTracker,
+    /// The owner thread's `stat`, kept open for the blocked-in-kernel check.
+    stat: StatFile,
 }
 
 impl ProcWatch {
@@ -67,6 +68,7 @@ impl ProcWatch {
             polls: 0,
             polled_at: now,
             pause: PauseTracker::default(),
+            stat: StatFile::default(),
         }
     }
 
@@ -153,7 +155,7 @@ impl ProcWatch {
             return false;
         };
         let stood_still = (used.saturating_sub(mark.used)) * 10 < wall;
-        if stood_still && mark.clock.asleep_in_kernel() {
+        if stood_still && mark.clock.asleep_in_kernel(&mut self.stat) {
             return true;
         }
         if !stood_still {
