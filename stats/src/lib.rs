@@ -67,6 +67,7 @@ mod display;
 mod durations;
 #[cfg(test)]
 mod fixtures;
+mod group;
 mod histogram;
 mod human;
 mod json;
@@ -80,6 +81,7 @@ mod wait;
 pub use counters::{Counter, CounterSnapshot, ProcCounters, COUNTER_FIELDS};
 pub use deadlock::{Deadlock, DeadlockLink, Hold, Primitive};
 pub use display::MAX_LISTED;
+pub use group::{rank, GroupKey, Grouping};
 pub use histogram::{Histogram, SharedHistogram};
 pub use human::HumanDuration;
 pub use leaks::{IdleGroup, SuspectDetector};
