@@ -61,6 +61,9 @@
 //! [`schedtrace_line`] formats the Go-style `SCHED` line of `GORO_SCHEDTRACE`, and
 //! [`parse_schedtrace_line`] reads one back.
 
+#[macro_use]
+mod help;
+
 mod counters;
 mod deadlock;
 mod display;
