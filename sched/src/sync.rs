@@ -1,7 +1,7 @@
 //! The synchronization primitives the concurrent protocols use.
 //!
-//! Protocol files (`task/state.rs`, `runnext.rs`, `idle.rs`, `park.rs`) import their atomics
-//! and locks from `crate::sync`, never from `std` or `parking_lot` directly. The
+//! Protocol files (`task/state.rs`, `runnext.rs`, `idle.rs`, `park.rs`, `time/entry.rs`)
+//! import their atomics and locks from `crate::sync`, never from `std` or `parking_lot` directly. The
 //! `goro-loom-tests` crate compiles those same files with its own `sync` module that maps to
 //! `loom`'s types, so the code that loom checks is the code that ships.
 
@@ -9,5 +9,4 @@ pub(crate) mod atomic {
     pub(crate) use std::sync::atomic::{fence, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
 }
 
-#[allow(unused_imports)]
 pub(crate) use parking_lot::Mutex;
