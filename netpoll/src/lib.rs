@@ -10,9 +10,10 @@
 //! * **One waiter for many pollers.** With several P, a [`PollerWatch`] nests every P's
 //!   poller in one epoll set; one idle P at a time blocks there and polls the pollers it
 //!   reports, so a burst of I/O wakes one thread, not one per poller (see `watch.rs`).
-//! * **Locality.** A socket stays registered with the P that created it and its readiness is
-//!   delivered by whoever polls that P's poller. With one P every event, wake and poll happen
-//!   on one core.
+//! * **Locality.** A socket stays registered with one P's poller for its life (the P that
+//!   created it, or for an accepted connection the P with the fewest registrations; the
+//!   scheduler picks, see `goro_sched::io`), and its readiness is delivered by whoever polls
+//!   that P's poller. With one P every event, wake and poll happen on one core.
 //! * **Ownership.** The `mio::Poll` sits behind a mutex that only the owning P normally takes,
 //!   so the lock is uncontended; an idle P may `try_lock` a busy P's poller to poll it on its
 //!   behalf ("poll stealing", what the P in the watch does), and the monitor polls pollers

@@ -167,8 +167,9 @@ impl Builder {
     /// machine, so the processor's other tasks, sockets and timers go on (default 10 ms, as
     /// Go's sysmon preempts; at least 500 µs). A poll asleep in the kernel (a blocking system
     /// call, `std::thread::sleep`) loses its processor much sooner, within about 50 µs plus
-    /// one or two monitor rounds of 250 µs, whatever this says; and tasks queued behind any long poll are taken by idle processors within a
-    /// round or two. The handoffs of each rule are counted apart in
+    /// one or two monitor rounds, whatever this says (a round is 250 µs for a second after
+    /// the monitor last saw a long poll, 1 ms in a program whose polls are all short); and
+    /// tasks queued behind any long poll are taken by idle processors within a round or two. The handoffs of each rule are counted apart in
     /// [`stats`](crate::stats) (`handoffs_blocked`, `handoffs_running`).
     ///
     /// ```

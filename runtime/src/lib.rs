@@ -44,7 +44,22 @@
 //! * [`main`], [`test`]: the attribute macros (`#[goro::test]` fails a test that leaves
 //!   orphaned tasks behind).
 //!
-//! The scheduler itself lives in the `goro-sched` crate; its crate docs explain the design.
+//! ## Crates
+//!
+//! ```text
+//! goro (this crate) ──► goro-sched ──► goro-netpoll   (one poller per processor)
+//!   │   │   │               │
+//!   │   │   │               └────────► goro-stats     (report types, leak detector)
+//!   │   │   └──► goro-netpoll, goro-stats              (sockets, reports)
+//!   │   └──► goro-macros                               (#[goro::main], #[goro::test])
+//! ```
+//!
+//! The scheduler lives in the `goro-sched` crate; its crate docs explain the design, with a
+//! glossary of Go's and tokio's words for goro's (`sysmon` = monitor, global run queue =
+//! injector, LIFO slot = `runnext`), and `docs/architecture.md` in the repository draws a
+//! request's path. Three modules are called `stats`: `goro-stats` holds the report types and
+//! judges the numbers, `goro-sched`'s `stats` measures the scheduler and assembles the
+//! reports, and [`stats`] here reads them for users and serves them over HTTP.
 
 mod builder;
 mod env;

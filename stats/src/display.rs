@@ -1,8 +1,8 @@
 //! The text forms of the reports, for people: `Display` for [`LeakReport`] and [`TaskDump`]
 //! (grouped like a goroutine dump), [`Pauses`], [`Quantiles`] and [`Snapshot`].
 //!
-//! Tasks are grouped by (spawn site, suspension point, wait op), biggest group first, one
-//! line a group:
+//! Tasks are grouped by (spawn site, suspension point, wait op), biggest group first (ties in
+//! [`GroupKey`] order, see `group.rs`), one line a group:
 //!
 //! ```text
 //! 2 tasks spawned at src/server.rs:88:5, idle 41s at src/server.rs:102:9 (TcpStream::read)
@@ -12,11 +12,11 @@
 //! A task that never suspended on a goro future says so instead of a suspension point.
 //! Durations print humanly ([`HumanDuration`]); a group lists at most [`MAX_LISTED`] tasks.
 
+use crate::group::{GroupKey, Grouping};
 use crate::human::HumanDuration;
 use crate::report::{
-    LeakReport, Pauses, Quantiles, Site, Snapshot, Suspect, SuspectReason, TaskDump, TaskInfo,
+    LeakReport, Pauses, Quantiles, Snapshot, Suspect, SuspectReason, TaskDump, TaskInfo,
 };
-use crate::wait::WaitOp;
 use std::fmt::{self, Display, Formatter, Write};
 use std::time::Duration;
 
@@ -37,11 +37,14 @@ fn plural(n: u64, one: &str, many: &str) -> String {
 fn group_line(
     f: &mut Formatter<'_>,
     n: u64,
-    spawned_at: Site,
-    suspended_at: Option<Site>,
-    wait_op: Option<WaitOp>,
+    key: GroupKey,
     idle: (Duration, Duration),
 ) -> fmt::Result {
+    let GroupKey {
+        spawned_at,
+        suspended_at,
+        wait_op,
+    } = key;
     write!(
         f,
         "{} spawned at {spawned_at}, ",
@@ -95,21 +98,14 @@ fn idle_range<'a>(tasks: impl Iterator<Item = &'a TaskInfo>) -> (Duration, Durat
     })
 }
 
-type GroupKey = (Site, Option<Site>, Option<WaitOp>);
-
-/// Groups tasks by (spawn site, suspension point, op), biggest group first, ties in order
-/// of first appearance.
-pub(crate) fn group_tasks(tasks: &[TaskInfo]) -> Vec<(GroupKey, Vec<&TaskInfo>)> {
-    let mut groups: Vec<(GroupKey, Vec<&TaskInfo>)> = Vec::new();
+/// Groups tasks by [`GroupKey`], ranked like every grouped report (biggest group first,
+/// ties in key order).
+fn group_tasks(tasks: &[TaskInfo]) -> Vec<(GroupKey, Vec<&TaskInfo>)> {
+    let mut groups = Grouping::new();
     for t in tasks {
-        let key = (t.spawned_at, t.suspended_at, t.wait_op);
-        match groups.iter_mut().find(|(k, _)| *k == key) {
-            Some((_, members)) => members.push(t),
-            None => groups.push((key, vec![t])),
-        }
+        groups.entry(GroupKey::of(t), Vec::new).push(t);
     }
-    groups.sort_by_key(|g| std::cmp::Reverse(g.1.len()));
-    groups
+    groups.ranked(Vec::len)
 }
 
 impl Display for LeakReport {
@@ -164,17 +160,10 @@ impl Display for LeakReport {
             " ({} found in total, {} reclaimed)",
             self.orphaned_total, self.reclaimed
         )?;
-        for ((spawned_at, suspended_at, wait_op), tasks) in group_tasks(&self.orphaned) {
+        for (key, tasks) in group_tasks(&self.orphaned) {
             let idle = idle_range(tasks.iter().copied());
             f.write_str("  ")?;
-            group_line(
-                f,
-                tasks.len() as u64,
-                spawned_at,
-                suspended_at,
-                wait_op,
-                idle,
-            )?;
+            group_line(f, tasks.len() as u64, key, idle)?;
             f.write_char('\n')?;
             task_list(f, tasks.into_iter())?;
         }
@@ -239,7 +228,7 @@ impl Display for LeakReport {
 
 fn suspect_line(f: &mut Formatter<'_>, s: &Suspect, threshold: Duration) -> fmt::Result {
     let idle = (Duration::ZERO, s.oldest_idle);
-    group_line(f, s.live, s.spawned_at, s.suspended_at, s.wait_op, idle)?;
+    group_line(f, s.live, s.key(), idle)?;
     let stuck = format!(
         "long wait: idle past {} on an in-process wait (by age only, not proved stuck)",
         HumanDuration(threshold)
@@ -270,14 +259,7 @@ impl Display for TaskDump {
         )?;
         for g in &self.groups {
             let idle = idle_range(g.tasks.iter());
-            group_line(
-                f,
-                g.tasks.len() as u64,
-                g.spawned_at,
-                g.suspended_at,
-                g.wait_op,
-                idle,
-            )?;
+            group_line(f, g.tasks.len() as u64, g.key(), idle)?;
             f.write_char('\n')?;
             task_list(f, g.tasks.iter())?;
         }
@@ -409,7 +391,8 @@ impl Display for Snapshot {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::{TaskGroup, TaskState};
+    use crate::report::{Site, TaskGroup, TaskState};
+    use crate::wait::WaitOp;
     use std::panic::Location;
 
     const SEC: Duration = Duration::from_secs(1);

@@ -34,6 +34,7 @@
 //! zero for the whole window is forgotten, so the history stays bounded by the groups seen in
 //! the last [`WINDOW`] cycles.
 
+use crate::group::{rank, GroupKey};
 use crate::report::{Site, Suspect, SuspectReason};
 use crate::wait::{WaitKind, WaitOp};
 use std::collections::{HashMap, VecDeque};
@@ -62,7 +63,26 @@ pub struct IdleGroup {
     pub stuck: u64,
 }
 
-type Key = (Site, Option<Site>, Option<WaitOp>);
+impl IdleGroup {
+    /// A group of `key` with no tasks yet.
+    pub fn empty(key: GroupKey) -> IdleGroup {
+        IdleGroup {
+            spawned_at: key.spawned_at,
+            suspended_at: key.suspended_at,
+            wait_op: key.wait_op,
+            idle: 0,
+            oldest_idle: Duration::ZERO,
+            stuck: 0,
+        }
+    }
+
+    /// Counts `other`'s tasks into this group.
+    pub fn add(&mut self, other: &IdleGroup) {
+        self.idle += other.idle;
+        self.stuck += other.stuck;
+        self.oldest_idle = self.oldest_idle.max(other.oldest_idle);
+    }
+}
 
 /// One group's history.
 #[derive(Debug)]
@@ -102,7 +122,7 @@ pub struct SuspectDetector {
     /// When the last `WINDOW` cycles ran, oldest first.
     times: VecDeque<Duration>,
     started: Instant,
-    groups: HashMap<Key, History>,
+    groups: HashMap<GroupKey, History>,
 }
 
 impl SuspectDetector {
@@ -142,19 +162,12 @@ impl SuspectDetector {
     /// Takes one cycle's idle groups, which the scheduler counted at `at` (any monotonic
     /// time, e.g. the runtime's uptime). Groups with the same key are added up.
     pub fn observe_cycle_at(&mut self, at: Duration, groups: Vec<IdleGroup>) {
-        let mut now: HashMap<Key, IdleGroup> = HashMap::with_capacity(groups.len());
+        let mut now: HashMap<GroupKey, IdleGroup> = HashMap::with_capacity(groups.len());
         for g in groups {
-            let key = (g.spawned_at, g.suspended_at, g.wait_op);
-            match now.get_mut(&key) {
-                Some(acc) => {
-                    acc.idle += g.idle;
-                    acc.stuck += g.stuck;
-                    acc.oldest_idle = acc.oldest_idle.max(g.oldest_idle);
-                }
-                None => {
-                    now.insert(key, g);
-                }
-            }
+            let key = g.key();
+            now.entry(key)
+                .or_insert_with(|| IdleGroup::empty(key))
+                .add(&g);
         }
         // Cycles observed before this one, during which a new group counted 0.
         let earlier = usize::try_from(self.cycles)
@@ -202,20 +215,16 @@ impl SuspectDetector {
             .iter()
             .filter_map(|(key, h)| self.judge(key, h))
             .collect();
-        out.sort_by(|a, b| {
-            b.live
-                .cmp(&a.live)
-                .then(b.growth.cmp(&a.growth))
-                .then_with(|| site_order(a.spawned_at, b.spawned_at))
-                .then_with(|| match (a.suspended_at, b.suspended_at) {
-                    (Some(x), Some(y)) => site_order(x, y),
-                    (x, y) => x.is_some().cmp(&y.is_some()),
-                })
-        });
+        rank(&mut out, Suspect::key, |s| (s.live, s.growth));
         out
     }
 
-    fn judge(&self, &(spawned_at, suspended_at, wait_op): &Key, h: &History) -> Option<Suspect> {
+    fn judge(&self, key: &GroupKey, h: &History) -> Option<Suspect> {
+        let GroupKey {
+            spawned_at,
+            suspended_at,
+            wait_op,
+        } = *key;
         let &(live, oldest_idle) = h.seen.back()?;
         if live == 0 {
             return None;
@@ -258,10 +267,6 @@ fn is_growing(seen: &VecDeque<(u64, Duration)>, times: &VecDeque<Duration>) -> b
     let timed = run.iter().any(|&(_, age)| age > Duration::ZERO);
     let kept = !timed || oldest >= now.saturating_sub(first_rise);
     counts_rise && highest && kept
-}
-
-fn site_order(a: Site, b: Site) -> std::cmp::Ordering {
-    (a.file(), a.line(), a.column()).cmp(&(b.file(), b.line(), b.column()))
 }
 
 #[cfg(test)]

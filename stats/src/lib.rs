@@ -1,8 +1,15 @@
 //! # goro-stats: what the runtime knows about itself
 //!
 //! goro watches its own scheduler. This crate holds the numbers and judges them; it knows
-//! nothing about tasks, processors or pollers as types — `sched` and `netpoll` feed it plain
-//! counts, durations and source locations, and get reports back.
+//! nothing about tasks, processors or pollers as types — `goro-sched` feeds it plain counts,
+//! durations and source locations, and gets reports back.
+//!
+//! Three modules are called `stats`. This crate is the data and the judgement: report
+//! types, counters, histograms, the stall alarm, the leak detector, the text, JSON and
+//! Prometheus forms. `goro-sched`'s `stats` module measures the scheduler (what is counted
+//! and timed where on the hot path), runs the monitor's stats cycle and fills in these
+//! reports. `goro::stats` is the user's door: the reports of the current runtime,
+//! `GORO_SCHEDTRACE` and the `GORO_DEBUG_ADDR` HTTP server.
 //!
 //! ## Counters
 //!
@@ -45,6 +52,13 @@
 //! still be woken from outside, so those are only suspected when growing). Stable pools,
 //! long sleepers and churn are left alone. Suspects rank by idle count, then growth.
 //!
+//! ## Groups
+//!
+//! Every report that shows tasks in groups (the task dump, the orphans of a leak report, the
+//! cycle's idle groups, the suspects) groups them by one [`GroupKey`] (spawn site,
+//! suspension point, wait op) and ranks them by one rule ([`Grouping`], [`rank`]): heaviest
+//! first, ties in key order, so a report prints the same tasks in the same order every time.
+//!
 //! ## Deadlocks
 //!
 //! `goro::sync` finds lock cycles exactly when they close and hands them over as
@@ -61,12 +75,16 @@
 //! [`schedtrace_line`] formats the Go-style `SCHED` line of `GORO_SCHEDTRACE`, and
 //! [`parse_schedtrace_line`] reads one back.
 
+#[macro_use]
+mod help;
+
 mod counters;
 mod deadlock;
 mod display;
 mod durations;
 #[cfg(test)]
 mod fixtures;
+mod group;
 mod histogram;
 mod human;
 mod json;
@@ -80,6 +98,7 @@ mod wait;
 pub use counters::{Counter, CounterSnapshot, ProcCounters, COUNTER_FIELDS};
 pub use deadlock::{Deadlock, DeadlockLink, Hold, Primitive};
 pub use display::MAX_LISTED;
+pub use group::{rank, GroupKey, Grouping};
 pub use histogram::{Histogram, SharedHistogram};
 pub use human::HumanDuration;
 pub use leaks::{IdleGroup, SuspectDetector};

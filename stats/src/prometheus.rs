@@ -1,7 +1,8 @@
 //! [`Snapshot::to_prometheus`]: the Prometheus text exposition format, version 0.0.4.
 //!
 //! Every metric is prefixed `goro_` and every family has one `# HELP` and one `# TYPE` line
-//! followed by all of its samples. Durations are in seconds.
+//! followed by all of its samples. Durations are in seconds. The help text is the doc of
+//! the report field the metric reads (`help.rs`); one function writes each section below.
 //!
 //! - Scheduler counters (`goro_polls_total`, `goro_steals_total`, ...): one sample without
 //!   labels for the sum over processors, and one per processor labelled `processor="i"`.
@@ -21,7 +22,7 @@
 //! Label values are escaped as the format requires (backslash, double quote, newline), and
 //! so is help text (backslash, newline).
 
-use crate::report::{Quantiles, SiteStats, Snapshot};
+use crate::report::{Histograms, Pauses, Quantiles, SiteStats, Snapshot, TaskCounts};
 use std::fmt::Write;
 
 /// Reads one number of a spawn site's stats.
@@ -131,8 +132,21 @@ impl Snapshot {
     /// ```
     pub fn to_prometheus(&self) -> String {
         let mut e = Exposition { out: String::new() };
+        e.counters(self);
+        e.gauges(self);
+        e.tasks(&self.tasks);
+        e.histograms(&self.histograms);
+        e.pauses(&self.pauses);
+        e.sites(&self.sites);
+        e.out
+    }
+}
 
-        let per_proc: Vec<(String, Vec<u64>)> = self
+/// The sections of [`Snapshot::to_prometheus`], in order.
+impl Exposition {
+    /// Scheduler counters: the sum, then one sample per processor.
+    fn counters(&mut self, snap: &Snapshot) {
+        let per_proc: Vec<(String, Vec<u64>)> = snap
             .procs
             .iter()
             .map(|p| {
@@ -142,196 +156,172 @@ impl Snapshot {
                 )
             })
             .collect();
-        for (i, (name, help, total)) in self.totals.values().enumerate() {
+        for (i, (name, help, total)) in snap.totals.values().enumerate() {
             let metric = format!("goro_{name}_total");
-            e.family(&metric, "counter", help);
-            e.sample(&metric, &[], total as f64);
+            self.family(&metric, "counter", help);
+            self.sample(&metric, &[], total as f64);
             for (index, values) in &per_proc {
-                e.sample(&metric, &[("processor", index)], values[i] as f64);
+                self.sample(&metric, &[("processor", index)], values[i] as f64);
             }
         }
+    }
 
+    /// Processors, threads, queues and live tasks now.
+    fn gauges(&mut self, snap: &Snapshot) {
         let gauges = [
             (
                 "goro_uptime_seconds",
-                "Time since the runtime started.",
-                self.uptime.as_secs_f64(),
+                help!(uptime),
+                snap.uptime.as_secs_f64(),
             ),
-            ("goro_processors", "Processors (P).", self.processors as f64),
+            ("goro_processors", help!(processors), snap.processors as f64),
             (
                 "goro_idle_processors",
-                "Processors parked in their pollers.",
-                self.idle_processors as f64,
+                help!(idle_processors),
+                snap.idle_processors as f64,
             ),
             (
                 "goro_spinning_processors",
-                "Processors searching for work.",
-                self.spinning as f64,
+                help!(spinning),
+                snap.spinning as f64,
             ),
-            (
-                "goro_threads",
-                "Machine threads, running a processor or parked spare.",
-                self.threads as f64,
-            ),
+            ("goro_threads", help!(threads), snap.threads as f64),
             (
                 "goro_idle_threads",
-                "Spare machine threads parked for reuse.",
-                self.idle_threads as f64,
+                help!(idle_threads),
+                snap.idle_threads as f64,
             ),
-            (
-                "goro_injector_tasks",
-                "Tasks in the global injector queue.",
-                self.injector as f64,
-            ),
-            (
-                "goro_live_tasks",
-                "Tasks spawned and not complete.",
-                self.tasks.live as f64,
-            ),
+            ("goro_injector_tasks", help!(injector), snap.injector as f64),
+            ("goro_live_tasks", help!(live), snap.tasks.live as f64),
             (
                 "goro_stats_enabled",
-                "1 if timing and histograms are on.",
-                f64::from(u8::from(self.stats_enabled)),
+                help!(stats_enabled),
+                f64::from(u8::from(snap.stats_enabled)),
             ),
         ];
         for (name, help, value) in gauges {
-            e.single(name, "gauge", help, value);
+            self.single(name, "gauge", help, value);
         }
-        e.family(
-            "goro_runqueue_tasks",
-            "gauge",
-            "Tasks in a processor's local run queue and runnext slot.",
-        );
-        for p in &self.procs {
-            e.sample(
+        self.family("goro_runqueue_tasks", "gauge", help!(runqueue));
+        for p in &snap.procs {
+            self.sample(
                 "goro_runqueue_tasks",
                 &[("processor", &p.index.to_string())],
                 p.runqueue as f64,
             );
         }
+    }
 
-        let t = &self.tasks;
+    /// Task counters over the runtime's life.
+    fn tasks(&mut self, t: &TaskCounts) {
         let tasks = [
-            ("goro_tasks_spawned_total", "Tasks spawned.", t.spawned),
-            (
-                "goro_tasks_completed_total",
-                "Tasks completed.",
-                t.completed,
-            ),
-            (
-                "goro_tasks_orphaned_total",
-                "Tasks found orphaned: idle while no waker for them exists.",
-                t.orphaned,
-            ),
-            (
-                "goro_tasks_reclaimed_total",
-                "Orphaned tasks cancelled by reclaim_orphans.",
-                t.reclaimed,
-            ),
+            ("goro_tasks_spawned_total", help!(spawned), t.spawned),
+            ("goro_tasks_completed_total", help!(completed), t.completed),
+            ("goro_tasks_orphaned_total", help!(orphaned), t.orphaned),
+            ("goro_tasks_reclaimed_total", help!(reclaimed), t.reclaimed),
             (
                 "goro_tasks_deadlocked_total",
-                "Tasks found deadlocked: in a cycle of tasks that each hold a lock the next waits on.",
+                help!(deadlocked),
                 t.deadlocked,
             ),
         ];
         for (name, help, value) in tasks {
-            e.single(name, "counter", help, value as f64);
+            self.single(name, "counter", help, value as f64);
         }
+    }
 
-        let h = &self.histograms;
+    /// The latency histograms, as summaries.
+    fn histograms(&mut self, h: &Histograms) {
         let summaries = [
             (
                 "goro_poll_duration_seconds",
-                "How long one poll of a task ran (sampled).",
+                help!(poll_duration),
                 &h.poll_duration,
             ),
             (
                 "goro_scheduling_latency_seconds",
-                "From a wake to the start of the poll it caused (sampled).",
+                help!(scheduling_latency),
                 &h.scheduling_latency,
             ),
             (
                 "goro_netpoll_block_seconds",
-                "How long a processor blocked in its poller when it parked.",
+                help!(netpoll_block),
                 &h.netpoll_block,
             ),
             (
                 "goro_task_lifetime_seconds",
-                "From spawn to completion (sampled).",
+                help!(task_lifetime),
                 &h.task_lifetime,
             ),
         ];
         for (name, help, q) in summaries {
-            e.summary(name, help, q, q.mean.as_secs_f64() * q.count as f64);
+            self.summary(name, help, q, q.mean.as_secs_f64() * q.count as f64);
         }
+    }
 
-        let p = &self.pauses;
-        e.single(
+    /// Stats cycles, pauses and the stall alarm.
+    fn pauses(&mut self, p: &Pauses) {
+        let cycles = p.num_cycles as f64;
+        self.single(
             "goro_stats_cycles_total",
             "counter",
-            "Stats cycles run.",
-            p.num_cycles as f64,
+            help!(num_cycles),
+            cycles,
         );
-        e.single(
+        let total = p.pause_total.as_secs_f64();
+        self.single(
             "goro_pause_total_seconds",
             "counter",
-            "Sum of every stats cycle's pause: the longest time a processor had runnable work and did not start a poll.",
-            p.pause_total.as_secs_f64(),
+            help!(pause_total),
+            total,
         );
-        e.single(
+        let alarms = p.stall_alarms as f64;
+        self.single(
             "goro_stall_alarms_total",
             "counter",
-            "Times the stall alarm fired.",
-            p.stall_alarms as f64,
+            help!(stall_alarms),
+            alarms,
         );
         let last = p.pauses.first().copied().unwrap_or_default();
-        e.single(
-            "goro_last_pause_seconds",
-            "gauge",
-            "The latest stats cycle's pause.",
-            last.as_secs_f64(),
-        );
-        e.single(
+        let help = "The latest stats cycle's pause.";
+        self.single("goro_last_pause_seconds", "gauge", help, last.as_secs_f64());
+        let baseline = p.baseline.as_secs_f64();
+        self.single(
             "goro_pause_baseline_seconds",
             "gauge",
-            "The baseline pause the stall alarm compares against.",
-            p.baseline.as_secs_f64(),
+            help!(pause_baseline),
+            baseline,
         );
         let recent_sum: f64 = p.pauses.iter().map(|d| d.as_secs_f64()).sum();
-        e.summary(
-            "goro_recent_pause_seconds",
-            "Pauses of the recent stats cycles (at most 256).",
-            &p.quantiles,
-            recent_sum,
-        );
+        let help = help!(recent_pauses);
+        self.summary("goro_recent_pause_seconds", help, &p.quantiles, recent_sum);
+    }
 
-        let sites: [(&str, &str, &str, SiteField); 3] = [
-            (
-                "goro_site_live_tasks",
-                "gauge",
-                "Live tasks spawned at a source location.",
-                |s| s.live,
-            ),
+    /// Per spawn site, labelled `site="file:line:col"`.
+    fn sites(&mut self, sites: &[SiteStats]) {
+        let families: [(&str, &str, &str, SiteField); 3] = [
+            ("goro_site_live_tasks", "gauge", help!(site_live), |s| {
+                s.live
+            }),
             (
                 "goro_site_spawned_total",
                 "counter",
-                "Tasks spawned at a source location.",
+                help!(site_spawned),
                 |s| s.spawned,
             ),
             (
                 "goro_site_completed_total",
                 "counter",
-                "Tasks spawned at a source location that completed.",
+                help!(site_completed),
                 |s| s.completed,
             ),
         ];
-        for (name, kind, help, get) in sites {
-            e.family(name, kind, help);
-            for s in &self.sites {
-                e.sample(name, &[("site", &s.spawned_at.to_string())], get(s) as f64);
+        for (name, kind, help, get) in families {
+            self.family(name, kind, help);
+            for s in sites {
+                self.sample(name, &[("site", &s.spawned_at.to_string())], get(s) as f64);
             }
         }
-        e.out
     }
 }
 

@@ -64,51 +64,61 @@ pub struct Quantiles {
 /// The runtime's latency histograms, merged over processors.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Histograms {
-    /// How long one poll of a task ran (sampled, see the crate docs).
+    #[doc = help!(poll_duration)]
+    ///
+    /// Which polls are timed is the scheduler's policy (see the crate docs).
     pub poll_duration: Quantiles,
-    /// From a wake to the start of the poll it caused (sampled).
+    #[doc = help!(scheduling_latency)]
     pub scheduling_latency: Quantiles,
-    /// How long a processor blocked in its poller when it parked.
+    #[doc = help!(netpoll_block)]
     pub netpoll_block: Quantiles,
-    /// From spawn to completion (sampled).
+    #[doc = help!(task_lifetime)]
     pub task_lifetime: Quantiles,
 }
 
 /// One processor in a [`Snapshot`].
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ProcSnapshot {
+    /// The processor's index, `0..processors`.
     pub index: usize,
-    /// Tasks in its local run queue and `runnext` slot.
+    #[doc = help!(runqueue)]
     pub runqueue: usize,
     /// Parked (in its poller, the poller watch, or its sleeper).
     pub idle: bool,
     /// Sockets registered on its poller now.
     pub io_sources: usize,
+    /// Its scheduler counters.
     pub counters: CounterSnapshot,
 }
 
 /// Task counts over the runtime's life.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct TaskCounts {
-    /// Tasks alive now (spawned, not complete).
+    #[doc = help!(live)]
     pub live: u64,
+    #[doc = help!(spawned)]
     pub spawned: u64,
+    #[doc = help!(completed)]
     pub completed: u64,
-    /// Tasks found orphaned (idle while no waker for them exists).
+    #[doc = help!(orphaned)]
     pub orphaned: u64,
-    /// Orphaned tasks cancelled because `reclaim_orphans` is on.
+    #[doc = help!(reclaimed)]
     pub reclaimed: u64,
-    /// Tasks found deadlocked (each counted once, in the deadlock that closed on it).
+    #[doc = help!(deadlocked)]
     pub deadlocked: u64,
 }
 
 /// Tasks spawned at one place in the source.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SiteStats {
+    /// The source location.
     #[serde(serialize_with = "serialize_site")]
     pub spawned_at: Site,
+    #[doc = help!(site_spawned)]
     pub spawned: u64,
+    #[doc = help!(site_completed)]
     pub completed: u64,
+    #[doc = help!(site_live)]
     pub live: u64,
     /// Lifetimes of the site's completed tasks.
     pub lifetime: Quantiles,
@@ -120,22 +130,22 @@ pub struct SiteStats {
 /// and did not start a poll.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Pauses {
+    #[doc = help!(num_cycles)]
     pub num_cycles: u64,
     /// When the last cycle ran, as time since the runtime started.
     #[serde(serialize_with = "crate::durations::opt_secs")]
     pub last_cycle: Option<Duration>,
-    /// Sum of every cycle's pause.
+    #[doc = help!(pause_total)]
     #[serde(serialize_with = "crate::durations::secs")]
     pub pause_total: Duration,
-    /// The most recent pauses, newest first (at most 256).
+    #[doc = help!(recent_pauses)]
     #[serde(serialize_with = "crate::durations::vec_secs")]
     pub pauses: Vec<Duration>,
     /// Quantiles of `pauses`.
     pub quantiles: Quantiles,
-    /// Times the stall alarm fired: the p95 pause of the recent cycles exceeded the running
-    /// baseline times the alarm factor.
+    #[doc = help!(stall_alarms)]
     pub stall_alarms: u64,
-    /// The running baseline pause the alarm compares against.
+    #[doc = help!(pause_baseline)]
     #[serde(serialize_with = "crate::durations::secs")]
     pub baseline: Duration,
 }
@@ -162,8 +172,11 @@ pub enum TaskState {
 /// One task, as a report shows it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TaskInfo {
+    /// The task's id, unique in the runtime's life.
     pub id: u64,
+    /// The name given at spawn (`Builder::name`), if any.
     pub name: Option<String>,
+    /// Where it was spawned.
     #[serde(serialize_with = "serialize_site")]
     pub spawned_at: Site,
     /// Where the goro future it last suspended on was created; `None` if it never
@@ -172,6 +185,7 @@ pub struct TaskInfo {
     pub suspended_at: Option<Site>,
     /// Which goro future that was.
     pub wait_op: Option<WaitOp>,
+    /// Where it is in its life.
     pub state: TaskState,
     /// Since spawn.
     #[serde(serialize_with = "crate::durations::secs")]
@@ -179,7 +193,9 @@ pub struct TaskInfo {
     /// Since it last returned `Pending` (zero if it is scheduled or running).
     #[serde(serialize_with = "crate::durations::secs")]
     pub idle: Duration,
+    /// Times it was polled.
     pub polls: u64,
+    /// Times it was woken.
     pub wakes: u64,
     /// Wakers for it that exist right now.
     pub wakers: u32,
@@ -197,13 +213,17 @@ pub enum SuspectReason {
     GrowingAndStuck,
 }
 
-/// A group of idle tasks (same spawn site, same suspension point) suspected of leaking.
+/// A group of idle tasks (same spawn site, suspension point and wait op) suspected of
+/// leaking.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Suspect {
+    /// Where the group's tasks were spawned.
     #[serde(serialize_with = "serialize_site")]
     pub spawned_at: Site,
+    /// Where they last suspended on a goro future; `None` if they never did.
     #[serde(serialize_with = "serialize_opt_site")]
     pub suspended_at: Option<Site>,
+    /// Which goro future that was.
     pub wait_op: Option<WaitOp>,
     /// Idle tasks in the group now.
     pub live: u64,
@@ -212,6 +232,7 @@ pub struct Suspect {
     /// The longest any task of the group has been idle.
     #[serde(serialize_with = "crate::durations::secs")]
     pub oldest_idle: Duration,
+    /// Why the group is suspected.
     pub reason: SuspectReason,
 }
 
@@ -243,9 +264,14 @@ pub struct LeakReport {
     pub stuck_in_poll: Vec<LongPoll>,
     /// Suspected groups, most suspicious first (by count, then growth).
     pub suspected: Vec<Suspect>,
+    #[doc = help!(stall_alarms)]
     pub stall_alarms: u64,
+    #[doc = help!(live)]
     pub live_tasks: u64,
+    #[doc = help!(num_cycles)]
     pub cycles: u64,
+    /// How long an idle task waits before the detector calls it stuck
+    /// (`Builder::leak_threshold`).
     #[serde(serialize_with = "crate::durations::secs")]
     pub leak_threshold: Duration,
 }
@@ -253,47 +279,58 @@ pub struct LeakReport {
 /// The whole runtime at one moment.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Snapshot {
-    /// Time since the runtime started.
+    #[doc = help!(uptime)]
     #[serde(serialize_with = "crate::durations::secs")]
     pub uptime: Duration,
+    #[doc = help!(processors)]
     pub processors: usize,
-    /// Processors parked (in their poller, the poller watch, or their sleeper).
+    #[doc = help!(idle_processors)]
     pub idle_processors: usize,
-    /// Processors searching for work.
+    #[doc = help!(spinning)]
     pub spinning: usize,
-    /// Machine threads (running a processor or parked spare).
+    #[doc = help!(threads)]
     pub threads: usize,
-    /// Spare machines parked for reuse.
+    #[doc = help!(idle_threads)]
     pub idle_threads: usize,
-    /// Tasks in the global injector.
+    #[doc = help!(injector)]
     pub injector: usize,
+    /// Each processor, by index.
     pub procs: Vec<ProcSnapshot>,
     /// Every processor's counters summed.
     pub totals: CounterSnapshot,
+    /// Task counts over the runtime's life.
     pub tasks: TaskCounts,
     /// Per spawn site, most live tasks first.
     pub sites: Vec<SiteStats>,
+    /// The latency histograms, merged over processors.
     pub histograms: Histograms,
+    /// The stats cycles and their pauses.
     pub pauses: Pauses,
-    /// Whether timing and histograms are on (`Builder::stats`).
+    #[doc = help!(stats_enabled)]
     pub stats_enabled: bool,
 }
 
-/// Tasks that share a spawn site and a suspension point.
+/// Tasks that share a spawn site, a suspension point and a wait op.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TaskGroup {
+    /// Where the group's tasks were spawned.
     #[serde(serialize_with = "serialize_site")]
     pub spawned_at: Site,
+    /// Where they last suspended on a goro future; `None` if they never did.
     #[serde(serialize_with = "serialize_opt_site")]
     pub suspended_at: Option<Site>,
+    /// Which goro future that was.
     pub wait_op: Option<WaitOp>,
+    /// The group's tasks.
     pub tasks: Vec<TaskInfo>,
 }
 
 /// Every live task, grouped like a goroutine dump, biggest group first.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct TaskDump {
+    #[doc = help!(uptime)]
     #[serde(serialize_with = "crate::durations::secs")]
     pub uptime: Duration,
+    /// The groups, biggest first, ties in [`GroupKey`](crate::GroupKey) order.
     pub groups: Vec<TaskGroup>,
 }

@@ -24,8 +24,8 @@ pub enum WaitKind {
 
 macro_rules! wait_ops {
     ($($(#[$doc:meta])* $variant:ident = $name:literal, $kind:ident;)*) => {
-        /// A goro leaf future that can suspend a task.
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+        /// A goro leaf future that can suspend a task (ordered as declared).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
         #[repr(u8)]
         pub enum WaitOp {
             $($(#[$doc])* #[serde(rename = $name)] $variant,)*

@@ -2,9 +2,14 @@
 //!
 //! ## How a socket operation runs: readiness → operation → clear
 //!
-//! Every socket is a nonblocking `mio` socket registered, edge-triggered, with the poller
-//! of the processor that created it (`goro_sched::io::current_poller`; from `block_on` or a
-//! blocking thread, one picked round-robin). It stays there for its whole life. An operation
+//! Every socket is a nonblocking `mio` socket registered, edge-triggered, with one
+//! processor's poller, and it stays there for its whole life. A socket a task creates
+//! (`bind`, `connect`) goes to the poller of the processor that created it
+//! (`goro_sched::io::current_poller`; from `block_on` or a blocking thread, one picked
+//! round-robin); an accepted one goes to the poller with the fewest registrations
+//! (`goro_sched::io::least_loaded_poller`), so connections spread over the processors
+//! although one task accepts them all. The task serving a connection runs where its
+//! socket's events are dispatched, on its first wake at the latest. An operation
 //! (`read`, `write`, `accept`, `recv_from`, ...) polled by a task:
 //!
 //! 1. takes one unit of the task's cooperative budget (`goro_sched::coop::poll_proceed`);

@@ -14,7 +14,8 @@
 //! 2. **Stall alarm.** The pause goes into the `PauseLog`, which raises the alarm when the
 //!    p95 of the recent cycles exceeds the baseline times the configured factor.
 //! 3. **Leak scan.** Every idle task in the registry is grouped by (spawn site, suspension
-//!    point); the groups go to the `SuspectDetector`, whose verdict the leak report shows.
+//!    point, wait op: `goro_stats::GroupKey`); the groups go to the `SuspectDetector`, whose
+//!    verdict the leak report shows.
 //! 4. **Long polls.** A task seen running by two cycles with the same poll count has been
 //!    in one poll at least since the first of them: it is blocked inside the poll (a
 //!    `std::sync` lock taken twice, a blocking call), where no goro wait sees it. Such
@@ -26,8 +27,8 @@ use crate::ownership::RunState;
 use crate::shared::Shared;
 use crate::time::clock;
 use goro_stats::{
-    Histogram, IdleGroup, LongPoll, PauseLog, Site, StallAlarm, Suspect, SuspectDetector, TaskInfo,
-    WaitOp,
+    GroupKey, Grouping, Histogram, IdleGroup, LongPoll, PauseLog, Site, StallAlarm, Suspect,
+    SuspectDetector, TaskInfo,
 };
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -148,15 +149,14 @@ impl CycleState {
     }
 }
 
-/// Groups the idle tasks by (spawn site, suspension point), leaving out the ones found
+/// Groups the idle tasks by (spawn site, suspension point, wait op), leaving out the ones found
 /// exactly (orphaned, deadlocked): the detector judges the rest. Also returns the running
 /// tasks (not blocking-pool ones) with their poll counts.
 fn idle_groups(shared: &Shared) -> (Vec<IdleGroup>, Vec<(TaskInfo, u64)>) {
-    type Key = (Site, Option<Site>, Option<WaitOp>);
     let now = clock::coarse_now();
     let threshold = shared.config.leak_threshold;
     let deadlocked = shared.stats.deadlocked_ids();
-    let mut groups: HashMap<Key, IdleGroup> = HashMap::new();
+    let mut groups = Grouping::new();
     let mut running = Vec::new();
     shared.registry.for_each(|task| {
         let header = task.header();
@@ -174,25 +174,19 @@ fn idle_groups(shared: &Shared) -> (Vec<IdleGroup>, Vec<(TaskInfo, u64)>) {
             return;
         }
         let suspension = header.record.suspension();
-        let key = (
-            header.spawned_at,
-            suspension.map(|s| s.at),
-            suspension.map(|s| s.op),
-        );
+        let key = GroupKey {
+            spawned_at: header.spawned_at,
+            suspended_at: suspension.map(|s| s.at),
+            wait_op: suspension.map(|s| s.op),
+        };
         let idle = clock::duration_between(header.record.idle_since(), now);
-        let group = groups.entry(key).or_insert_with(|| IdleGroup {
-            spawned_at: key.0,
-            suspended_at: key.1,
-            wait_op: key.2,
-            idle: 0,
-            oldest_idle: Duration::ZERO,
-            stuck: 0,
-        });
+        let group = groups.entry(key, || IdleGroup::empty(key));
         group.idle += 1;
         group.oldest_idle = group.oldest_idle.max(idle);
         group.stuck += (idle > threshold) as u64;
     });
-    (groups.into_values().collect(), running)
+    let groups = groups.ranked(|g| g.idle).into_iter().map(|(_, g)| g);
+    (groups.collect(), running)
 }
 
 #[cfg(test)]

@@ -4,8 +4,8 @@ use crate::shared::Shared;
 use crate::task::RawTask;
 use crate::time::clock;
 use goro_stats::{
-    CounterSnapshot, Histogram, Histograms, LeakReport, Pauses, ProcSnapshot, SiteStats, Snapshot,
-    TaskCounts, TaskDump, TaskGroup, TaskInfo, TaskState,
+    CounterSnapshot, GroupKey, Grouping, Histogram, Histograms, LeakReport, Pauses, ProcSnapshot,
+    SiteStats, Snapshot, TaskCounts, TaskDump, TaskGroup, TaskInfo, TaskState,
 };
 use std::collections::HashMap;
 use std::time::Duration;
@@ -202,32 +202,26 @@ fn refresh_idle<'a>(shared: &Shared, tasks: impl Iterator<Item = &'a mut TaskInf
     }
 }
 
-/// Every live task, grouped by spawn site and suspension point, biggest group first.
+/// Every live task, grouped by spawn site, suspension point and wait op, biggest group
+/// first, ties in key order ([`goro_stats::Grouping`]).
 pub(crate) fn task_dump(shared: &Shared) -> TaskDump {
     let now = clock::now();
     let deadlocked = shared.stats.deadlocked_ids();
-    let mut groups: HashMap<_, TaskGroup> = HashMap::new();
+    let mut groups = Grouping::new();
     shared.registry.for_each(|task| {
         let mut info = task_info(task, now);
         if info.state == TaskState::Idle && deadlocked.contains(&info.id) {
             info.state = TaskState::Deadlocked;
         }
-        let key = (info.spawned_at, info.suspended_at, info.wait_op);
-        groups
-            .entry(key)
-            .or_insert_with(|| TaskGroup {
-                spawned_at: key.0,
-                suspended_at: key.1,
-                wait_op: key.2,
-                tasks: Vec::new(),
-            })
-            .tasks
-            .push(info);
+        let key = GroupKey::of(&info);
+        groups.entry(key, || TaskGroup::empty(key)).tasks.push(info);
     });
-    let mut groups: Vec<TaskGroup> = groups.into_values().collect();
-    groups.sort_by_key(|g| std::cmp::Reverse(g.tasks.len()));
     TaskDump {
         uptime: shared.stats.started.elapsed(),
-        groups,
+        groups: groups
+            .ranked(|g| g.tasks.len())
+            .into_iter()
+            .map(|(_, g)| g)
+            .collect(),
     }
 }
