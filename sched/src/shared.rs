@@ -30,19 +30,35 @@ use std::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering::*};
 use std::sync::Arc;
 
 pub(crate) struct Shared {
+    /// Each processor's shared half, by index: the stealing end of its queue, `runnext`,
+    /// park state, poller, timers, counters. Anyone may read; see `ProcShared` for who
+    /// writes each field.
     pub(crate) procs: Box<[ProcShared]>,
-    processors: Box<[ProcessorCell]>,
+    /// Each processor's owned half, by index. Only the machine that owns processor `i`
+    /// (`procs[i].owner`) touches `owned[i]`, through [`Shared::processor`].
+    owned: Box<[ProcessorCell]>,
+    /// The machines: spares waiting for a processor, and the handoff queue.
     pub(crate) machines: Machines,
+    /// Wakes the monitor; written by shutdown, read by the monitor.
     pub(crate) monitor: MonitorSignal,
+    /// Tasks scheduled from threads without a processor; pushed by anyone, popped by
+    /// processors (every 61st tick, and when their own queue is empty).
     pub(crate) injector: Injector<Notified>,
+    /// Parked and spinning processors (Go's `pidle`/`nmspinning`), see `idle.rs`.
     pub(crate) idle: Idle,
     /// With several processors: the watch over their pollers that one parked processor at a
     /// time blocks in (see `Processor::park`).
     pub(crate) watch: Option<PollerWatch>,
+    /// Every live task, from spawn (inserted by the spawner) to completion (removed by the
+    /// machine that completes it); walked by shutdown and the stats cycle.
     pub(crate) registry: Registry,
+    /// The threads of `spawn_blocking`; fed by anyone, run by its own threads.
     pub(crate) blocking: BlockingPool,
+    /// Set at build time, read-only after.
     pub(crate) config: Config,
+    /// Set once by shutdown; read by whoever schedules or registers work.
     shutdown: AtomicBool,
+    /// The runtime's statistics (`stats/mod.rs` says who writes what).
     pub(crate) stats: RuntimeStats,
     /// Round-robin cursor for work from threads that hold none of our processors.
     next_remote: AtomicUsize,
@@ -52,7 +68,7 @@ impl Shared {
     pub(crate) fn new(
         config: Config,
         procs: Vec<ProcShared>,
-        processors: Vec<ProcessorCell>,
+        owned: Vec<ProcessorCell>,
         watch: Option<PollerWatch>,
     ) -> Shared {
         let n = procs.len();
@@ -63,7 +79,7 @@ impl Shared {
                 std::thread::available_parallelism().map_or(n, |cpus| cpus.get()),
             ),
             procs: procs.into_boxed_slice(),
-            processors: processors.into_boxed_slice(),
+            owned: owned.into_boxed_slice(),
             machines: Machines::new(),
             monitor: MonitorSignal::new(),
             injector: Injector::new(),
@@ -233,7 +249,7 @@ impl Shared {
     /// The caller owns the processor (it was handed to it), or all machines have exited.
     pub(crate) unsafe fn processor(&self, index: usize) -> &Processor {
         // SAFETY: per the caller.
-        unsafe { self.processors[index].get() }
+        unsafe { self.owned[index].get() }
     }
 
     /// Tells every processor, spare machine and the monitor to stop. Machines finish their
@@ -255,7 +271,7 @@ impl Shared {
             p.poller.shutdown_all();
         }
         self.registry.close_and_drain(RawTask::shutdown);
-        for index in 0..self.processors.len() {
+        for index in 0..self.owned.len() {
             // SAFETY: called after every machine thread was joined.
             unsafe { self.processor(index) }.drain();
         }
