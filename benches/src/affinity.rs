@@ -16,7 +16,9 @@ use core_affinity::CoreId;
 /// Which core the clients and the server of a network bench get; `None` is "not pinned".
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Placement {
+    /// The core the clients run on.
     pub client: Option<CoreId>,
+    /// The core the server runs on.
     pub server: Option<CoreId>,
 }
 

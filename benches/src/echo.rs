@@ -36,7 +36,9 @@ pub const READ_BUF: usize = 16 * 1024;
 /// One workload of the echo suite: a message size.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Workload {
+    /// 1 KiB messages.
     Kib1,
+    /// 64-byte messages.
     B64,
 }
 

@@ -63,11 +63,17 @@ pub const BUSY_TASKS_PER_WORKER: usize = 2;
 /// One workload of the scheduler suite.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Workload {
+    /// `spawn_many_local`: one task spawns [`NUM_SPAWN`] empty tasks.
     SpawnManyLocal,
+    /// `spawn_many_remote_idle`: the bench thread spawns [`NUM_SPAWN`] tasks into an idle runtime.
     SpawnManyRemoteIdle,
+    /// `spawn_many_remote_busy`: the same while background tasks keep every worker busy.
     SpawnManyRemoteBusy,
+    /// `yield_many`: [`YIELD_TASKS`] tasks each yield [`NUM_YIELD`] times.
     YieldMany,
+    /// `ping_pong`: pairs of tasks exchange one message each way.
     PingPong,
+    /// `chained_spawn`: each task of a chain spawns the next and exits.
     ChainedSpawn,
 }
 

@@ -39,9 +39,11 @@ pub enum ServerKind {
 /// The runtime family being measured, for criterion function ids and table columns.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Side {
+    /// goro with its stats on (the default).
     Goro,
     /// goro with `stats(false)`, only compared with goro itself (the stats overhead bench).
     GoroNoStats,
+    /// tokio (`current_thread` at one worker, `multi_thread` otherwise).
     Tokio,
 }
 

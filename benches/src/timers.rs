@@ -41,7 +41,9 @@ pub const SLEEP_FOR: Duration = Duration::from_millis(1);
 /// One workload of the timer suite.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Workload {
+    /// `arm_cancel`: arm and cancel [`NUM_TIMERS`] sleeps.
     ArmCancel,
+    /// `sleep_loop`: [`SLEEP_TASKS`] tasks sleep 1 ms [`SLEEPS_PER_TASK`] times each.
     SleepLoop,
 }
 

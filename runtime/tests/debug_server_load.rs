@@ -34,10 +34,8 @@ fn raise_descriptor_limit(needed: u64) {
         rlim_max: 0,
     };
     // SAFETY: getrlimit writes into the rlimit we pass, which lives for the call.
-    assert_eq!(
-        unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) },
-        0
-    );
+    let got = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) };
+    assert_eq!(got, 0);
     if limit.rlim_cur >= needed {
         return;
     }

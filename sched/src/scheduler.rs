@@ -273,11 +273,6 @@ impl Handle {
     pub fn uptime(&self) -> Duration {
         self.shared.stats.started.elapsed()
     }
-
-    /// (unparked, spinning) processor counts.
-    pub fn idle_counts(&self) -> (usize, usize) {
-        self.shared.idle.counts()
-    }
 }
 
 impl std::fmt::Debug for Handle {

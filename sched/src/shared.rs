@@ -31,36 +31,40 @@ use std::sync::Arc;
 
 /// One runtime's state. Fixed at start unless a field says otherwise.
 pub(crate) struct Shared {
-    /// The processors' shared halves, by index: see `ProcShared` for who writes each field.
+    /// The processors' shared halves, by index: anyone may read; see `ProcShared` for who
+    /// writes each field.
     pub(crate) procs: Box<[ProcShared]>,
-    /// The processors' owned halves, by index: only the machine owning one touches it
-    /// (`Shared::processor`), under the ownership protocol (`ownership.rs`).
-    processors: Box<[ProcessorCell]>,
+    /// The processors' owned halves, by index: only the machine owning processor `i` touches
+    /// `owned[i]` (through [`Shared::processor`]), under the ownership protocol
+    /// (`ownership.rs`).
+    owned: Box<[ProcessorCell]>,
     /// The machines (threads) and the queue of processors handed off waiting for one:
     /// the monitor and `block_in_place` hand processors off; spare machines wait there.
     pub(crate) machines: Machines,
-    /// Wakes the monitor from its sleep at shutdown.
+    /// Wakes the monitor from its sleep; written by shutdown, read by the monitor.
     pub(crate) monitor: MonitorSignal,
     /// The global run queue (Go's `sched.runq`): any thread pushes (wakes from outside,
-    /// spawns from non-machines, tasks of a lost processor); processors take batches.
+    /// spawns from non-machines, tasks of a lost processor); processors take batches
+    /// (every 61st tick, and when their own queue is empty).
     pub(crate) injector: Injector<Notified>,
-    /// Which processors are parked and how many spin (`idle.rs`): processors write it as
-    /// they park, wake and search; `notify_work` reads it to choose whom to wake.
+    /// Which processors are parked and how many spin (Go's `pidle`/`nmspinning`, `idle.rs`):
+    /// processors write it as they park, wake and search; `notify_work` reads it to choose
+    /// whom to wake.
     pub(crate) idle: Idle,
     /// With several processors: the watch over their pollers that one parked processor at a
     /// time blocks in (see `Processor::park`); claimed by parking processors, offered to a
     /// sleeper by the monitor during a long poll.
     pub(crate) watch: Option<PollerWatch>,
-    /// Every live task, for stats and leak reports: spawns insert, task ends remove, stats
-    /// cycles walk it (`registry.rs`).
+    /// Every live task, from spawn (inserted by the spawner) to completion (removed by the
+    /// machine that completes it); walked by shutdown and the stats cycle.
     pub(crate) registry: Registry,
-    /// The blocking pool (`spawn_blocking`): its threads come and go by demand.
+    /// The threads of `spawn_blocking`; fed by anyone, run by its own threads.
     pub(crate) blocking: BlockingPool,
-    /// The settings the runtime was built with.
+    /// Set at build time, read-only after.
     pub(crate) config: Config,
-    /// Set once by shutdown; read by every loop that must end.
+    /// Set once by shutdown; read by whoever schedules or registers work.
     shutdown: AtomicBool,
-    /// Runtime-wide stats: the monitor's stats cycle writes, snapshots read (`stats/`).
+    /// The runtime's statistics (`stats/mod.rs` says who writes what).
     pub(crate) stats: RuntimeStats,
     /// Round-robin cursor for work from threads that hold none of our processors.
     next_remote: AtomicUsize,
@@ -70,7 +74,7 @@ impl Shared {
     pub(crate) fn new(
         config: Config,
         procs: Vec<ProcShared>,
-        processors: Vec<ProcessorCell>,
+        owned: Vec<ProcessorCell>,
         watch: Option<PollerWatch>,
     ) -> Shared {
         let n = procs.len();
@@ -81,7 +85,7 @@ impl Shared {
                 std::thread::available_parallelism().map_or(n, |cpus| cpus.get()),
             ),
             procs: procs.into_boxed_slice(),
-            processors: processors.into_boxed_slice(),
+            owned: owned.into_boxed_slice(),
             machines: Machines::new(),
             monitor: MonitorSignal::new(),
             injector: Injector::new(),
@@ -251,7 +255,7 @@ impl Shared {
     /// The caller owns the processor (it was handed to it), or all machines have exited.
     pub(crate) unsafe fn processor(&self, index: usize) -> &Processor {
         // SAFETY: per the caller.
-        unsafe { self.processors[index].get() }
+        unsafe { self.owned[index].get() }
     }
 
     /// Tells every processor, spare machine and the monitor to stop. Machines finish their
@@ -273,7 +277,7 @@ impl Shared {
             p.poller.shutdown_all();
         }
         self.registry.close_and_drain(RawTask::shutdown);
-        for index in 0..self.processors.len() {
+        for index in 0..self.owned.len() {
             // SAFETY: called after every machine thread was joined.
             unsafe { self.processor(index) }.drain();
         }

@@ -6,7 +6,7 @@
 //! ([`IdleGroup`]). [`SuspectDetector`] keeps each group's idle count over the last
 //! [`WINDOW`] cycles (a group missing from a cycle counts 0) and suspects a group when
 //!
-//! - **Growing**: its idle count rose in each of the last [`K`] cycles (the last `K + 1`
+//! - **Growing**: its idle count rose in each of the last [`RISES`] cycles (the last `RISES + 1`
 //!   observations strictly increase), the latest count is the highest of the window, and
 //!   the tasks that made it grow are still there: its oldest idle task has been idle at
 //!   least since the first of those rises was observed (`oldest_idle` is at least the time
@@ -28,7 +28,7 @@
 //! keep-alive connections (flat count, socket wait), workers on a channel that do get
 //! messages (their idle time stays short), long sleepers (flat count, timer wait), churn of
 //! short tasks (counts go up and down, the oldest idle age keeps resetting), and a group that
-//! grew for fewer than `K` cycles and then stopped.
+//! grew for fewer than `RISES` cycles and then stopped.
 //!
 //! Suspects are ranked most idle tasks first, then highest growth. A group whose count was
 //! zero for the whole window is forgotten, so the history stays bounded by the groups seen in
@@ -41,7 +41,7 @@ use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
 /// How many consecutive rises make a group "growing".
-pub const K: usize = 3;
+pub const RISES: usize = 3;
 /// How many cycles of history the detector keeps per group (growth is measured over them).
 pub const WINDOW: usize = 8;
 
@@ -253,17 +253,21 @@ impl SuspectDetector {
 
 /// The growing rule of the module docs, over a group's history and the cycle times.
 fn is_growing(seen: &VecDeque<(u64, Duration)>, times: &VecDeque<Duration>) -> bool {
-    if seen.len() < K + 1 || times.len() < K + 1 {
+    if seen.len() < RISES + 1 || times.len() < RISES + 1 {
         return false;
     }
-    let run: Vec<(u64, Duration)> = seen.iter().skip(seen.len() - (K + 1)).copied().collect();
+    let run: Vec<(u64, Duration)> = seen
+        .iter()
+        .skip(seen.len() - (RISES + 1))
+        .copied()
+        .collect();
     let counts_rise = run.windows(2).all(|w| w[1].0 > w[0].0);
-    let last = run[K].0;
+    let last = run[RISES].0;
     let highest = seen.iter().all(|&(n, _)| n <= last);
     // The first rise was seen at the run's second cycle; the oldest task must be older.
-    let first_rise = times[times.len() - K];
+    let first_rise = times[times.len() - RISES];
     let now = times[times.len() - 1];
-    let oldest = run[K].1;
+    let oldest = run[RISES].1;
     let timed = run.iter().any(|&(_, age)| age > Duration::ZERO);
     let kept = !timed || oldest >= now.saturating_sub(first_rise);
     counts_rise && highest && kept

@@ -119,6 +119,7 @@ const BAD_REQUEST: &[u8] =
 pub enum Parsed {
     /// A whole request of `len` bytes (head and body).
     Request {
+        /// Its length in bytes.
         len: usize,
         /// Whether the connection stays open after the response.
         keep_alive: bool,

@@ -27,6 +27,7 @@ impl Item {
             id,
             data: UnsafeCell::new(0),
         }));
+        // SAFETY: the item was just created here; no other thread can see it yet.
         item.0.data.with_mut(|d| unsafe { *d = payload(id) });
         item
     }
@@ -63,6 +64,7 @@ impl Seen {
             std::mem::forget(item);
             panic!("item {id} came out of the slot twice");
         }
+        // SAFETY: the check above proved this thread the item's only holder.
         let data = item.0.data.with(|d| unsafe { *d });
         assert_eq!(
             data,

@@ -221,6 +221,7 @@ struct Cell {
 // SAFETY: the cells inside are only accessed as the state word allows, which is what loom
 // checks; everything else in the cell is `Send + Sync`.
 unsafe impl Send for Cell {}
+// SAFETY: as for `Send` above.
 unsafe impl Sync for Cell {}
 
 /// A pointer to the task; carries no reference by itself.
@@ -230,6 +231,7 @@ struct RawTask(NonNull<Cell>);
 // SAFETY: the model keeps the `Cell` in memory (an `Arc` per thread) for the whole execution;
 // whether it is "allocated" is checked separately, through `alive`.
 unsafe impl Send for RawTask {}
+// SAFETY: as for `Send` above.
 unsafe impl Sync for RawTask {}
 
 impl RawTask {
@@ -238,6 +240,7 @@ impl RawTask {
         // SAFETY: see `Send`.
         let cell = unsafe { self.0.as_ref() };
         cell.alive
+            // SAFETY: the task is alive until the last reference frees it, and this thread holds one; loom's cell reports any read that races the free's write.
             .with(|a| assert!(unsafe { *a }, "task used after it was freed"));
         cell
     }
@@ -255,18 +258,21 @@ impl RawTask {
     fn dealloc(self) {
         let cell = self.header();
         assert_eq!(cell.state.load().refs(), 0, "freed with references left");
+        // SAFETY: the last reference frees the task, so no other thread touches its cells now (loom's cells check it).
         cell.alive.with_mut(|a| unsafe {
             assert!(*a, "task freed twice");
             *a = false;
         });
         // Freeing drops whatever the cell holds.
         cell.stage.with_mut(|s| {
+            // SAFETY: the last reference frees the task, so no other thread touches its cells now (loom's cells check it).
             let stage = std::mem::replace(unsafe { &mut *s }, Stage::Consumed);
             assert!(
                 !matches!(stage, Stage::Running(_)),
                 "freed while the future is still there"
             );
         });
+        // SAFETY: the last reference frees the task, so no other thread touches its cells now (loom's cells check it).
         cell.join_waker.with_mut(|w| drop(unsafe { (*w).take() }));
         cell.sched.c.frees.fetch_add(1, Relaxed);
     }
@@ -333,6 +339,7 @@ fn poll_running(raw: RawTask) {
     assert_eq!(c.polling.fetch_add(1, Relaxed), 0, "two polls at once");
     c.polls.fetch_add(1, Relaxed);
     let cx = WakerRef(raw);
+    // SAFETY: the caller holds RUNNING, which grants this thread alone the future (loom's cell checks it).
     let res = raw.header().stage.with_mut(|s| match unsafe { &mut *s } {
         Stage::Running(fut) => fut.poll(&cx),
         _ => panic!("polled after completion"),
@@ -358,6 +365,7 @@ fn poll_running(raw: RawTask) {
 /// Drops the future. Caller holds RUNNING.
 fn drop_future(raw: RawTask) {
     raw.header().stage.with_mut(|s| {
+        // SAFETY: the caller holds RUNNING, which grants this thread alone the future (loom's cell checks it).
         let stage = std::mem::replace(unsafe { &mut *s }, Stage::Consumed);
         assert!(
             matches!(stage, Stage::Running(_)),
@@ -380,12 +388,15 @@ fn complete(raw: RawTask, value: Option<usize>) {
         c: cell.sched.c.clone(),
     };
     cell.stage
+        // SAFETY: the caller still holds RUNNING, so the stage is this thread's alone until COMPLETE is published below.
         .with_mut(|s| unsafe { *s = Stage::Finished(out) });
     let prev = cell.state.transition_to_complete();
     if !prev.is_join_interested() {
+        // SAFETY: COMPLETE without join interest: the JoinHandle is gone and will never read the output, so dropping it here is exclusive.
         cell.stage.with_mut(|s| unsafe { *s = Stage::Consumed });
     } else if prev.has_join_waker() {
         cell.join_waker.with(|w| {
+            // SAFETY: JOIN_WAKER is set and COMPLETE was just published: the JoinHandle no longer writes the slot, only reads are left.
             if let Some(w) = unsafe { &*w } {
                 w.wake_by_ref();
             }
@@ -494,6 +505,7 @@ impl JoinHandle {
             .0
             .header()
             .stage
+            // SAFETY: COMPLETE was observed with join interest: the output belongs to the JoinHandle, and the task never touches the stage again.
             .with_mut(|s| std::mem::replace(unsafe { &mut *s }, Stage::Consumed));
         let Stage::Finished(out) = stage else {
             panic!("JoinHandle found no output in a complete task");
@@ -510,6 +522,7 @@ impl JoinHandle {
         if snapshot.has_join_waker() {
             let same = cell
                 .join_waker
+                // SAFETY: JOIN_WAKER is set: until the JoinHandle unsets it the slot is only read, by the JoinHandle and the completing task.
                 .with(|w| unsafe { &*w }.as_ref().is_some_and(|w| w.will_wake(waker)));
             if same {
                 return false;
@@ -523,9 +536,11 @@ impl JoinHandle {
 
     fn set_join_waker(&self, waker: JoinWaker) -> Result<(), ()> {
         let cell = self.0.header();
+        // SAFETY: JOIN_WAKER is not set: the JoinHandle alone may write the slot.
         cell.join_waker.with_mut(|w| unsafe { *w = Some(waker) });
         let res = cell.state.set_join_waker();
         if res.is_err() {
+            // SAFETY: `set_join_waker` failed, so JOIN_WAKER was never set: the slot is still the JoinHandle's alone.
             cell.join_waker.with_mut(|w| unsafe { *w = None });
         }
         res
@@ -544,7 +559,9 @@ impl Drop for JoinHandle {
         }
         let cell = self.0.header();
         match cell.state.unset_join_interest() {
+            // SAFETY: `unset_join_interest` found COMPLETE: the output is the JoinHandle's, and the task never touches the stage again.
             Err(_complete) => cell.stage.with_mut(|s| unsafe { *s = Stage::Consumed }),
+            // SAFETY: join interest is gone and JOIN_WAKER was set: the completed task will not read the slot again, so the JoinHandle owns it.
             Ok(prev) if prev.has_join_waker() => cell.join_waker.with_mut(|w| unsafe { *w = None }),
             Ok(_) => {}
         }

@@ -249,7 +249,7 @@ impl ProcessorCell {
     }
 
     /// # Safety
-    /// The caller owns the processor (it set `owner` to its machine id after the processor
+    /// The caller owns the processor (it made itself the owner with `Ownership::acquire` after the
     /// was handed to it), or no machine is running any more (shutdown).
     pub(crate) unsafe fn get(&self) -> &Processor {
         &self.0

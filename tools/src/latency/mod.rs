@@ -43,6 +43,7 @@ pub struct Options {
     pub warmup: Duration,
     /// Offered requests/s in total.
     pub rate: f64,
+    /// Keep-alive connections of the plain load.
     pub connections: usize,
     /// How long `/block` and `/spin` take.
     pub stall: Duration,
@@ -68,12 +69,16 @@ impl Default for Options {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Scenario {
+    /// The plain load alone.
     Plain,
+    /// A handler that blocks its thread (`/block`) every 100 ms.
     Blocking,
+    /// A handler that spins the CPU (`/spin`) every 100 ms.
     CpuHog,
 }
 
 impl Scenario {
+    /// Every scenario, in the order the suite runs them.
     pub const ALL: [Scenario; 3] = [Scenario::Plain, Scenario::Blocking, Scenario::CpuHog];
 
     /// `plain`, `blocking`, `cpu-hog`.
@@ -103,6 +108,7 @@ pub struct Server {
     pub name: &'static str,
     /// `http-hello --runtime`.
     pub runtime: &'static str,
+    /// Its worker count.
     pub procs: usize,
     /// The CPUs it is pinned to (when pinning).
     pub cpus: &'static str,
@@ -146,10 +152,15 @@ pub const LOADGEN_CPU: usize = 0;
 /// One run's figures.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
 pub struct Run {
+    /// Median latency, µs.
     pub p50_us: f64,
+    /// 99th percentile latency, µs.
     pub p99_us: f64,
+    /// 99.9th percentile latency, µs.
     pub p999_us: f64,
+    /// Plain requests answered in the measured part.
     pub requests: u64,
+    /// Failed plain requests.
     pub errors: u64,
     /// Trigger requests answered during the run.
     pub triggers: u64,
@@ -158,7 +169,9 @@ pub struct Run {
 /// A server's runs in one scenario.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Cell {
+    /// The server measured.
     pub server: Server,
+    /// Its successful runs.
     pub runs: Vec<Run>,
     /// Why runs failed, if any did.
     pub failures: Vec<String>,
@@ -181,7 +194,9 @@ impl Cell {
 /// A pair's cells in one scenario.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Row {
+    /// What ran next to the plain load.
     pub scenario: Scenario,
+    /// goro's cell, then tokio's.
     pub cells: [Cell; 2],
 }
 
@@ -196,10 +211,13 @@ impl Row {
 /// The whole suite.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Report {
+    /// The settings the suite ran with.
     pub options: Options,
+    /// Cores available to the process.
     pub cores: usize,
     /// Whether the servers and the generator were pinned (needs 2 CPUs).
     pub pinned: bool,
+    /// One row per scenario and pair.
     pub rows: Vec<Row>,
 }
 

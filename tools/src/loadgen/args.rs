@@ -79,7 +79,10 @@ pub enum Protocol {
     #[default]
     Http,
     /// TCP echo: `size` bytes out, the same bytes back (`--echo SIZE`).
-    Echo { size: usize },
+    Echo {
+        /// Bytes per message.
+        size: usize,
+    },
 }
 
 /// Largest `--echo` message.
@@ -88,16 +91,22 @@ pub const MAX_ECHO: usize = 64 * 1024;
 /// What one run does.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Config {
+    /// Where the load goes.
     pub target: Target,
+    /// Connections, all kept alive.
     pub connections: usize,
     /// Total offered requests per second (open loop); `None` = closed loop.
     pub rate: Option<f64>,
+    /// The measured window.
     pub duration: Duration,
+    /// Unrecorded load before the window.
     pub warmup: Duration,
+    /// Generator threads.
     pub threads: usize,
     /// CPUs the generator threads are pinned to, thread `i` to `pin[i % len]` (not on the
     /// command line: `taskset` does it from outside; goro-bench sets it).
     pub pin: Option<Vec<usize>>,
+    /// What a request is.
     pub protocol: Protocol,
 }
 
@@ -106,9 +115,12 @@ pub struct Config {
 pub enum Command {
     /// Run, and print JSON if `json`.
     Run {
+        /// The run's settings.
         config: Config,
+        /// Print JSON instead of text.
         json: bool,
     },
+    /// Print the usage.
     Help,
 }
 

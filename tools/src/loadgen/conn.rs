@@ -65,9 +65,13 @@ pub enum Step {
     Connected,
     /// A response completed; the connection is idle again, or `Down` if `closed`.
     Completed {
+        /// When the request was meant to go out (open loop).
         intended: Option<Instant>,
+        /// When it went out.
         sent: Instant,
+        /// When its response completed.
         done: Instant,
+        /// Whether the server closed the connection.
         closed: bool,
     },
     /// The connection failed and is `Down`.
@@ -315,10 +319,14 @@ impl Conn {
 pub enum Parsed {
     /// A whole 2xx response of `len` bytes; `close` if the server will close.
     Complete {
+        /// Its length in bytes.
         len: usize,
+        /// Whether the server will close the connection.
         close: bool,
     },
+    /// Not all of it yet: read more.
     Partial,
+    /// Not a 2xx response this generator can read.
     Bad(Failure),
 }
 

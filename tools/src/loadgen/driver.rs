@@ -31,9 +31,13 @@ const TIMER: Token = Token(usize::MAX);
 
 /// What every thread of a run shares.
 pub struct Plan {
+    /// The server.
     pub addr: SocketAddr,
+    /// The bytes of one request.
     pub request: Arc<[u8]>,
+    /// What a request is.
     pub protocol: Protocol,
+    /// When requests go out.
     pub schedule: Schedule,
     /// No request goes out before this.
     pub start: Instant,

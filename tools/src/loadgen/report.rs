@@ -17,6 +17,7 @@ pub const MAX_LATENCY: Duration = Duration::from_secs(3600);
 pub struct Tally {
     /// Latencies in nanoseconds.
     pub latencies: Histogram<u64>,
+    /// Failures, by kind.
     pub failures: BTreeMap<Failure, u64>,
     /// Open loop: requests intended inside the window that were never sent (their connection
     /// was still waiting on an earlier response, or down, when the window closed).
@@ -26,6 +27,7 @@ pub struct Tally {
     /// CPU time the generator thread(s) used, and the wall time they ran (all of the run:
     /// start-up, warm-up, window, drain).
     pub cpu: Duration,
+    /// See `cpu`.
     pub wall: Duration,
 }
 
@@ -77,7 +79,9 @@ pub struct Report {
     pub mode: &'static str,
     /// The offered rate, requests/s (open loop).
     pub rate: Option<f64>,
+    /// Keep-alive connections.
     pub connections: usize,
+    /// Generator threads.
     pub threads: usize,
     /// The measured window, seconds.
     pub duration_s: f64,
@@ -93,11 +97,17 @@ pub struct Report {
     pub unfinished: u64,
     /// `requests / duration_s`.
     pub achieved_rps: f64,
+    /// Mean latency, µs.
     pub mean_us: f64,
+    /// Median latency, µs.
     pub p50_us: f64,
+    /// 90th percentile latency, µs.
     pub p90_us: f64,
+    /// 99th percentile latency, µs.
     pub p99_us: f64,
+    /// 99.9th percentile latency, µs.
     pub p999_us: f64,
+    /// Largest latency, µs.
     pub max_us: f64,
     /// Share of a CPU each generator thread kept busy on average (near 1: the generator,
     /// not the server, may be what limits the rate).

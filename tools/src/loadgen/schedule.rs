@@ -22,8 +22,11 @@ use std::time::{Duration, Instant};
 pub enum Schedule {
     /// A fixed total rate from `start` over `connections` connections.
     Open {
+        /// When the first request is due.
         start: Instant,
+        /// Requests per second over all connections.
         rate: f64,
+        /// Connections sharing the rate.
         connections: usize,
     },
     /// Each response triggers the next request.

@@ -34,17 +34,24 @@ options:
 /// What to run.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Options {
+    /// What the server does per request.
     pub workload: Workload,
+    /// Processor counts to measure.
     pub procs: Vec<usize>,
+    /// The runtime compared with goro, if any.
     pub against: Option<Side>,
+    /// Shorter runs.
     pub quick: bool,
+    /// Where the JSON and the charts go.
     pub out: PathBuf,
 }
 
 /// What the command line asks for.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Command {
+    /// Run the experiment.
     Run(Options),
+    /// Print the usage.
     Help,
 }
 

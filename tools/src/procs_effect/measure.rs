@@ -13,11 +13,13 @@ use serde::Serialize;
 /// CPU time and context switches of a process (all its threads).
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct ProcSample {
-    /// User and system CPU seconds (`/proc/PID/stat`, which includes threads that ended).
+    /// User CPU seconds (`/proc/PID/stat`, which includes threads that ended).
     pub user_s: f64,
+    /// System CPU seconds (same file).
     pub system_s: f64,
-    /// Summed over `/proc/PID/task/*/status` (live threads).
+    /// Voluntary context switches, summed over `/proc/PID/task/*/status` (live threads).
     pub voluntary: u64,
+    /// Involuntary context switches (summed the same way).
     pub involuntary: u64,
 }
 
@@ -103,8 +105,11 @@ pub fn counter_delta(before: &GoroTotals, after: &GoroTotals, name: &str) -> Opt
 /// Hardware counters of one run.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
 pub struct PerfCounts {
+    /// CPU cycles per request.
     pub cycles: f64,
+    /// Instructions per request.
     pub instructions: f64,
+    /// Cache misses per request.
     pub cache_misses: f64,
 }
 

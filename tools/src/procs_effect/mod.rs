@@ -50,12 +50,16 @@ use measure::{counter_delta, goro_totals, GoroTotals, PerfCounts, PerfRun, ProcS
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Workload {
+    /// HTTP/1.1 `GET /`.
     Http,
+    /// TCP echo.
     Echo,
+    /// HTTP/1.1 with a JSON body.
     Json,
 }
 
 impl Workload {
+    /// Every workload.
     pub const ALL: [Workload; 3] = [Workload::Http, Workload::Echo, Workload::Json];
 
     /// `http`, `echo`, `json`.
@@ -72,8 +76,11 @@ impl Workload {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Side {
+    /// goro.
     Goro,
+    /// tokio.
     Tokio,
+    /// Go's net/http.
     Go,
 }
 
@@ -98,6 +105,7 @@ pub const LOADGEN_CPU: usize = 0;
 /// Goro's counters per request (`None` where the runtime does not have the counter).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
 pub struct GoroCosts {
+    /// Task polls.
     pub polls: f64,
     /// Wakes that crossed processors; `None` while goro's stats do not count them.
     pub cross_wakes: Option<f64>,
@@ -105,9 +113,13 @@ pub struct GoroCosts {
     pub steals: f64,
     /// Steal operations.
     pub steal_ops: f64,
+    /// Polls of another processor's poller.
     pub poll_steals: f64,
+    /// Processor parks.
     pub parks: f64,
+    /// Processor unparks.
     pub unparks: f64,
+    /// Processor handoffs.
     pub handoffs: f64,
     /// Events per poll of a poller (batching), not per request.
     pub events_per_netpoll: Option<f64>,
@@ -116,11 +128,17 @@ pub struct GoroCosts {
 /// What one request cost the server.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
 pub struct Costs {
+    /// User CPU, µs.
     pub user_us: f64,
+    /// System CPU, µs.
     pub system_us: f64,
+    /// Voluntary context switches.
     pub voluntary_cs: f64,
+    /// Involuntary context switches.
     pub involuntary_cs: f64,
+    /// goro's counters (goro only).
     pub goro: Option<GoroCosts>,
+    /// Hardware counters, where perf is allowed.
     pub perf: Option<PerfCounts>,
 }
 
@@ -141,16 +159,22 @@ impl Costs {
 pub struct Latency {
     /// Of the smallest maximum throughput.
     pub fraction: f64,
+    /// The offered rate, requests/s.
     pub rate: f64,
+    /// Median latency, µs.
     pub p50_us: f64,
+    /// 99th percentile latency, µs.
     pub p99_us: f64,
+    /// Failed requests.
     pub errors: u64,
 }
 
 /// One runtime at one processor count.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Point {
+    /// The runtime.
     pub side: Side,
+    /// Its processor (worker) count.
     pub procs: usize,
     /// The CPUs the server was pinned to (`None`: not pinned).
     pub server_cpus: Option<String>,
@@ -158,17 +182,24 @@ pub struct Point {
     pub max_rps: f64,
     /// Share of its CPU the generator kept busy in the closed-loop run.
     pub generator_busy: f64,
+    /// Requests of the closed-loop run.
     pub requests: u64,
+    /// Failed requests of the closed-loop run.
     pub errors: u64,
+    /// What one request cost.
     pub costs: Costs,
+    /// Latency at fixed rates.
     pub latency: Vec<Latency>,
 }
 
 /// The whole experiment.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Experiment {
+    /// What the server did per request.
     pub workload: Workload,
+    /// Shorter runs.
     pub quick: bool,
+    /// Cores available to the process.
     pub cores: usize,
     /// `None`: nothing pinned (fewer than 2 CPUs).
     pub loadgen_cpu: Option<usize>,
@@ -178,7 +209,9 @@ pub struct Experiment {
     pub perf_note: Option<String>,
     /// Runtimes or runs left out, and why.
     pub notes: Vec<String>,
+    /// One point per runtime and processor count.
     pub points: Vec<Point>,
+    /// What the figures say, one line each.
     pub explanation: Vec<String>,
 }
 

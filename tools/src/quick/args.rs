@@ -48,12 +48,19 @@ options:
 /// Parsed command line.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Options {
+    /// Suites to run, in order.
     pub suites: Vec<Suite>,
+    /// Worker counts to run each workload at.
     pub procs: Vec<usize>,
+    /// Only workloads whose name (or `suite/name`) contains this.
     pub filter: Option<String>,
+    /// Timed runs per cell.
     pub iters: usize,
+    /// Warm-up runs per round.
     pub warmup: usize,
+    /// The watchdog's limit for a run without progress.
     pub timeout: Duration,
+    /// Print JSON instead of tables.
     pub json: bool,
     /// The latency suite's settings, if `--suite` names it.
     pub latency: Option<crate::latency::Options>,
@@ -92,8 +99,11 @@ impl Options {
 /// What the command line asks for.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Command {
+    /// Run these suites.
     Run(Options),
+    /// Print the usage.
     Help,
+    /// List the workloads.
     List,
 }
 

@@ -14,8 +14,11 @@ use std::time::{Duration, Instant};
 /// Timings of one workload on one runtime.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Sample {
+    /// The median run.
     pub median: Duration,
+    /// The fastest run.
     pub min: Duration,
+    /// The slowest run.
     pub max: Duration,
     /// Timed runs taken (fewer than `--iters` if the cell ran out of budget).
     pub runs: usize,
@@ -49,8 +52,11 @@ pub type Outcome = Result<Sample, String>;
 /// One row of the table: a workload at a processor count on both of its suite's runtimes.
 #[derive(Clone, Debug)]
 pub struct Row {
+    /// The suite the row belongs to.
     pub suite: Suite,
+    /// The workload timed.
     pub workload: Workload,
+    /// The worker count.
     pub procs: usize,
     /// On `suite.sides()`, in that order: goro and tokio, or goro with stats on and off.
     pub outcomes: [Outcome; 2],
@@ -76,13 +82,16 @@ impl Row {
 /// The whole run.
 #[derive(Clone, Debug)]
 pub struct Report {
+    /// The settings of the run.
     pub options: Options,
+    /// Cores available to the process.
     pub cores: usize,
     /// The share of all CPUs busy with other work in the 250 ms before the run started
     /// (Linux, from `/proc/stat`), to spot a machine that is not quiet.
     pub busy_at_start: Option<f64>,
     /// `/proc/loadavg` (1, 5 and 15 minutes) at the start and at the end of the run.
     pub loadavg: [Option<String>; 2],
+    /// Every row, suite by suite.
     pub rows: Vec<Row>,
 }
 

@@ -9,8 +9,11 @@ use std::{fmt, io};
 /// A suite of goro-benches.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Suite {
+    /// tokio's `rt_multi_threaded` shapes.
     Sched,
+    /// Arming, cancelling and firing sleeps.
     Timers,
+    /// TCP echo over loopback.
     Echo,
     /// goro stats on vs off over the sched and echo workloads.
     Overhead,
@@ -112,8 +115,11 @@ impl fmt::Display for Suite {
 /// One workload of any suite.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Workload {
+    /// A workload of the scheduler suite.
     Sched(sched::Workload),
+    /// A workload of the timer suite.
     Timers(timers::Workload),
+    /// A workload of the echo suite.
     Echo(echo::Workload),
 }
 

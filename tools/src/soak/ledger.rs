@@ -77,8 +77,11 @@ impl Kind {
 /// What became of a task.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
+    /// It returned its value.
     Completed,
+    /// It panicked.
     Panicked,
+    /// It was aborted before completing.
     Cancelled,
 }
 
@@ -101,11 +104,17 @@ struct Books {
 /// A plain copy of one kind's counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Counts {
+    /// Tasks spawned.
     pub started: u64,
+    /// Tasks that completed.
     pub completed: u64,
+    /// Tasks that panicked.
     pub panicked: u64,
+    /// Tasks cancelled.
     pub cancelled: u64,
+    /// Tasks whose future was dropped (every task, once).
     pub dropped: u64,
+    /// Tasks that completed with a value other than the one expected.
     pub wrong: u64,
 }
 

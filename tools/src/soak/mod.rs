@@ -31,18 +31,22 @@ use std::time::{Duration, Instant};
 /// How long the soak runs, on how many processors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Config {
+    /// How long the workload runs.
     pub seconds: u64,
+    /// goro's processors.
     pub processors: usize,
 }
 
 /// What a soak found.
 #[derive(Debug)]
 pub struct Report {
+    /// What ran.
     pub config: Config,
     /// Every kind's counts.
     pub counts: Vec<(Kind, Counts)>,
     /// goro's task counts at the end: spawned, completed, live.
     pub goro_tasks: (u64, u64, u64),
+    /// RSS and thread readings over the run.
     pub samples: Vec<Sample>,
     /// Whether the samples were enough to judge flatness.
     pub flatness_checked: bool,

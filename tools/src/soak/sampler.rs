@@ -20,7 +20,9 @@ use std::time::{Duration, Instant};
 pub struct Sample {
     /// Time since sampling started.
     pub at: Duration,
+    /// Resident set size, KiB.
     pub rss_kb: u64,
+    /// Threads of the process.
     pub threads: u64,
 }
 
