@@ -249,8 +249,8 @@ impl ProcessorCell {
     }
 
     /// # Safety
-    /// The caller owns the processor (it made itself the owner with `Ownership::acquire` after the
-    /// was handed to it), or no machine is running any more (shutdown).
+    /// The caller owns the processor (it was handed the processor and made itself the owner
+    /// with `Ownership::acquire`), or no machine is running any more (shutdown).
     pub(crate) unsafe fn get(&self) -> &Processor {
         &self.0
     }
