@@ -44,6 +44,8 @@ impl Proc {
     fn wake(&self, machine: MachineId) {
         match self.ownership.enter_local(Some(machine)) {
             Some(access) => {
+                // SAFETY: `access` proves this machine owns the processor; loom checks that
+                // no other thread touches the cell meanwhile (the point of the model).
                 self.local.with_mut(|n| unsafe { *n += 1 });
                 drop(access);
             }
@@ -57,6 +59,8 @@ impl Proc {
     /// tasks it found.
     fn next_owner_drains(&self, machine: MachineId) -> usize {
         self.ownership.acquire(machine, 0);
+        // SAFETY: the processor was retaken and handed to `machine`; loom checks that no
+        // push races this access.
         self.local.with_mut(|n| std::mem::take(unsafe { &mut *n }))
     }
 }
@@ -111,6 +115,7 @@ fn a_wake_during_a_retake_is_queued_once_and_never_races_the_next_owner() {
         let drained_by_next = monitor.join().unwrap();
         let left_local = match ended {
             // Still the owner: nobody else touched the queue.
+            // SAFETY: the poll kept the processor and every other thread has joined.
             RunResult::Kept => proc.local.with_mut(|n| unsafe { *n }),
             RunResult::HandedOff => 0,
         };
