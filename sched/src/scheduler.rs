@@ -310,7 +310,7 @@ pub fn current_task_id() -> Option<Id> {
 pub fn block_in_place<F: FnOnce() -> R, R>(f: F) -> R {
     let handed = context::with_processor(|p| {
         let p = p?;
-        let ps = p.ps();
+        let ps = p.proc_shared();
         let polling = ps.ownership.run_state();
         let retake = Processor::retake(ps, polling, HandoffReason::BlockInPlace);
         (retake == Retake::Taken).then_some(p.index)

@@ -279,14 +279,14 @@ impl Processor {
         unsafe { &*self.shared }
     }
 
-    pub(crate) fn ps(&self) -> &ProcShared {
+    pub(crate) fn proc_shared(&self) -> &ProcShared {
         &self.shared().procs[self.index]
     }
 
     /// Machine `machine`, whose thread's clock is `clock`, takes this processor (it was
     /// handed to it).
     pub(crate) fn acquire(&self, machine: MachineId, clock: Option<MachineClock>) {
-        let ps = self.ps();
+        let ps = self.proc_shared();
         let clock = clock.map_or(NO_CLOCK, MachineClock::pack);
         ps.owner_clock.store(clock, Release);
         ps.ownership.acquire(machine, self.poll_seq.get());
@@ -295,7 +295,7 @@ impl Processor {
     /// Raises the push guard if `machine` still owns the processor (see `ownership.rs`);
     /// `None`: the caller must not touch the owned half.
     fn enter_local(&self, machine: Option<MachineId>) -> Option<LocalAccess<'_>> {
-        self.ps().ownership.enter_local(machine)
+        self.proc_shared().ownership.enter_local(machine)
     }
 
     /// Takes the processor from the machine inside the poll `polling` (which is stuck, or
@@ -316,7 +316,7 @@ impl Processor {
     }
 
     pub(crate) fn counters(&self) -> &ProcCounters {
-        &self.ps().counters
+        &self.proc_shared().counters
     }
 
     /// A task woken or spawned on this processor: it runs next; the task it displaces from
@@ -325,7 +325,7 @@ impl Processor {
         let Some(access) = self.enter_local(machine) else {
             return self.shared().schedule_remote(task);
         };
-        let displaced = self.ps().runnext.replace(task);
+        let displaced = self.proc_shared().runnext.replace(task);
         let notify = displaced.is_some();
         if let Some(prev) = displaced {
             self.local.push(prev);
@@ -357,7 +357,7 @@ impl Processor {
                 return Some(task);
             }
         }
-        let ps = self.ps();
+        let ps = self.proc_shared();
         if self.runnext_streak.get() < RUNNEXT_CAP {
             if let Some(task) = ps.runnext.take() {
                 self.runnext_streak.set(self.runnext_streak.get() + 1);
@@ -379,7 +379,10 @@ impl Processor {
 
     /// The next task from `runnext` or the local queue, after events or timers woke some.
     fn take_woken(&self) -> Option<Notified> {
-        self.ps().runnext.take().or_else(|| self.local.pop())
+        self.proc_shared()
+            .runnext
+            .take()
+            .or_else(|| self.local.pop())
     }
 
     /// Takes a batch from the injector into the local queue and returns one task of it. The
@@ -415,12 +418,12 @@ impl Processor {
         let timed = self.shared().stats.timing && counters.polls.get() & (POLL_SAMPLE - 1) == 0;
         let seq = self.poll_seq.get().wrapping_add(1);
         self.poll_seq.set(seq);
-        let ownership = &self.ps().ownership;
+        let ownership = &self.proc_shared().ownership;
         let polling = ownership.begin_poll(seq);
         if timed {
             let start = Instant::now();
             task.run();
-            self.ps()
+            self.proc_shared()
                 .hist
                 .poll_duration
                 .record_duration(start.elapsed());
@@ -445,7 +448,7 @@ impl Processor {
     /// fires them before it takes the next task, and their tasks go to `runnext`, ahead of
     /// the yielder.)
     fn make_way_for(&self, yielded: Notified) {
-        if self.local.is_empty() && !self.ps().runnext.is_occupied() {
+        if self.local.is_empty() && !self.proc_shared().runnext.is_occupied() {
             self.poll_io_now();
             if let Some(task) = self.pop_injector() {
                 self.local.push(task);
@@ -460,7 +463,7 @@ impl Processor {
         while let Some(task) = self.local.pop() {
             drop(task);
         }
-        drop(self.ps().runnext.take());
+        drop(self.proc_shared().runnext.take());
     }
 
     fn next_rand(&self) -> u64 {

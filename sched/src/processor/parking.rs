@@ -23,7 +23,7 @@ pub(super) enum Unparked {
 impl Processor {
     /// Parks until woken (by new work, shutdown, an I/O event, or its earliest timer).
     pub(crate) fn park(&self) {
-        let timeout = self.ps().timers.park_timeout(clock_now());
+        let timeout = self.proc_shared().timers.park_timeout(clock_now());
         if timeout == Some(Duration::ZERO) {
             // A timer is due: fire it on the next turn instead of parking.
             return;
@@ -36,7 +36,7 @@ impl Processor {
         let unparked = if shared.is_shutdown() {
             self.leave_parked()
         } else {
-            self.ps().counters.parks.incr();
+            self.proc_shared().counters.parks.incr();
             let claim = shared.watch.as_ref().and_then(|watch| watch.try_claim());
             self.block(timeout, claim)
         };
@@ -52,7 +52,7 @@ impl Processor {
         timeout: Option<Duration>,
         claim: Option<WatchGuard<'_>>,
     ) -> Unparked {
-        let ps = self.ps();
+        let ps = self.proc_shared();
         let place = match (&claim, &self.shared().watch) {
             (Some(_), _) => ParkedIn::Watch,
             (None, None) => ParkedIn::Poller,
@@ -95,7 +95,7 @@ impl Processor {
     /// Blocks in the sleeper until woken or the timeout; if offered the poller watch
     /// meanwhile, moves there for the rest of the timeout.
     pub(super) fn sleep_or_take_watch(&self, timeout: Option<Duration>, woke: &mut dyn FnMut()) {
-        let ps = self.ps();
+        let ps = self.proc_shared();
         let deadline = timeout.map(|t| Instant::now() + t);
         let left = || deadline.map(|d| d.saturating_duration_since(Instant::now()));
         loop {
@@ -116,7 +116,7 @@ impl Processor {
 
     /// The blocking call of a park returned: records it and leaves the parked state.
     pub(super) fn awake(&self, start: Option<Instant>) -> Unparked {
-        let ps = self.ps();
+        let ps = self.proc_shared();
         if let Some(start) = start {
             ps.hist.netpoll_block.record_duration(start.elapsed());
         }

@@ -8,8 +8,8 @@ impl Processor {
     /// Fires this processor's due timers. Costs one relaxed load when no timer is armed.
     #[inline]
     pub(crate) fn fire_timers(&self) {
-        let timers = &self.ps().timers;
-        if timers.next_deadline() == crate::time::queue::NONE {
+        let timers = &self.proc_shared().timers;
+        if timers.next_deadline() == crate::time::queue::NO_DEADLINE {
             return;
         }
         let now = clock_now();
@@ -25,7 +25,7 @@ impl Processor {
         let mut fired = 0;
         for (i, p) in self.shared().procs.iter().enumerate() {
             let next = p.timers.next_deadline();
-            if i == self.index || next == crate::time::queue::NONE {
+            if i == self.index || next == crate::time::queue::NO_DEADLINE {
                 continue;
             }
             let now = *now.get_or_insert_with(clock_now);

@@ -183,7 +183,7 @@ impl RuntimeStats {
 pub(crate) fn record_local(which: impl FnOnce(&ProcHistograms) -> &SharedHistogram, nanos: u64) {
     crate::context::with_processor(|p| {
         if let Some(p) = p {
-            which(&p.ps().hist).record(nanos);
+            which(&p.proc_shared().hist).record(nanos);
         }
     });
 }

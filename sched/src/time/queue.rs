@@ -23,7 +23,7 @@ use std::sync::Arc;
 use std::task::Waker;
 
 /// `next` when the queue is empty.
-pub(crate) const NONE: u64 = u64::MAX;
+pub(crate) const NO_DEADLINE: u64 = u64::MAX;
 
 /// Compaction is not worth it below this many cancelled entries.
 const COMPACT_MIN: usize = 64;
@@ -65,7 +65,7 @@ impl Ord for Slot {
 
 impl Heap {
     fn earliest(&self) -> u64 {
-        self.entries.peek().map_or(NONE, |s| s.0.deadline)
+        self.entries.peek().map_or(NO_DEADLINE, |s| s.0.deadline)
     }
 }
 
@@ -73,7 +73,7 @@ impl TimerQueue {
     pub(crate) fn new() -> TimerQueue {
         TimerQueue {
             heap: Mutex::new(Heap::default()),
-            next: AtomicU64::new(NONE),
+            next: AtomicU64::new(NO_DEADLINE),
         }
     }
 
@@ -107,7 +107,7 @@ impl TimerQueue {
         }
     }
 
-    /// The earliest deadline, or [`NONE`].
+    /// The earliest deadline, or [`NO_DEADLINE`].
     #[inline]
     pub(crate) fn next_deadline(&self) -> u64 {
         self.next.load(Acquire)
@@ -160,7 +160,7 @@ impl TimerQueue {
     /// Drops every entry and its waker (shutdown).
     pub(crate) fn clear(&self) {
         let entries = std::mem::take(&mut self.heap.lock().entries);
-        self.next.store(NONE, Release);
+        self.next.store(NO_DEADLINE, Release);
         for slot in entries {
             slot.0.entry.cancel();
         }
@@ -169,7 +169,7 @@ impl TimerQueue {
     /// How long until the earliest deadline, from `now`; `None` if there is no timer.
     pub(crate) fn park_timeout(&self, now: u64) -> Option<std::time::Duration> {
         let next = self.next_deadline();
-        (next != NONE).then(|| clock::duration_between(now, next))
+        (next != NO_DEADLINE).then(|| clock::duration_between(now, next))
     }
 }
 
@@ -203,7 +203,7 @@ mod tests {
         assert_eq!(q.next_deadline(), 300);
         assert_eq!(count.0.load(SeqCst), 2);
         assert_eq!(q.fire_due(1000), 1);
-        assert_eq!(q.next_deadline(), NONE);
+        assert_eq!(q.next_deadline(), NO_DEADLINE);
     }
 
     #[test]
