@@ -279,6 +279,7 @@ impl Processor {
         unsafe { &*self.shared }
     }
 
+    /// This processor's shared half (`Shared::procs[index]`).
     pub(crate) fn proc_shared(&self) -> &ProcShared {
         &self.shared().procs[self.index]
     }
