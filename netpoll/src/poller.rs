@@ -50,10 +50,17 @@ const EVENTS_CAPACITY: usize = if cfg!(test) { 4 } else { 1024 };
 /// Sources are registered through [`Registration::new`](crate::Registration::new), which
 /// takes an `&Arc<Poller>`: a registration keeps its poller alive.
 pub struct Poller {
+    /// The epoll instance and its event buffer. Taken by whoever polls: the owning
+    /// processor, a processor stealing the poll (`try_lock`), or the monitor.
     poll: Mutex<PollState>,
+    /// Registers and deregisters sources; used from any thread without the poll lock.
     registry: mio::Registry,
+    /// Written by anyone to unpark a processor blocked in this poller.
     waker: mio::Waker,
+    /// The registered sources; registration and deregistration write it (any thread), the
+    /// poller reads it to dispatch events.
     regs: Mutex<RegSet>,
+    /// Set once by `shutdown_all`; read by new registrations and `is_shutdown`.
     shutdown: AtomicBool,
     /// Completed waits; written only under the poll lock.
     polls: AtomicU64,
