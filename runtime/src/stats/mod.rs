@@ -54,9 +54,9 @@ pub(crate) mod orphan_check;
 mod routes;
 
 pub use goro_stats::{
-    CounterSnapshot, Deadlock, DeadlockLink, Histograms, Hold, LeakReport, Pauses, Primitive,
-    ProcSnapshot, Quantiles, SiteStats, Snapshot, Suspect, SuspectReason, TaskCounts, TaskDump,
-    TaskGroup, TaskInfo, TaskState, WaitKind, WaitOp,
+    CounterSnapshot, Deadlock, DeadlockLink, GroupKey, Histograms, Hold, LeakReport, Pauses,
+    Primitive, ProcSnapshot, Quantiles, SiteStats, Snapshot, Suspect, SuspectReason, TaskCounts,
+    TaskDump, TaskGroup, TaskInfo, TaskState, WaitKind, WaitOp,
 };
 
 pub use exposure::{DebugExposure, DEBUG_PUBLIC_ENV};
