@@ -389,6 +389,25 @@ fn a_deadlock_is_an_exact_finding_apart_from_long_waits_and_is_never_cancelled()
         );
         let text = report.to_string();
         assert!(text.contains("long wait: idle past 20ms"), "{text}");
+        // The cycle on one line, then its task as a goroutine dump heads it.
+        let at = format!("{}:{}", file!(), d.links[0].waits_at.line());
+        let id = d.tasks[0].id;
+        assert!(
+            text.contains(&format!(
+                "\n  1 task deadlocked: #{id} holds Mutex at {}:",
+                file!()
+            )),
+            "{text}"
+        );
+        assert!(text.contains(&format!(", waits Mutex at {at}\n")), "{text}");
+        assert!(
+            text.contains(&format!("\n    #{id} [Mutex::lock, ")),
+            "{text}"
+        );
+        assert!(
+            text.contains(&format!("] at {at}, spawned at {}:", file!())),
+            "{text}"
+        );
         let dump = rt.block_on(async { goro::stats::tasks() });
         let states: Vec<TaskState> = dump
             .groups
@@ -441,6 +460,12 @@ fn a_task_blocked_inside_one_poll_is_reported_as_stuck_in_one_poll() {
         assert_eq!(p.task.spawned_at.file(), file!());
         let text = report.to_string();
         assert!(text.contains("stuck in one poll: 1 task"), "{text}");
+        assert!(
+            text.contains(&format!("  #{} [in one poll, ", p.task.id)),
+            "{text}"
+        );
+        let spawned = format!("], spawned at {}:{}\n", file!(), p.task.spawned_at.line());
+        assert!(text.contains(&spawned), "{text}");
         rt.block_on(blocked).unwrap();
         wait_until(Duration::from_secs(10), "the stuck poll is over", || {
             rt.handle().leak_report().stuck_in_poll.is_empty()

@@ -79,7 +79,7 @@ mod wait;
 
 pub use counters::{Counter, CounterSnapshot, ProcCounters, COUNTER_FIELDS};
 pub use deadlock::{Deadlock, DeadlockLink, Hold, Primitive};
-pub use display::MAX_LISTED;
+pub use display::{FileLine, MAX_LISTED};
 pub use histogram::{Histogram, SharedHistogram};
 pub use human::HumanDuration;
 pub use leaks::{IdleGroup, SuspectDetector};
