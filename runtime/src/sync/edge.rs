@@ -16,6 +16,7 @@ use super::track::{Track, Want};
 use crossbeam_utils::CachePadded;
 use goro_stats::{Site, WaitOp};
 use parking_lot::Mutex;
+use smallvec::SmallVec;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
 use std::sync::{Arc, LazyLock};
@@ -39,6 +40,11 @@ impl WaitCell {
     pub(crate) fn is_woken(&self) -> bool {
         self.woken.load(SeqCst)
     }
+
+    /// Whether waking this cell wakes the task `waker` would wake.
+    pub(crate) fn will_wake(&self, waker: &Waker) -> bool {
+        self.task.will_wake(waker)
+    }
 }
 
 impl Wake for WaitCell {
@@ -48,7 +54,7 @@ impl Wake for WaitCell {
 
     fn wake_by_ref(self: &Arc<Self>) {
         self.woken.store(true, SeqCst);
-        self.task.wake_by_ref();
+        super::defer::wake(&self.task);
     }
 }
 
@@ -72,13 +78,16 @@ impl Edge {
 
 const SHARDS: usize = 64;
 
-type Shard = CachePadded<Mutex<HashMap<u64, Vec<Arc<Edge>>>>>;
+/// The edges of one task: one, but for a task that waits on several locks at once.
+type Edges = SmallVec<[Arc<Edge>; 1]>;
+
+type Shard = CachePadded<Mutex<HashMap<u64, Edges>>>;
 
 /// Task id -> the edges of that task (almost always one).
 static WAITS: LazyLock<Box<[Shard]>> =
     LazyLock::new(|| (0..SHARDS).map(|_| Shard::default()).collect());
 
-fn shard(task: u64) -> &'static Mutex<HashMap<u64, Vec<Arc<Edge>>>> {
+fn shard(task: u64) -> &'static Mutex<HashMap<u64, Edges>> {
     &WAITS[task as usize % SHARDS]
 }
 

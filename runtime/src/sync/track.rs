@@ -32,6 +32,7 @@
 //!
 //! `loom-tests/src/models/lock_owner.rs` checks the unlock-versus-walk protocol (`owner.rs`).
 
+use super::defer;
 use super::edge::{self, Edge};
 use super::owner::OwnerWord;
 use goro_stats::{Primitive, Site};
@@ -71,6 +72,26 @@ pub(crate) struct Side {
     /// Permits were added by `Semaphore::add_permits`: holders are not the only source of
     /// permits, so a semaphore wait is never proved stuck.
     pub(crate) fed: bool,
+}
+
+/// The side mutex held (see [`Track::side`]). Fields drop in order: the mutex is
+/// unlocked before the deferred wakes run.
+pub(crate) struct SideGuard<'a> {
+    guard: MutexGuard<'a, Side>,
+    _deferring: defer::Deferring,
+}
+
+impl std::ops::Deref for SideGuard<'_> {
+    type Target = Side;
+    fn deref(&self) -> &Side {
+        &self.guard
+    }
+}
+
+impl std::ops::DerefMut for SideGuard<'_> {
+    fn deref_mut(&mut self) -> &mut Side {
+        &mut self.guard
+    }
 }
 
 /// How a lock is held by one guard: which record to clear when it is released.
@@ -135,8 +156,15 @@ impl Track {
         Arc::as_ptr(self) as u64
     }
 
-    pub(crate) fn side(&self) -> MutexGuard<'_, Side> {
-        self.side.lock()
+    /// Locks the side mutex; wakes of waiters are deferred until it is unlocked
+    /// (`defer.rs`).
+    #[inline]
+    pub(crate) fn side(&self) -> SideGuard<'_> {
+        let deferring = defer::enter();
+        SideGuard {
+            guard: self.side.lock(),
+            _deferring: deferring,
+        }
     }
 
     /// The exclusive owner (0: none or unknown) and where it acquired the lock.
@@ -176,7 +204,7 @@ impl Track {
                 Some(Held::Exclusive)
             }
             Want::Read | Want::Permits(_) => {
-                let mut side = self.side.lock();
+                let mut side = self.side();
                 sem.try_acquire_many(want.permits()).ok()?.forget();
                 Some(self.add_shared(&mut side, known, at))
             }
@@ -223,14 +251,14 @@ impl Track {
         match held {
             Held::Exclusive => {
                 if self.owner.clear() {
-                    let _side = self.side.lock();
+                    let _side = self.side();
                     sem.add_permits(permits);
                 } else {
                     sem.add_permits(permits);
                 }
             }
             Held::Shared(token) => {
-                let mut side = self.side.lock();
+                let mut side = self.side();
                 side.shared.retain(|h| h.token != token);
                 sem.add_permits(permits);
             }
@@ -241,7 +269,7 @@ impl Track {
     /// becomes a shared holder (acquired where it locked) and `give_back` permits go back,
     /// in one step under the side mutex.
     pub(crate) fn downgrade(&self, sem: &Semaphore, give_back: usize, known: bool) -> Held {
-        let mut side = self.side.lock();
+        let mut side = self.side();
         let (_, site) = self.owner();
         let _ = self.owner.clear();
         let held = self.add_shared(&mut side, known, site.unwrap_or(Location::caller()));
@@ -256,21 +284,21 @@ impl Track {
                 // No permit goes back, so no waiter can be granted: nothing to order.
                 let _ = self.owner.clear();
             }
-            Held::Shared(token) => self.side.lock().shared.retain(|h| h.token != token),
+            Held::Shared(token) => self.side().shared.retain(|h| h.token != token),
         }
     }
 
     /// Permits are added from outside any holder (`Semaphore::add_permits`): `add` runs
     /// under the side mutex, and the semaphore's waits are never proved stuck from now on.
     pub(crate) fn feed(&self, add: impl FnOnce()) {
-        let mut side = self.side.lock();
+        let mut side = self.side();
         side.fed = true;
         add();
     }
 
     /// Runs `f`, which may wake waiters (a close), under the side mutex.
     pub(crate) fn locked<R>(&self, f: impl FnOnce() -> R) -> R {
-        let _side = self.side.lock();
+        let _side = self.side();
         f()
     }
 
