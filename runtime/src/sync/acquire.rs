@@ -17,10 +17,12 @@
 //!
 //! The tokio future is polled with the side mutex held, so a grant it takes is recorded as
 //! a holder in the same step, and dropping a waiting acquire (a timeout, a `select!`) gives
-//! back the permits tokio had set aside for it and removes its edge in one step too.
+//! back the permits tokio had set aside for it and removes its edge in one step too. A
+//! `Mutex` acquire polls and registers without the side mutex (`track.rs` tells why that
+//! is sound); only its drop takes it.
 
 use super::edge::{Edge, WaitCell};
-use super::track::{current_task, Held, Track, Want};
+use super::track::{current_task, Held, Side, Track, Want};
 use goro_sched::{coop, task::note_suspension};
 use goro_stats::{Site, WaitOp};
 use std::future::Future;
@@ -60,6 +62,14 @@ struct Waiting {
     edge: Option<Arc<Edge>>,
 }
 
+impl Waiting {
+    /// The wait is over: returns its edge (to unregister, if any) and the cell, to give
+    /// back once the edge is gone ([`WaitCell::give_back`]).
+    fn end(self) -> (Option<Arc<Edge>>, Arc<WaitCell>) {
+        (self.edge, self.cell)
+    }
+}
+
 pin_project_lite::pin_project! {
     /// The future of [`acquire`]: the fast path on its first poll, then tokio's future.
     pub(crate) struct Acquire<'a, F> {
@@ -81,8 +91,24 @@ pin_project_lite::pin_project! {
             // them to the next one) while the side mutex is held.
             this.fut.set(None);
             if let Some(edge) = waiting.edge {
-                track.unregister(&mut side, &edge);
+                track.unregister(Some(&mut side), &edge);
             }
+        }
+    }
+}
+
+/// Records the grant of `req` (and drops its edge): under the side mutex (`side`), or,
+/// for a lock whose waits are registered without it (always an exclusive want), without.
+fn granted(req: Request<'_>, side: Option<&mut Side>, edge: Option<Arc<Edge>>) -> Held {
+    match side {
+        Some(side) => req.track.granted(side, edge, req.want, req.at, req.known),
+        None => {
+            if let Some(edge) = edge {
+                req.track.unregister(None, &edge);
+            }
+            let task = if req.known { current_task() } else { 0 };
+            req.track.set_owner(task, req.at);
+            Held::Exclusive
         }
     }
 }
@@ -116,7 +142,7 @@ where
             }
         };
         let waiting = this.waiting.insert(waiting);
-        let mut side = req.track.side();
+        let mut side = (!req.track.waits_unlocked()).then(|| req.track.side());
         let Some(fut) = this.fut.as_mut().as_pin_mut() else {
             panic!("goro::sync: a lock acquire polled after it completed");
         };
@@ -124,21 +150,24 @@ where
         match polled {
             Poll::Ready(result) => {
                 this.fut.set(None);
-                let edge = this.waiting.take().and_then(|w| w.edge);
+                let (edge, cell) = this.waiting.take().map(Waiting::end).unzip();
+                let edge = edge.flatten();
                 let done = match result {
                     Ok(permit) => {
                         permit.forget();
-                        Ok(req
-                            .track
-                            .granted(&mut side, edge, req.want, req.at, req.known))
+                        Ok(granted(req, side.as_deref_mut(), edge))
                     }
                     Err(closed) => {
                         if let Some(edge) = edge {
-                            req.track.unregister(&mut side, &edge);
+                            req.track.unregister(side.as_deref_mut(), &edge);
                         }
                         Err(closed)
                     }
                 };
+                drop(side);
+                if let Some(cell) = cell {
+                    WaitCell::give_back(cell);
+                }
                 spent.made_progress();
                 Poll::Ready(done)
             }
@@ -156,7 +185,8 @@ where
                         op: req.op,
                         at: req.at,
                     });
-                    req.track.register(&mut side, waiting.edge.take(), &edge);
+                    req.track
+                        .register(side.as_deref_mut(), waiting.edge.take(), &edge);
                     waiting.edge = Some(edge);
                 }
                 drop(side);

@@ -23,17 +23,44 @@ use std::sync::{Arc, LazyLock};
 use std::task::{Wake, Waker};
 
 /// The waker an acquire gives tokio: notes that the waiter was woken, then wakes its task.
+///
+/// A finished wait gives its cell back to this thread ([`WaitCell::give_back`]) once no
+/// one else has it, and the next wait on the thread takes it again: a contended lock
+/// allocates no cell, and the cell's memory stays in this core's cache. A cell given back
+/// keeps no task waker (it would count as a waker of that task: the deadlock proof and
+/// the orphan check count wakers).
 pub(crate) struct WaitCell {
     woken: AtomicBool,
-    task: Waker,
+    task: Option<Waker>,
+}
+
+thread_local! {
+    /// A cell no one else has, for the next wait on this thread.
+    static SPARE: std::cell::Cell<Option<Arc<WaitCell>>> = const { std::cell::Cell::new(None) };
 }
 
 impl WaitCell {
+    /// A cell that wakes `task`: the spare of this thread, or a new one.
     pub(crate) fn new(task: Waker) -> Arc<WaitCell> {
+        if let Some(mut cell) = SPARE.try_with(|s| s.take()).ok().flatten() {
+            if let Some(c) = Arc::get_mut(&mut cell) {
+                *c.woken.get_mut() = false;
+                c.task = Some(task);
+                return cell;
+            }
+        }
         Arc::new(WaitCell {
             woken: AtomicBool::new(false),
-            task,
+            task: Some(task),
         })
+    }
+
+    /// The wait is over: keeps `cell` as this thread's spare if no one else has it.
+    pub(crate) fn give_back(mut cell: Arc<WaitCell>) {
+        if let Some(c) = Arc::get_mut(&mut cell) {
+            c.task = None;
+            let _ = SPARE.try_with(|s| s.set(Some(cell)));
+        }
     }
 
     /// Whether the waiter was woken since it suspended (it may hold the lock now).
@@ -43,7 +70,7 @@ impl WaitCell {
 
     /// Whether waking this cell wakes the task `waker` would wake.
     pub(crate) fn will_wake(&self, waker: &Waker) -> bool {
-        self.task.will_wake(waker)
+        self.task.as_ref().is_some_and(|t| t.will_wake(waker))
     }
 }
 
@@ -54,7 +81,9 @@ impl Wake for WaitCell {
 
     fn wake_by_ref(self: &Arc<Self>) {
         self.woken.store(true, SeqCst);
-        super::defer::wake(&self.task);
+        if let Some(task) = &self.task {
+            super::defer::wake(task);
+        }
     }
 }
 

@@ -29,6 +29,16 @@
 //! * A waiter's edge is added, replaced and removed under the side mutex; a wake (a grant
 //!   from a release elsewhere, a close) sets its cell's `woken` flag before the wake, and an
 //!   edge whose cell is woken does not count.
+//! * Except on a `Mutex` ([`Track::waits_unlocked`]), whose contended acquire takes no side
+//!   mutex: it polls tokio's future, then registers its edge (in the edge map and the
+//!   waiter count, not in the side state, which no `Mutex` walk reads), and removes it after
+//!   the grant. What the walk relies on still holds. A grant to it either comes from a
+//!   release that saw the waiter count (under the side mutex, so not during a proof) or
+//!   comes before the edge is registered and leaves the cell woken: the edge never counts.
+//!   Its edge goes away unlocked only once woken, or when the acquire is dropped (under
+//!   the side mutex, as tokio may hand the permit on). The owner is recorded after the
+//!   grant, as on the locked path: a lock granted but not yet recorded has no known owner,
+//!   which blocks no one in a walk (that task is running, not stuck).
 //!
 //! `loom-tests/src/models/lock_owner.rs` checks the unlock-versus-walk protocol (`owner.rs`).
 
@@ -234,7 +244,7 @@ impl Track {
         known: bool,
     ) -> Held {
         if let Some(edge) = edge {
-            self.unregister(side, &edge);
+            self.unregister(Some(side), &edge);
         }
         match want {
             Want::Exclusive(_) => {
@@ -302,23 +312,43 @@ impl Track {
         f()
     }
 
+    /// Whether waits on this lock are registered without the side mutex (a `Mutex`: see
+    /// the module docs): its waiters are not listed in the side state, only in the edge map.
+    #[inline]
+    pub(crate) fn waits_unlocked(&self) -> bool {
+        self.kind == Primitive::Mutex
+    }
+
     /// Makes `edge` the waiter's current edge, replacing `old` (its edge of an earlier
-    /// poll), under the side mutex.
-    pub(crate) fn register(&self, side: &mut Side, old: Option<Arc<Edge>>, edge: &Arc<Edge>) {
+    /// poll): under the side mutex (`side`), or, for a lock whose waits are registered
+    /// without it, with `side` `None`.
+    pub(crate) fn register(
+        &self,
+        mut side: Option<&mut Side>,
+        old: Option<Arc<Edge>>,
+        edge: &Arc<Edge>,
+    ) {
         match old {
             Some(old) => {
-                side.waiters.retain(|e| !Arc::ptr_eq(e, &old));
+                if let Some(side) = side.as_deref_mut() {
+                    side.waiters.retain(|e| !Arc::ptr_eq(e, &old));
+                }
                 edge::remove(&old);
             }
             None => self.owner.add_waiter(),
         }
-        side.waiters.push(edge.clone());
+        if let Some(side) = side {
+            side.waiters.push(edge.clone());
+        }
         edge::insert(edge);
     }
 
-    /// Removes a waiter's edge, under the side mutex.
-    pub(crate) fn unregister(&self, side: &mut Side, edge: &Arc<Edge>) {
-        side.waiters.retain(|e| !Arc::ptr_eq(e, edge));
+    /// Removes a waiter's edge, under the side mutex or as [`register`](Track::register)
+    /// says.
+    pub(crate) fn unregister(&self, side: Option<&mut Side>, edge: &Arc<Edge>) {
+        if let Some(side) = side {
+            side.waiters.retain(|e| !Arc::ptr_eq(e, edge));
+        }
         edge::remove(edge);
         self.owner.remove_waiter();
     }
