@@ -472,3 +472,38 @@ fn a_task_blocked_inside_one_poll_is_reported_as_stuck_in_one_poll() {
         });
     });
 }
+
+/// A finished lock wait gives its waker cell back to the thread for the next wait; the
+/// cell must not keep the task's waker, or a task that waited once could never be found
+/// orphaned (nor deadlocked: the proof wants exactly one waker). The task here waits for a
+/// lock, gets it, then suspends with no waker left: it must be reported orphaned.
+#[test]
+fn a_finished_lock_wait_keeps_no_waker_of_its_task() {
+    each_procs(LIMIT, |n| {
+        let rt = rt_with_orphans(n);
+        let m = Arc::new(Mutex::new(()));
+        let held = rt.block_on(m.clone().lock_owned());
+        let waiter = m.clone();
+        rt.spawn(async move {
+            drop(waiter.lock().await);
+            std::future::poll_fn(|_| std::task::Poll::<()>::Pending).await;
+        });
+        wait_until(
+            Duration::from_secs(10),
+            "the task waits for the lock",
+            || {
+                rt.handle()
+                    .tasks()
+                    .groups
+                    .iter()
+                    .any(|g| g.wait_op == Some(WaitOp::MutexLock))
+            },
+        );
+        drop(held);
+        wait_until(
+            Duration::from_secs(10),
+            "the task is found orphaned",
+            || rt.handle().leak_report().orphaned_total == 1,
+        );
+    });
+}
