@@ -5,10 +5,10 @@
 //! tokio wakes the waiter it granted them to right there. Waking a goro task may wake a
 //! parked processor; done under the side mutex, that stretches the critical section that
 //! every other waiter and releaser of the lock waits on. So [`WaitCell`](super::edge)
-//! sets its `woken` flag at once (the deadlock walk reads it under the side mutex) and
-//! hands the task's waker to [`wake`], which, while a [`Deferring`] is alive on this
-//! thread, only queues it; the last `Deferring` to go (after its mutex guard) wakes the
-//! queue. A wake is delayed by the rest of a critical section, never lost: every
+//! sets its `woken` flag at once (the deadlock walk reads it under the side mutex) and,
+//! while a [`Deferring`] is alive on this thread, queues itself as a waker ([`push`]);
+//! the last `Deferring` to go (after its mutex guard) wakes the queue, and the cell wakes
+//! its task then. A wake is delayed by the rest of a critical section, never lost: every
 //! `Deferring` is dropped.
 
 use std::cell::RefCell;
@@ -62,19 +62,18 @@ impl Drop for Deferring {
     }
 }
 
-/// Wakes `waker` now, or queues it while this thread defers.
+/// Whether wakes on this thread are deferred now.
 #[inline]
-pub(crate) fn wake(waker: &Waker) {
-    let queued = DEFERRED.try_with(|d| {
-        let mut d = d.borrow_mut();
-        if d.depth > 0 {
-            d.wakers.push(waker.clone());
-            true
-        } else {
-            false
-        }
-    });
-    if queued != Ok(true) {
-        waker.wake_by_ref();
+pub(crate) fn deferring() -> bool {
+    DEFERRED.try_with(|d| d.borrow().depth > 0).unwrap_or(false)
+}
+
+/// Queues `waker` for the end of the critical section ([`deferring`] said so); wakes it now
+/// if this thread cannot queue any more (it is exiting).
+pub(crate) fn push(waker: Waker) {
+    let mut waker = Some(waker);
+    let _ = DEFERRED.try_with(|d| d.borrow_mut().wakers.extend(waker.take()));
+    if let Some(waker) = waker {
+        waker.wake();
     }
 }

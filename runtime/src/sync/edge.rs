@@ -76,14 +76,19 @@ impl WaitCell {
 
 impl Wake for WaitCell {
     fn wake(self: Arc<Self>) {
-        self.wake_by_ref();
+        self.woken.store(true, SeqCst);
+        // Under a side mutex the cell itself waits in the queue (`defer.rs`), and wakes its
+        // task when woken again from there: no clone of the task's waker, whose count
+        // lives with the task, likely in another core's cache.
+        if super::defer::deferring() {
+            super::defer::push(Waker::from(self));
+        } else if let Some(task) = &self.task {
+            task.wake_by_ref();
+        }
     }
 
     fn wake_by_ref(self: &Arc<Self>) {
-        self.woken.store(true, SeqCst);
-        if let Some(task) = &self.task {
-            super::defer::wake(task);
-        }
+        self.clone().wake();
     }
 }
 
