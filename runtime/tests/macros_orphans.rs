@@ -1,5 +1,6 @@
 //! `#[goro::test]` fails a test that leaves orphaned tasks behind, naming where they were
-//! spawned; `#[goro::test(allow_orphans)]` lets it pass.
+//! spawned; `#[goro::test(allow_orphans)]` lets it pass. It fails a test during which a
+//! deadlock was found too, with the deadlock's text.
 
 mod common;
 
@@ -46,6 +47,41 @@ async fn two_orphans_are_both_counted() {
     let _a = spawn_orphan();
     let _b = spawn_orphan();
     goro::time::sleep(Duration::from_millis(50)).await;
+}
+
+/// The line `deadlocking::locks_a_mutex_twice` locks its mutex the second time on.
+static RELOCK_LINE: AtomicU32 = AtomicU32::new(0);
+
+mod deadlocking {
+    use super::*;
+
+    #[goro::test]
+    #[should_panic(expected = "test left 1 deadlock")]
+    pub async fn locks_a_mutex_twice() {
+        let m = std::sync::Arc::new(goro::sync::Mutex::new(()));
+        goro::spawn(async move {
+            let _held = m.lock().await;
+            RELOCK_LINE.store(line!() + 1, Ordering::SeqCst);
+            let _again = m.lock().await;
+        });
+        goro::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[test]
+fn a_deadlock_fails_the_test_with_its_text() {
+    common::within(Duration::from_secs(10), || {
+        let msg = common::expect_panic(deadlocking::locks_a_mutex_twice);
+        let at = format!("{}:{}", file!(), RELOCK_LINE.load(Ordering::SeqCst));
+        assert!(msg.contains("test left 1 deadlock"), "{msg}");
+        assert!(msg.contains("\n    1 task deadlocked: #"), "{msg}");
+        assert!(msg.contains(&format!(", waits Mutex at {at}")), "{msg}");
+        assert!(msg.contains("[Mutex::lock, "), "{msg}");
+        assert!(
+            msg.contains(&format!("] at {at}, spawned at {}:", file!())),
+            "{msg}"
+        );
+    });
 }
 
 #[goro::test(allow_orphans)]

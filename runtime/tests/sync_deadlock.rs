@@ -389,6 +389,25 @@ fn a_deadlock_is_an_exact_finding_apart_from_long_waits_and_is_never_cancelled()
         );
         let text = report.to_string();
         assert!(text.contains("long wait: idle past 20ms"), "{text}");
+        // The cycle on one line, then its task as a goroutine dump heads it.
+        let at = format!("{}:{}", file!(), d.links[0].waits_at.line());
+        let id = d.tasks[0].id;
+        assert!(
+            text.contains(&format!(
+                "\n  1 task deadlocked: #{id} holds Mutex at {}:",
+                file!()
+            )),
+            "{text}"
+        );
+        assert!(text.contains(&format!(", waits Mutex at {at}\n")), "{text}");
+        assert!(
+            text.contains(&format!("\n    #{id} [Mutex::lock, ")),
+            "{text}"
+        );
+        assert!(
+            text.contains(&format!("] at {at}, spawned at {}:", file!())),
+            "{text}"
+        );
         let dump = rt.block_on(async { goro::stats::tasks() });
         let states: Vec<TaskState> = dump
             .groups
@@ -441,9 +460,50 @@ fn a_task_blocked_inside_one_poll_is_reported_as_stuck_in_one_poll() {
         assert_eq!(p.task.spawned_at.file(), file!());
         let text = report.to_string();
         assert!(text.contains("stuck in one poll: 1 task"), "{text}");
+        assert!(
+            text.contains(&format!("  #{} [in one poll, ", p.task.id)),
+            "{text}"
+        );
+        let spawned = format!("], spawned at {}:{}\n", file!(), p.task.spawned_at.line());
+        assert!(text.contains(&spawned), "{text}");
         rt.block_on(blocked).unwrap();
         wait_until(Duration::from_secs(10), "the stuck poll is over", || {
             rt.handle().leak_report().stuck_in_poll.is_empty()
         });
+    });
+}
+
+/// A finished lock wait gives its waker cell back to the thread for the next wait; the
+/// cell must not keep the task's waker, or a task that waited once could never be found
+/// orphaned (nor deadlocked: the proof wants exactly one waker). The task here waits for a
+/// lock, gets it, then suspends with no waker left: it must be reported orphaned.
+#[test]
+fn a_finished_lock_wait_keeps_no_waker_of_its_task() {
+    each_procs(LIMIT, |n| {
+        let rt = rt_with_orphans(n);
+        let m = Arc::new(Mutex::new(()));
+        let held = rt.block_on(m.clone().lock_owned());
+        let waiter = m.clone();
+        rt.spawn(async move {
+            drop(waiter.lock().await);
+            std::future::poll_fn(|_| std::task::Poll::<()>::Pending).await;
+        });
+        wait_until(
+            Duration::from_secs(10),
+            "the task waits for the lock",
+            || {
+                rt.handle()
+                    .tasks()
+                    .groups
+                    .iter()
+                    .any(|g| g.wait_op == Some(WaitOp::MutexLock))
+            },
+        );
+        drop(held);
+        wait_until(
+            Duration::from_secs(10),
+            "the task is found orphaned",
+            || rt.handle().leak_report().orphaned_total == 1,
+        );
     });
 }

@@ -235,25 +235,45 @@ pub(crate) fn with_current_task<R>(id: Id, f: impl FnOnce() -> R) -> R {
 }
 
 /// The id of the task being polled on this thread.
+#[inline]
 pub(crate) fn current_task() -> Option<Id> {
     CONTEXT.try_with(|cx| cx.task.get()).ok().flatten()
 }
 
+#[inline]
 pub(crate) fn set_suspension(suspension: Option<Suspension>) {
     let _ = CONTEXT.try_with(|cx| cx.suspension.set(suspension));
 }
 
 /// The suspension point noted during the poll that just ended, if any.
+#[inline]
 pub(crate) fn take_suspension() -> Option<Suspension> {
     CONTEXT.try_with(|cx| cx.suspension.take()).ok().flatten()
 }
 
+#[inline]
 pub(crate) fn budget() -> Budget {
     CONTEXT
         .try_with(|cx| cx.budget.get())
         .unwrap_or(Budget::unconstrained())
 }
 
+/// Takes one unit of the budget of the task being polled, in one thread-local access:
+/// returns the budget as it was (left as is when unconstrained or exhausted).
+#[inline]
+pub(crate) fn take_budget_unit() -> Budget {
+    CONTEXT
+        .try_with(|cx| {
+            let budget = cx.budget.get();
+            if let Some(less) = budget.less_one() {
+                cx.budget.set(less);
+            }
+            budget
+        })
+        .unwrap_or(Budget::unconstrained())
+}
+
+#[inline]
 pub(crate) fn set_budget(budget: Budget) {
     let _ = CONTEXT.try_with(|cx| cx.budget.set(budget));
 }

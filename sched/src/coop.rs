@@ -31,6 +31,15 @@ impl Budget {
     pub fn remaining(self) -> Option<u8> {
         self.0
     }
+
+    /// The budget with one unit taken, if it has units to take.
+    #[inline]
+    pub(crate) fn less_one(self) -> Option<Budget> {
+        match self.0 {
+            Some(n @ 1..) => Some(Budget(Some(n - 1))),
+            _ => None,
+        }
+    }
 }
 
 /// A unit taken from the budget. Unless [`Spent::made_progress`] is called, dropping it
@@ -60,7 +69,7 @@ impl Drop for Spent {
 /// Every goro leaf future calls this at the start of its `poll`.
 #[inline]
 pub fn poll_proceed(cx: &mut Context<'_>) -> Poll<Spent> {
-    let budget = crate::context::budget();
+    let budget = crate::context::take_budget_unit();
     match budget.0 {
         None => Poll::Ready(Spent { restore: None }),
         Some(0) => {
@@ -68,12 +77,9 @@ pub fn poll_proceed(cx: &mut Context<'_>) -> Poll<Spent> {
             cx.waker().wake_by_ref();
             Poll::Pending
         }
-        Some(n) => {
-            crate::context::set_budget(Budget(Some(n - 1)));
-            Poll::Ready(Spent {
-                restore: Some(budget),
-            })
-        }
+        Some(_) => Poll::Ready(Spent {
+            restore: Some(budget),
+        }),
     }
 }
 

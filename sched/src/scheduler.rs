@@ -284,6 +284,7 @@ impl std::fmt::Debug for Handle {
 }
 
 /// The id of the task being polled on this thread, if any.
+#[inline]
 pub fn current_task_id() -> Option<Id> {
     context::current_task()
 }

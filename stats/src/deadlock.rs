@@ -6,11 +6,13 @@
 //! [`Deadlock`]. This module holds the report types and their text form:
 //!
 //! ```text
-//! 2 tasks deadlocked: #12 holds Mutex at src/a.rs:10:9, waits RwLock::write at src/a.rs:14:9;
-//!   #13 holds RwLock at src/a.rs:20:9, waits Mutex::lock at src/a.rs:22:9
+//! 2 tasks deadlocked: #12 holds Mutex at src/a.rs:10, waits RwLock at src/a.rs:14; #13 holds RwLock at src/a.rs:20, waits Mutex at src/a.rs:22
 //! ```
+//!
+//! (one line; the leak report follows it with a line a task: its name, wait op, how long it
+//! has been idle and its spawn site).
 
-use crate::human::HumanDuration;
+use crate::display::FileLine;
 use crate::report::{serialize_site, Site, TaskInfo};
 use crate::wait::WaitOp;
 use serde::Serialize;
@@ -104,9 +106,12 @@ pub struct DeadlockLink {
 ///     links: vec![link(12, 1, 2), link(13, 2, 1)],
 /// };
 /// let text = d.to_string();
-/// assert!(text.starts_with("2 tasks deadlocked: #12 holds Mutex at "), "{text}");
-/// assert!(text.contains(", waits Mutex::lock at "), "{text}");
-/// assert!(text.contains("; #13 holds Mutex at "), "{text}");
+/// let at = format!("{}:{}", here.file(), here.line());
+/// assert_eq!(
+///     text,
+///     format!("2 tasks deadlocked: #12 holds Mutex at {at}, waits Mutex at {at}; \
+///              #13 holds Mutex at {at}, waits Mutex at {at}")
+/// );
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Deadlock {
@@ -121,7 +126,8 @@ pub struct Deadlock {
 }
 
 impl Display for Deadlock {
-    /// "2 tasks deadlocked: #12 holds Mutex at X, waits RwLock::write at Y; #13 ...".
+    /// "2 tasks deadlocked: #12 holds Mutex at X, waits RwLock at Y; #13 holds ...", on one
+    /// line (a task holding several locks of the cycle: "holds Mutex at X, holds ...").
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         let n = self.links.len();
         let noun = if n == 1 { "task" } else { "tasks" };
@@ -131,20 +137,15 @@ impl Display for Deadlock {
                 f.write_str(";")?;
             }
             write!(f, " #{}", link.task)?;
-            if let Some(name) = self.tasks.get(i).and_then(|t| t.name.as_ref()) {
-                write!(f, " {name:?}")?;
-            }
             for hold in &link.holds {
-                write!(f, " holds {} at {},", hold.primitive, hold.acquired_at)?;
+                write!(
+                    f,
+                    " holds {} at {},",
+                    hold.primitive,
+                    FileLine(hold.acquired_at)
+                )?;
             }
-            write!(f, " waits {} at {}", link.wait_op, link.waits_at)?;
-            if let Some(task) = self.tasks.get(i) {
-                write!(f, " (spawned at {}", task.spawned_at)?;
-                if !task.idle.is_zero() {
-                    write!(f, ", idle {}", HumanDuration(task.idle))?;
-                }
-                f.write_str(")")?;
-            }
+            write!(f, " waits {} at {}", link.waits_on, FileLine(link.waits_at))?;
         }
         Ok(())
     }
@@ -191,24 +192,28 @@ mod tests {
     }
 
     #[test]
-    fn a_self_deadlock_reads_as_one_line() {
+    fn a_self_deadlock_reads_as_one_line_then_its_task_as_in_a_dump() {
         let d = deadlock();
         let here = d.links[0].waits_at;
+        let at = format!("{}:{}", here.file(), here.line());
         assert_eq!(
             d.to_string(),
-            format!(
-                "1 task deadlocked: #5 \"worker\" holds Mutex at {here}, waits Mutex::lock at \
-                 {here} (spawned at {here}, idle 2s)"
-            )
+            format!("1 task deadlocked: #5 holds Mutex at {at}, waits Mutex at {at}")
         );
         let report = LeakReport {
             deadlocked: vec![d],
             ..LeakReport::default()
         };
         let text = report.to_string();
-        assert!(
-            text.contains("\ndeadlocked: 1 cycle\n  1 task deadlocked: #5"),
-            "{text}"
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[1], "deadlocked: 1 cycle", "{text}");
+        assert_eq!(
+            lines[2],
+            format!("  1 task deadlocked: #5 holds Mutex at {at}, waits Mutex at {at}")
+        );
+        assert_eq!(
+            lines[3],
+            format!("    #5 \"worker\" [Mutex::lock, 2 s] at {at}, spawned at {at}")
         );
     }
 

@@ -2,21 +2,25 @@
 //! (grouped like a goroutine dump), [`Pauses`], [`Quantiles`] and [`Snapshot`].
 //!
 //! Tasks are grouped by (spawn site, suspension point, wait op), biggest group first (ties in
-//! [`GroupKey`] order, see `group.rs`), one line a group:
+//! [`GroupKey`] order, see `group.rs`), one line a group, then its tasks with their names and
+//! how long each has been idle, like a goroutine dump:
 //!
 //! ```text
-//! 2 tasks spawned at src/server.rs:88:5, idle 41s at src/server.rs:102:9 (TcpStream::read)
-//!     #12 "conn", #14
+//! 2 tasks [TcpStream::read, 41 s] at src/server.rs:102, spawned at src/server.rs:88
+//!     #12 "conn" (41 s), #14 (40 s)
 //! ```
 //!
-//! A task that never suspended on a goro future says so instead of a suspension point.
-//! Durations print humanly ([`HumanDuration`]); a group lists at most [`MAX_LISTED`] tasks.
+//! The bracket holds the wait op and the longest idle time of the group; sites print as
+//! `file:line` ([`FileLine`]). A task that never suspended on a goro future says so instead
+//! of a wait site. Durations print humanly ([`HumanDuration`], spaced inside brackets); a
+//! group lists at most [`MAX_LISTED`] tasks.
 
 use crate::group::{GroupKey, Grouping};
 use crate::human::HumanDuration;
 use crate::report::{
-    LeakReport, Pauses, Quantiles, Snapshot, Suspect, SuspectReason, TaskDump, TaskInfo,
+    LeakReport, Pauses, Quantiles, Site, Snapshot, Suspect, SuspectReason, TaskDump, TaskInfo,
 };
+use crate::wait::WaitOp;
 use std::fmt::{self, Display, Formatter, Write};
 use std::time::Duration;
 
@@ -33,44 +37,96 @@ fn plural(n: u64, one: &str, many: &str) -> String {
     }
 }
 
-/// "`n` tasks spawned at X, idle [up to] D at Y (op)", without a newline.
-fn group_line(
+/// A site as `file:line`, as the dumps print it: the column adds noise, not meaning.
+///
+/// ```
+/// use goro_stats::FileLine;
+/// let here = std::panic::Location::caller();
+/// assert_eq!(FileLine(here).to_string(), format!("{}:{}", here.file(), here.line()));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileLine(pub Site);
+
+impl Display for FileLine {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.0.file(), self.0.line())
+    }
+}
+
+/// "[Mutex::lock, 41 s] at src/cache.rs:88": a wait and how long it has lasted (`not idle`
+/// if it has not), or ", never suspended on a goro future" without a wait site.
+fn wait_bracket(
     f: &mut Formatter<'_>,
-    n: u64,
-    key: GroupKey,
-    idle: (Duration, Duration),
+    suspended_at: Option<Site>,
+    wait_op: Option<WaitOp>,
+    idle: Duration,
 ) -> fmt::Result {
+    let op = wait_op.map_or_else(|| "unnamed wait".to_string(), |op| op.to_string());
+    if idle.is_zero() {
+        write!(f, "[{op}, not idle]")?;
+    } else {
+        write!(f, "[{op}, {:#}]", HumanDuration(idle))?;
+    }
+    match suspended_at {
+        Some(site) => write!(f, " at {}", FileLine(site)),
+        None => f.write_str(", never suspended on a goro future"),
+    }
+}
+
+/// "`n` tasks [op, D] at Y, spawned at X", `D` the longest idle time of the group, without
+/// a newline.
+fn group_line(f: &mut Formatter<'_>, n: u64, key: GroupKey, longest_idle: Duration) -> fmt::Result {
     let GroupKey {
         spawned_at,
         suspended_at,
         wait_op,
     } = key;
-    write!(
-        f,
-        "{} spawned at {spawned_at}, ",
-        plural(n, "task", "tasks")
-    )?;
-    let (least, most) = idle;
-    let (most_h, least_h) = (HumanDuration(most), HumanDuration(least));
-    if most.is_zero() {
-        f.write_str("not idle")?;
-    } else if n == 1 || most_h.to_string() == least_h.to_string() {
-        write!(f, "idle {most_h}")?;
-    } else {
-        write!(f, "idle up to {most_h}")?;
-    }
-    match suspended_at {
-        Some(site) if most.is_zero() => write!(f, ", last suspended at {site}")?,
-        Some(site) => write!(f, " at {site}")?,
-        None => f.write_str(", never suspended on a goro future")?,
-    }
-    if let Some(op) = wait_op {
-        write!(f, " ({op})")?;
-    }
-    Ok(())
+    write!(f, "{} ", plural(n, "task", "tasks"))?;
+    wait_bracket(f, suspended_at, wait_op, longest_idle)?;
+    write!(f, ", spawned at {}", FileLine(spawned_at))
 }
 
-/// "    #12 "name", #14 (and 3 more)" with a newline.
+impl Display for TaskInfo {
+    /// One task as a goroutine dump heads it: `#12 "name" [Mutex::lock, 41 s] at
+    /// src/cache.rs:88, spawned at src/cache.rs:60` (the idle time as of the report).
+    ///
+    /// ```
+    /// use goro_stats::{FileLine, TaskInfo, TaskState, WaitOp};
+    /// use std::time::Duration;
+    ///
+    /// let here = std::panic::Location::caller();
+    /// let task = TaskInfo {
+    ///     id: 12,
+    ///     name: Some("cache".into()),
+    ///     spawned_at: here,
+    ///     suspended_at: Some(here),
+    ///     wait_op: Some(WaitOp::MutexLock),
+    ///     state: TaskState::Deadlocked,
+    ///     age: Duration::from_secs(50),
+    ///     idle: Duration::from_secs(41),
+    ///     polls: 2,
+    ///     wakes: 1,
+    ///     wakers: 1,
+    /// };
+    /// let at = FileLine(here);
+    /// assert_eq!(
+    ///     task.to_string(),
+    ///     format!("#12 \"cache\" [Mutex::lock, 41 s] at {at}, spawned at {at}")
+    /// );
+    /// ```
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        write!(f, "#{}", self.id)?;
+        if let Some(name) = &self.name {
+            write!(f, " {name:?}")?;
+        }
+        f.write_char(' ')?;
+        wait_bracket(f, self.suspended_at, self.wait_op, self.idle)?;
+        write!(f, ", spawned at {}", FileLine(self.spawned_at))
+    }
+}
+
+/// "    #12 "name" (41 s), #14 (and 3 more)" with a newline: each task with its name and
+/// how long it has been idle (nothing if it is not).
 fn task_list<'a>(
     f: &mut Formatter<'_>,
     tasks: impl ExactSizeIterator<Item = &'a TaskInfo>,
@@ -85,6 +141,9 @@ fn task_list<'a>(
         if let Some(name) = &t.name {
             write!(f, " {name:?}")?;
         }
+        if !t.idle.is_zero() {
+            write!(f, " ({:#})", HumanDuration(t.idle))?;
+        }
     }
     if total > MAX_LISTED {
         write!(f, " (and {} more)", total - MAX_LISTED)?;
@@ -92,10 +151,8 @@ fn task_list<'a>(
     f.write_char('\n')
 }
 
-fn idle_range<'a>(tasks: impl Iterator<Item = &'a TaskInfo>) -> (Duration, Duration) {
-    tasks.fold((Duration::MAX, Duration::ZERO), |(lo, hi), t| {
-        (lo.min(t.idle), hi.max(t.idle))
-    })
+fn longest_idle<'a>(tasks: impl Iterator<Item = &'a TaskInfo>) -> Duration {
+    tasks.map(|t| t.idle).max().unwrap_or_default()
 }
 
 /// Groups tasks by [`GroupKey`], ranked like every grouped report (biggest group first,
@@ -138,9 +195,8 @@ impl Display for LeakReport {
     /// };
     /// let text = report.to_string();
     /// assert!(text.starts_with("orphaned: 2 tasks (2 found in total, 0 reclaimed)\n"));
-    /// assert!(text.contains("2 tasks spawned at "));
-    /// assert!(text.contains(", idle 41s at "));
-    /// assert!(text.contains("(TcpStream::read)\n    #12 \"conn\", #14\n"));
+    /// assert!(text.contains("\n  2 tasks [TcpStream::read, 41 s] at "));
+    /// assert!(text.contains("\n    #12 \"conn\" (41 s), #14 (41 s)\n"));
     /// assert!(text.contains("\ndeadlocked: none\n"));
     /// assert!(text.contains("suspected: none"));
     /// assert!(text.ends_with("stall alarms: 0\n"));
@@ -161,7 +217,7 @@ impl Display for LeakReport {
             self.orphaned_total, self.reclaimed
         )?;
         for (key, tasks) in group_tasks(&self.orphaned) {
-            let idle = idle_range(tasks.iter().copied());
+            let idle = longest_idle(tasks.iter().copied());
             f.write_str("  ")?;
             group_line(f, tasks.len() as u64, key, idle)?;
             f.write_char('\n')?;
@@ -179,6 +235,9 @@ impl Display for LeakReport {
         }
         for d in &self.deadlocked {
             writeln!(f, "  {d}")?;
+            for t in &d.tasks {
+                writeln!(f, "    {t}")?;
+            }
         }
 
         if !self.stuck_in_poll.is_empty() {
@@ -195,9 +254,9 @@ impl Display for LeakReport {
             }
             writeln!(
                 f,
-                " spawned at {}, in one poll for {}",
-                p.task.spawned_at,
-                HumanDuration(p.polling_for)
+                " [in one poll, {:#}], spawned at {}",
+                HumanDuration(p.polling_for),
+                FileLine(p.task.spawned_at)
             )?;
         }
 
@@ -227,8 +286,7 @@ impl Display for LeakReport {
 }
 
 fn suspect_line(f: &mut Formatter<'_>, s: &Suspect, threshold: Duration) -> fmt::Result {
-    let idle = (Duration::ZERO, s.oldest_idle);
-    group_line(f, s.live, s.key(), idle)?;
+    group_line(f, s.live, s.key(), s.oldest_idle)?;
     let stuck = format!(
         "long wait: idle past {} on an in-process wait (by age only, not proved stuck)",
         HumanDuration(threshold)
@@ -258,7 +316,7 @@ impl Display for TaskDump {
             plural(self.groups.len() as u64, "group", "groups")
         )?;
         for g in &self.groups {
-            let idle = idle_range(g.tasks.iter());
+            let idle = longest_idle(g.tasks.iter());
             group_line(f, g.tasks.len() as u64, g.key(), idle)?;
             f.write_char('\n')?;
             task_list(f, g.tasks.iter())?;
@@ -465,16 +523,20 @@ mod tests {
             lines[0],
             "orphaned: 3 tasks (5 found in total, 2 reclaimed)"
         );
+        let (server, read, worker) = (FileLine(server), FileLine(read), FileLine(worker));
         assert_eq!(
             lines[1],
-            format!("  2 tasks spawned at {server}, idle up to 41s at {read} (TcpStream::read)")
+            format!("  2 tasks [TcpStream::read, 41 s] at {read}, spawned at {server}")
         );
-        assert_eq!(lines[2], "    #12, #14");
+        assert_eq!(lines[2], "    #12 (41 s), #14 (40 s)");
         assert_eq!(
             lines[3],
-            format!("  1 task spawned at {worker}, idle 2s, never suspended on a goro future")
+            format!(
+                "  1 task [unnamed wait, 2 s], never suspended on a goro future, spawned at \
+                 {worker}"
+            )
         );
-        assert_eq!(lines[4], "    #3 \"worker-3\"");
+        assert_eq!(lines[4], "    #3 \"worker-3\" (2 s)");
         assert_eq!(lines[5], "deadlocked: none");
         assert_eq!(
             lines[6],
@@ -483,16 +545,15 @@ mod tests {
         assert_eq!(
             lines[7],
             format!(
-                "  37 tasks spawned at {worker}, idle up to 120ms at {read} (JoinHandle): \
-                 growing, +30 over the last cycles, and long wait: idle past 30s on an \
+                "  37 tasks [JoinHandle, 120 ms] at {read}, spawned at {worker}: growing, +30 over the last cycles, and long wait: idle past 30s on an \
                  in-process wait (by age only, not proved stuck)"
             )
         );
         assert_eq!(
             lines[8],
             format!(
-                "  1 task spawned at {server}, idle 45s, never suspended on a goro future: \
-                 long wait: idle past 30s on an in-process wait (by age only, not proved \
+                "  1 task [unnamed wait, 45 s], never suspended on a goro future, spawned at \
+                 {server}: long wait: idle past 30s on an in-process wait (by age only, not proved \
                  stuck)"
             )
         );
@@ -552,19 +613,24 @@ mod tests {
         let text = dump.to_string();
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines[0], "tasks at 1m30s: 38 tasks in 2 groups");
+        let (spawn, read) = (FileLine(spawn), FileLine(read));
         assert_eq!(
             lines[1],
-            format!("37 tasks spawned at {spawn}, idle up to 41s at {read} (TcpStream::read)")
+            format!("37 tasks [TcpStream::read, 41 s] at {read}, spawned at {spawn}")
         );
         assert!(
-            lines[2].starts_with("    #0 \"first\", #1, #2,"),
+            lines[2].starts_with("    #0 \"first\" (5 s), #1 (6 s), #2 (7 s),"),
             "{}",
             lines[2]
         );
-        assert!(lines[2].ends_with("#15 (and 21 more)"), "{}", lines[2]);
+        assert!(
+            lines[2].ends_with("#15 (20 s) (and 21 more)"),
+            "{}",
+            lines[2]
+        );
         assert_eq!(
             lines[3],
-            format!("1 task spawned at {spawn}, not idle, last suspended at {read}")
+            format!("1 task [unnamed wait, not idle] at {read}, spawned at {spawn}")
         );
         assert_eq!(lines[4], "    #99");
     }

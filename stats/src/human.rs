@@ -1,7 +1,8 @@
 //! Durations for people: `41s`, `120ms`, `35µs`, `2m5s`, `1h3m`.
 //!
 //! Two significant digits under 10 of a unit (`1.5s`, `2.4ms`), whole units above, and the
-//! unit chosen after rounding, so 999.7 µs prints `1ms`, not `1000µs`.
+//! unit chosen after rounding, so 999.7 µs prints `1ms`, not `1000µs`. The alternate form
+//! (`{:#}`) puts a space before a single unit, as the dumps' brackets do: `41 s`, `120 ms`.
 
 use std::fmt;
 use std::time::Duration;
@@ -14,6 +15,7 @@ use std::time::Duration;
 /// assert_eq!(HumanDuration(Duration::from_secs(41)).to_string(), "41s");
 /// assert_eq!(HumanDuration(Duration::from_micros(35)).to_string(), "35µs");
 /// assert_eq!(HumanDuration(Duration::from_secs(125)).to_string(), "2m5s");
+/// assert_eq!(format!("{:#}", HumanDuration(Duration::from_secs(41))), "41 s");
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HumanDuration(pub Duration);
@@ -21,11 +23,12 @@ pub struct HumanDuration(pub Duration);
 impl fmt::Display for HumanDuration {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let nanos = self.0.as_nanos();
+        let gap = if f.alternate() { " " } else { "" };
         if nanos == 0 {
-            return f.write_str("0s");
+            return write!(f, "0{gap}s");
         }
         let (unit, name) = match nanos {
-            0..=999 => return write!(f, "{nanos}ns"),
+            0..=999 => return write!(f, "{nanos}{gap}ns"),
             1_000..=999_499 => (1e3, "µs"),
             999_500..=999_499_999 => (1e6, "ms"),
             999_500_000..=59_499_999_999 => (1e9, "s"),
@@ -41,10 +44,10 @@ impl fmt::Display for HumanDuration {
         };
         let v = nanos as f64 / unit;
         if v >= 9.95 {
-            write!(f, "{v:.0}{name}")
+            write!(f, "{v:.0}{gap}{name}")
         } else {
             let s = format!("{v:.1}");
-            write!(f, "{}{name}", s.strip_suffix(".0").unwrap_or(&s))
+            write!(f, "{}{gap}{name}", s.strip_suffix(".0").unwrap_or(&s))
         }
     }
 }
@@ -74,5 +77,15 @@ mod tests {
         assert_eq!(h(Duration::from_secs(125)), "2m5s");
         assert_eq!(h(Duration::from_secs(3_600 + 3 * 60 + 10)), "1h3m");
         assert_eq!(h(Duration::from_secs(50 * 3_600)), "50h0m");
+    }
+
+    #[test]
+    fn the_alternate_form_spaces_a_single_unit() {
+        let spaced = |d| format!("{:#}", HumanDuration(d));
+        assert_eq!(spaced(Duration::ZERO), "0 s");
+        assert_eq!(spaced(Duration::from_nanos(7)), "7 ns");
+        assert_eq!(spaced(Duration::from_micros(2_350)), "2.4 ms");
+        assert_eq!(spaced(Duration::from_millis(41_234)), "41 s");
+        assert_eq!(spaced(Duration::from_secs(125)), "2m5s");
     }
 }

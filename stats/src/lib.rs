@@ -97,7 +97,7 @@ mod wait;
 
 pub use counters::{Counter, CounterSnapshot, ProcCounters, COUNTER_FIELDS};
 pub use deadlock::{Deadlock, DeadlockLink, Hold, Primitive};
-pub use display::MAX_LISTED;
+pub use display::{FileLine, MAX_LISTED};
 pub use group::{rank, GroupKey, Grouping};
 pub use histogram::{Histogram, SharedHistogram};
 pub use human::HumanDuration;

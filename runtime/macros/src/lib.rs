@@ -95,7 +95,8 @@
 //!
 //! Likewise, a test during which `goro::sync` found a deadlock (tasks in a lock cycle,
 //! see `goro::sync`) panics after its body returns, with the deadlock's text: each task,
-//! what it holds and where it acquired it, what it waits on and where.
+//! what it holds and where it acquired it, what it waits on and where, then each task with
+//! its wait op, idle time and spawn site.
 //!
 //! Anything else is a compile error, as is applying either attribute to a fn that is not
 //! `async`, that takes arguments, or that is generic:

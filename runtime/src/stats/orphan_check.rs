@@ -50,6 +50,9 @@ pub fn check_deadlocks(handle: &Handle) {
         let mut out = format!("test left {n} {noun} (tasks that can never run again):");
         for d in &report.deadlocked {
             let _ = write!(out, "\n    {d}");
+            for task in &d.tasks {
+                let _ = write!(out, "\n      {task}");
+            }
         }
         panic!("{out}");
     }

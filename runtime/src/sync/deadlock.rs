@@ -34,9 +34,8 @@
 //! are not reported as part of it: the cycle is.
 
 use super::edge::{self, Edge};
-use super::track::{Blockers, Side, Track};
-use goro_stats::{Deadlock, DeadlockLink, Hold, TaskInfo, TaskState};
-use parking_lot::MutexGuard;
+use super::track::{Blockers, SideGuard, Track};
+use goro_stats::{Deadlock, DeadlockLink, Hold, Primitive, TaskInfo, TaskState};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 
@@ -107,6 +106,12 @@ fn blocked_by_a_waiter(start: u64) -> bool {
     let Some(edge) = sole_edge(start) else {
         return false;
     };
+    if edge.track.kind == Primitive::Mutex {
+        // Only the owner holds a mutex: read it without the side mutex. A hint, which
+        // cannot miss a cycle closing now: the owner of a lock in a cycle cannot change.
+        let (owner, _) = edge.track.owner();
+        return edge::is_waiting(owner);
+    }
     let blockers = edge.track.blockers(&edge.track.side(), edge.want);
     tasks_of(&blockers).iter().any(|&t| edge::is_waiting(t))
 }
@@ -203,7 +208,7 @@ fn prove(graph: &Graph, candidate: &Candidate, handle: &goro_sched::Handle) -> O
         .collect();
     tracks.sort_by_key(|t| Arc::as_ptr(t));
     tracks.dedup_by(|a, b| Arc::ptr_eq(a, b));
-    let sides: Vec<MutexGuard<'_, Side>> = tracks.iter().map(|t| t.side()).collect();
+    let sides: Vec<SideGuard<'_>> = tracks.iter().map(|t| t.side()).collect();
     let side_of = |track: &Arc<Track>| {
         let i = tracks.iter().position(|t| Arc::ptr_eq(t, track))?;
         Some(&*sides[i])

@@ -16,39 +16,79 @@ use super::track::{Track, Want};
 use crossbeam_utils::CachePadded;
 use goro_stats::{Site, WaitOp};
 use parking_lot::Mutex;
+use smallvec::SmallVec;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
 use std::sync::{Arc, LazyLock};
 use std::task::{Wake, Waker};
 
 /// The waker an acquire gives tokio: notes that the waiter was woken, then wakes its task.
+///
+/// A finished wait gives its cell back to this thread ([`WaitCell::give_back`]) once no
+/// one else has it, and the next wait on the thread takes it again: a contended lock
+/// allocates no cell, and the cell's memory stays in this core's cache. A cell given back
+/// keeps no task waker (it would count as a waker of that task: the deadlock proof and
+/// the orphan check count wakers).
 pub(crate) struct WaitCell {
     woken: AtomicBool,
-    task: Waker,
+    task: Option<Waker>,
+}
+
+thread_local! {
+    /// A cell no one else has, for the next wait on this thread.
+    static SPARE: std::cell::Cell<Option<Arc<WaitCell>>> = const { std::cell::Cell::new(None) };
 }
 
 impl WaitCell {
+    /// A cell that wakes `task`: the spare of this thread, or a new one.
     pub(crate) fn new(task: Waker) -> Arc<WaitCell> {
+        if let Some(mut cell) = SPARE.try_with(|s| s.take()).ok().flatten() {
+            if let Some(c) = Arc::get_mut(&mut cell) {
+                *c.woken.get_mut() = false;
+                c.task = Some(task);
+                return cell;
+            }
+        }
         Arc::new(WaitCell {
             woken: AtomicBool::new(false),
-            task,
+            task: Some(task),
         })
+    }
+
+    /// The wait is over: keeps `cell` as this thread's spare if no one else has it.
+    pub(crate) fn give_back(mut cell: Arc<WaitCell>) {
+        if let Some(c) = Arc::get_mut(&mut cell) {
+            c.task = None;
+            let _ = SPARE.try_with(|s| s.set(Some(cell)));
+        }
     }
 
     /// Whether the waiter was woken since it suspended (it may hold the lock now).
     pub(crate) fn is_woken(&self) -> bool {
         self.woken.load(SeqCst)
     }
+
+    /// Whether waking this cell wakes the task `waker` would wake.
+    pub(crate) fn will_wake(&self, waker: &Waker) -> bool {
+        self.task.as_ref().is_some_and(|t| t.will_wake(waker))
+    }
 }
 
 impl Wake for WaitCell {
     fn wake(self: Arc<Self>) {
-        self.wake_by_ref();
+        self.woken.store(true, SeqCst);
+        // Under a side mutex the cell itself waits in the queue (`defer.rs`), and wakes its
+        // task when woken again from there: no clone of the task's waker, whose count
+        // lives with the task, likely in another core's cache.
+        if super::defer::deferring() {
+            super::defer::push(Waker::from(self));
+        } else if let Some(task) = &self.task {
+            task.wake_by_ref();
+        }
     }
 
     fn wake_by_ref(self: &Arc<Self>) {
-        self.woken.store(true, SeqCst);
-        self.task.wake_by_ref();
+        self.clone().wake();
     }
 }
 
@@ -72,13 +112,16 @@ impl Edge {
 
 const SHARDS: usize = 64;
 
-type Shard = CachePadded<Mutex<HashMap<u64, Vec<Arc<Edge>>>>>;
+/// The edges of one task: one, but for a task that waits on several locks at once.
+type Edges = SmallVec<[Arc<Edge>; 1]>;
+
+type Shard = CachePadded<Mutex<HashMap<u64, Edges>>>;
 
 /// Task id -> the edges of that task (almost always one).
 static WAITS: LazyLock<Box<[Shard]>> =
     LazyLock::new(|| (0..SHARDS).map(|_| Shard::default()).collect());
 
-fn shard(task: u64) -> &'static Mutex<HashMap<u64, Vec<Arc<Edge>>>> {
+fn shard(task: u64) -> &'static Mutex<HashMap<u64, Edges>> {
     &WAITS[task as usize % SHARDS]
 }
 

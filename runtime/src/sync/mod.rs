@@ -56,6 +56,7 @@ mod acquire;
 mod barrier;
 pub mod broadcast;
 mod deadlock;
+mod defer;
 mod edge;
 mod leaf;
 pub mod mpsc;

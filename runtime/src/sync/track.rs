@@ -29,9 +29,20 @@
 //! * A waiter's edge is added, replaced and removed under the side mutex; a wake (a grant
 //!   from a release elsewhere, a close) sets its cell's `woken` flag before the wake, and an
 //!   edge whose cell is woken does not count.
+//! * Except on a `Mutex` ([`Track::waits_unlocked`]), whose contended acquire takes no side
+//!   mutex: it polls tokio's future, then registers its edge (in the edge map and the
+//!   waiter count, not in the side state, which no `Mutex` walk reads), and removes it after
+//!   the grant. What the walk relies on still holds. A grant to it either comes from a
+//!   release that saw the waiter count (under the side mutex, so not during a proof) or
+//!   comes before the edge is registered and leaves the cell woken: the edge never counts.
+//!   Its edge goes away unlocked only once woken, or when the acquire is dropped (under
+//!   the side mutex, as tokio may hand the permit on). The owner is recorded after the
+//!   grant, as on the locked path: a lock granted but not yet recorded has no known owner,
+//!   which blocks no one in a walk (that task is running, not stuck).
 //!
 //! `loom-tests/src/models/lock_owner.rs` checks the unlock-versus-walk protocol (`owner.rs`).
 
+use super::defer;
 use super::edge::{self, Edge};
 use super::owner::OwnerWord;
 use goro_stats::{Primitive, Site};
@@ -71,6 +82,26 @@ pub(crate) struct Side {
     /// Permits were added by `Semaphore::add_permits`: holders are not the only source of
     /// permits, so a semaphore wait is never proved stuck.
     pub(crate) fed: bool,
+}
+
+/// The side mutex held (see [`Track::side`]). Fields drop in order: the mutex is
+/// unlocked before the deferred wakes run.
+pub(crate) struct SideGuard<'a> {
+    guard: MutexGuard<'a, Side>,
+    _deferring: defer::Deferring,
+}
+
+impl std::ops::Deref for SideGuard<'_> {
+    type Target = Side;
+    fn deref(&self) -> &Side {
+        &self.guard
+    }
+}
+
+impl std::ops::DerefMut for SideGuard<'_> {
+    fn deref_mut(&mut self) -> &mut Side {
+        &mut self.guard
+    }
 }
 
 /// How a lock is held by one guard: which record to clear when it is released.
@@ -135,8 +166,15 @@ impl Track {
         Arc::as_ptr(self) as u64
     }
 
-    pub(crate) fn side(&self) -> MutexGuard<'_, Side> {
-        self.side.lock()
+    /// Locks the side mutex; wakes of waiters are deferred until it is unlocked
+    /// (`defer.rs`).
+    #[inline]
+    pub(crate) fn side(&self) -> SideGuard<'_> {
+        let deferring = defer::enter();
+        SideGuard {
+            guard: self.side.lock(),
+            _deferring: deferring,
+        }
     }
 
     /// The exclusive owner (0: none or unknown) and where it acquired the lock.
@@ -176,7 +214,7 @@ impl Track {
                 Some(Held::Exclusive)
             }
             Want::Read | Want::Permits(_) => {
-                let mut side = self.side.lock();
+                let mut side = self.side();
                 sem.try_acquire_many(want.permits()).ok()?.forget();
                 Some(self.add_shared(&mut side, known, at))
             }
@@ -206,7 +244,7 @@ impl Track {
         known: bool,
     ) -> Held {
         if let Some(edge) = edge {
-            self.unregister(side, &edge);
+            self.unregister(Some(side), &edge);
         }
         match want {
             Want::Exclusive(_) => {
@@ -223,14 +261,14 @@ impl Track {
         match held {
             Held::Exclusive => {
                 if self.owner.clear() {
-                    let _side = self.side.lock();
+                    let _side = self.side();
                     sem.add_permits(permits);
                 } else {
                     sem.add_permits(permits);
                 }
             }
             Held::Shared(token) => {
-                let mut side = self.side.lock();
+                let mut side = self.side();
                 side.shared.retain(|h| h.token != token);
                 sem.add_permits(permits);
             }
@@ -241,7 +279,7 @@ impl Track {
     /// becomes a shared holder (acquired where it locked) and `give_back` permits go back,
     /// in one step under the side mutex.
     pub(crate) fn downgrade(&self, sem: &Semaphore, give_back: usize, known: bool) -> Held {
-        let mut side = self.side.lock();
+        let mut side = self.side();
         let (_, site) = self.owner();
         let _ = self.owner.clear();
         let held = self.add_shared(&mut side, known, site.unwrap_or(Location::caller()));
@@ -256,41 +294,61 @@ impl Track {
                 // No permit goes back, so no waiter can be granted: nothing to order.
                 let _ = self.owner.clear();
             }
-            Held::Shared(token) => self.side.lock().shared.retain(|h| h.token != token),
+            Held::Shared(token) => self.side().shared.retain(|h| h.token != token),
         }
     }
 
     /// Permits are added from outside any holder (`Semaphore::add_permits`): `add` runs
     /// under the side mutex, and the semaphore's waits are never proved stuck from now on.
     pub(crate) fn feed(&self, add: impl FnOnce()) {
-        let mut side = self.side.lock();
+        let mut side = self.side();
         side.fed = true;
         add();
     }
 
     /// Runs `f`, which may wake waiters (a close), under the side mutex.
     pub(crate) fn locked<R>(&self, f: impl FnOnce() -> R) -> R {
-        let _side = self.side.lock();
+        let _side = self.side();
         f()
     }
 
+    /// Whether waits on this lock are registered without the side mutex (a `Mutex`: see
+    /// the module docs): its waiters are not listed in the side state, only in the edge map.
+    #[inline]
+    pub(crate) fn waits_unlocked(&self) -> bool {
+        self.kind == Primitive::Mutex
+    }
+
     /// Makes `edge` the waiter's current edge, replacing `old` (its edge of an earlier
-    /// poll), under the side mutex.
-    pub(crate) fn register(&self, side: &mut Side, old: Option<Arc<Edge>>, edge: &Arc<Edge>) {
+    /// poll): under the side mutex (`side`), or, for a lock whose waits are registered
+    /// without it, with `side` `None`.
+    pub(crate) fn register(
+        &self,
+        mut side: Option<&mut Side>,
+        old: Option<Arc<Edge>>,
+        edge: &Arc<Edge>,
+    ) {
         match old {
             Some(old) => {
-                side.waiters.retain(|e| !Arc::ptr_eq(e, &old));
+                if let Some(side) = side.as_deref_mut() {
+                    side.waiters.retain(|e| !Arc::ptr_eq(e, &old));
+                }
                 edge::remove(&old);
             }
             None => self.owner.add_waiter(),
         }
-        side.waiters.push(edge.clone());
+        if let Some(side) = side {
+            side.waiters.push(edge.clone());
+        }
         edge::insert(edge);
     }
 
-    /// Removes a waiter's edge, under the side mutex.
-    pub(crate) fn unregister(&self, side: &mut Side, edge: &Arc<Edge>) {
-        side.waiters.retain(|e| !Arc::ptr_eq(e, edge));
+    /// Removes a waiter's edge, under the side mutex or as [`register`](Track::register)
+    /// says.
+    pub(crate) fn unregister(&self, side: Option<&mut Side>, edge: &Arc<Edge>) {
+        if let Some(side) = side {
+            side.waiters.retain(|e| !Arc::ptr_eq(e, edge));
+        }
         edge::remove(edge);
         self.owner.remove_waiter();
     }

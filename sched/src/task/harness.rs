@@ -213,18 +213,20 @@ fn poll_running<F: Future>(cell: &Cell<F>) {
         Ok(Poll::Pending) => {
             let suspension = crate::context::take_suspension();
             cell.header.record.suspend(suspension);
-            to_idle(cell);
-            if suspension.is_some_and(|s| s.op.is_lock()) {
+            let parked = to_idle(cell);
+            // A task woken during its poll is queued again, not waiting: no walk.
+            if parked && suspension.is_some_and(|s| s.op.is_lock()) {
                 super::suspend::started_lock_wait(id);
             }
         }
     }
 }
 
-/// The poll returned `Pending`: leave RUNNING.
-fn to_idle<F: Future>(cell: &Cell<F>) {
+/// The poll returned `Pending`: leave RUNNING. Returns whether the task is idle now
+/// (not woken during its poll, nor cancelled).
+fn to_idle<F: Future>(cell: &Cell<F>) -> bool {
     match cell.header.state.transition_to_idle() {
-        ToIdle::Idle => {}
+        ToIdle::Idle => return true,
         ToIdle::Orphaned => {
             let raw = cell.raw();
             cell.header.shared.task_orphaned(raw);
@@ -237,6 +239,7 @@ fn to_idle<F: Future>(cell: &Cell<F>) {
         }
         ToIdle::Cancel => cell.cancel(),
     }
+    false
 }
 
 /// Vtable `dealloc`.
