@@ -11,7 +11,7 @@
 //! create goro futures, and `block_on` them.
 
 use crate::shared::Shared;
-use crate::task::{JoinHandle, Notified, RawTask, TaskMeta};
+use crate::task::{JoinHandle, Notified, RawTask};
 use crate::{context, Config};
 use parking_lot::{Condvar, Mutex};
 use std::collections::VecDeque;
@@ -81,13 +81,8 @@ impl BlockingPool {
         F: FnOnce() -> R + Send + 'static,
         R: Send + 'static,
     {
-        let meta = TaskMeta {
-            shared: shared.clone(),
-            blocking: true,
-            spawned_at,
-            name: None,
-        };
-        let (notified, join) = shared.register(RawTask::new(BlockingTask(Some(f)), meta));
+        let raw = RawTask::new::<_, true>(BlockingTask(Some(f)), shared.clone());
+        let (notified, join) = shared.register(raw, spawned_at, None);
         if let Some(notified) = notified {
             shared.blocking.push(shared, notified);
         }

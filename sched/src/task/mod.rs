@@ -30,6 +30,6 @@ pub use error::JoinError;
 pub use id::Id;
 pub(crate) use id::BLOCK_SHIFT;
 pub use join::JoinHandle;
-pub(crate) use raw::{Notified, RawTask, TaskMeta};
+pub(crate) use raw::{Notified, RawTask};
 pub(crate) use record::TaskRecord;
 pub use suspend::{note_suspension, set_lock_wait_hook, traced, Suspension, Traced};
