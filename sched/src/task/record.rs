@@ -92,14 +92,15 @@ pub(crate) struct TaskRecord {
 impl TaskRecord {
     /// A record for a task spawned now. `timing` is the runtime's `stats` switch.
     pub(crate) fn new(id: Id, timing: bool) -> TaskRecord {
+        // Even, like every idle time, so that a task never seems idle for longer than it lived.
         let created = if is_sampled(id, timing) {
             clock::now()
         } else {
             clock::coarse_now()
-        };
+        } & !WOKEN;
         TaskRecord {
             created,
-            idle_since: AtomicU64::new(created & !WOKEN),
+            idle_since: AtomicU64::new(created),
             suspended_at: AtomicPtr::new(ptr::null_mut()),
             polls: AtomicU32::new(0),
             wakes: AtomicU32::new(0),
