@@ -357,6 +357,67 @@ mod tests {
         }
     }
 
+    /// Counts its drops.
+    #[derive(Debug)]
+    struct Dropped(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
+    impl Drop for Dropped {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+
+    /// The slot has no tag: who drops the output, and when, follows from the state word
+    /// alone. Whatever becomes of the `JoinHandle`, the output is dropped exactly once.
+    #[test]
+    fn the_output_is_dropped_exactly_once_whoever_owns_it() {
+        use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+        use std::sync::Arc;
+        let rt = crate::Scheduler::new(crate::Config::with_processors(1)).unwrap();
+        let h = rt.handle();
+        let count = Arc::new(AtomicUsize::new(0));
+        let output = |count: &Arc<AtomicUsize>| {
+            let count = count.clone();
+            async move { Dropped(count) }
+        };
+        let wait_for = |n: usize| {
+            let until = std::time::Instant::now() + std::time::Duration::from_secs(10);
+            while count.load(SeqCst) < n && std::time::Instant::now() < until {
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+            assert_eq!(count.load(SeqCst), n);
+        };
+        // Read by the JoinHandle: dropped by whoever holds it then.
+        let value = h.block_on(h.spawn(output(&count), None)).unwrap();
+        assert_eq!(count.load(SeqCst), 0);
+        drop(value);
+        assert_eq!(count.load(SeqCst), 1);
+        // Never read: dropped with the JoinHandle, after the task completed.
+        let join = h.spawn(output(&count), None);
+        while !join.is_finished() {
+            std::thread::yield_now();
+        }
+        assert_eq!(count.load(SeqCst), 1);
+        drop(join);
+        assert_eq!(count.load(SeqCst), 2);
+        // Detached: dropped by the task as it completes.
+        drop(h.spawn(output(&count), None));
+        wait_for(3);
+        // Polled again after it returned the output: a panic, not a second read.
+        let mut join = h.spawn(output(&count), None);
+        let mut poll = || h.block_on(std::future::poll_fn(|cx| Pin::new(&mut join).poll(cx)));
+        drop(poll().unwrap());
+        assert_eq!(count.load(SeqCst), 4);
+        let again = catch_unwind(AssertUnwindSafe(poll)).unwrap_err();
+        assert_eq!(
+            again.downcast_ref::<&str>(),
+            Some(&"JoinHandle polled after it returned the task's output")
+        );
+        drop(join);
+        drop(rt);
+        assert_eq!(count.load(SeqCst), 4);
+    }
+
     /// The header and the whole allocation of a task with a 24-byte future, pinned: a
     /// field added to the header (or the record) must be paid for by another.
     ///
