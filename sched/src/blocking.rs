@@ -2,7 +2,9 @@
 //!
 //! Blocking closures must not run on a machine: they would stop every task of its
 //! processor. They run on a pool of threads without a processor, started on demand up to
-//! `max_blocking_threads`; a thread that finds no work for `blocking_keep_alive` exits. A
+//! `max_blocking_threads`; threads the pool did not need during a window of
+//! `blocking_keep_alive` exit (see `low_water.rs`: idle threads are woken in turn, so with
+//! steady work none of them alone waits a whole keep-alive). A
 //! blocking closure is wrapped in a task (a future that runs the closure in its only poll),
 //! so it gets a `JoinHandle`, can be aborted before it starts, and is cancelled at shutdown
 //! if it never started.
@@ -10,8 +12,9 @@
 //! Code on a blocking thread sees the runtime as `Handle::current()`: it can spawn tasks,
 //! create goro futures, and `block_on` them.
 
+use crate::low_water::LowWater;
 use crate::shared::Shared;
-use crate::task::{JoinHandle, Notified, RawTask, TaskMeta};
+use crate::task::{JoinHandle, Notified, RawTask};
 use crate::{context, Config};
 use parking_lot::{Condvar, Mutex};
 use std::collections::VecDeque;
@@ -32,7 +35,6 @@ pub(crate) struct BlockingPool {
     stack_size: Option<usize>,
 }
 
-#[derive(Default)]
 struct PoolState {
     queue: VecDeque<Notified>,
     threads: usize,
@@ -40,6 +42,8 @@ struct PoolState {
     /// Idle threads notified but not yet awake: they will take queued work.
     notified: usize,
     shutdown: bool,
+    /// Which idle threads were not needed lately.
+    low_water: LowWater,
 }
 
 /// The future that runs a blocking closure in its first poll.
@@ -61,7 +65,14 @@ impl<F: FnOnce() -> R, R> Future for BlockingTask<F> {
 impl BlockingPool {
     pub(crate) fn new(config: &Config) -> BlockingPool {
         BlockingPool {
-            state: Mutex::new(PoolState::default()),
+            state: Mutex::new(PoolState {
+                queue: VecDeque::new(),
+                threads: 0,
+                idle: 0,
+                notified: 0,
+                shutdown: false,
+                low_water: LowWater::new(config.blocking_keep_alive),
+            }),
             work: Condvar::new(),
             exited: Condvar::new(),
             max_threads: config.max_blocking_threads,
@@ -81,13 +92,8 @@ impl BlockingPool {
         F: FnOnce() -> R + Send + 'static,
         R: Send + 'static,
     {
-        let meta = TaskMeta {
-            shared: shared.clone(),
-            blocking: true,
-            spawned_at,
-            name: None,
-        };
-        let (notified, join) = shared.register(RawTask::new(BlockingTask(Some(f)), meta));
+        let raw = RawTask::new::<_, true>(BlockingTask(Some(f)), shared.clone());
+        let (notified, join) = shared.register(raw, spawned_at, None);
         if let Some(notified) = notified {
             shared.blocking.push(shared, notified);
         }
@@ -106,6 +112,8 @@ impl BlockingPool {
         state.queue.push_back(task);
         if state.idle > state.notified {
             state.notified += 1;
+            let available = state.idle - state.notified;
+            state.low_water.claimed(available);
             self.work.notify_one();
         } else if state.threads < self.max_threads {
             state.threads += 1;
@@ -145,24 +153,25 @@ impl BlockingPool {
             if state.shutdown {
                 break;
             }
+            let others = state.idle.saturating_sub(state.notified);
+            if state.low_water.should_retire(Instant::now(), others, 0) {
+                break;
+            }
             state.idle += 1;
             let deadline = Instant::now() + self.keep_alive;
-            let timed_out = loop {
+            loop {
                 if self.work.wait_until(&mut state, deadline).timed_out() {
-                    break true;
+                    break;
                 }
                 if state.notified > 0 {
                     state.notified -= 1;
-                    break false;
+                    break;
                 }
                 if state.shutdown {
-                    break false;
+                    break;
                 }
-            };
-            state.idle -= 1;
-            if timed_out && state.queue.is_empty() {
-                break;
             }
+            state.idle -= 1;
         }
         state.threads -= 1;
         if state.shutdown {

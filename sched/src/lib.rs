@@ -199,6 +199,7 @@ mod context;
 pub mod coop;
 mod idle;
 pub mod io;
+mod low_water;
 mod machine;
 mod monitor;
 mod ownership;

@@ -14,9 +14,12 @@
 //! A handoff must not wait for a thread to be created (tens to hundreds of microseconds,
 //! more on a loaded machine): the runtime starts with one spare, and a handoff that takes
 //! the last waiting spare starts a replacement after the processor is on its way. Spares
-//! beyond one exit after [`SPARE_KEEP_ALIVE`] without a processor; the last one stays.
+//! beyond one that were not needed during a window of [`SPARE_KEEP_ALIVE`] exit (see
+//! `low_water.rs`: the spares are woken in turn, so none of them waits a whole keep-alive
+//! while handoffs go on); the last one stays.
 
 use crate::context;
+use crate::low_water::LowWater;
 use crate::ownership::{MachineId, RunResult};
 use crate::processor::Processor;
 use crate::shared::Shared;
@@ -41,7 +44,6 @@ pub(crate) struct Machines {
     handed: Condvar,
 }
 
-#[derive(Default)]
 struct PoolState {
     /// Processors handed off and waiting for a machine.
     handoffs: VecDeque<usize>,
@@ -51,12 +53,21 @@ struct PoolState {
     notified: usize,
     threads: Vec<JoinHandle<()>>,
     shutdown: bool,
+    /// Which spares were not needed lately.
+    low_water: LowWater,
 }
 
 impl Machines {
     pub(crate) fn new() -> Machines {
         Machines {
-            state: Mutex::new(PoolState::default()),
+            state: Mutex::new(PoolState {
+                handoffs: VecDeque::new(),
+                spare: 0,
+                notified: 0,
+                threads: Vec::new(),
+                shutdown: false,
+                low_water: LowWater::new(SPARE_KEEP_ALIVE),
+            }),
             handed: Condvar::new(),
         }
     }
@@ -83,6 +94,8 @@ impl Machines {
         state.handoffs.push_back(index);
         if state.spare > state.notified {
             state.notified += 1;
+            let available = state.spare - state.notified;
+            state.low_water.claimed(available);
             shared.machines.handed.notify_one();
         }
         let spares_left = state.spare > state.notified;
@@ -119,11 +132,10 @@ impl Machines {
         Ok(())
     }
 
-    /// A spare machine waits for a handed-off processor; `None` on shutdown, or after
-    /// [`SPARE_KEEP_ALIVE`] if another spare is waiting too.
+    /// A spare machine waits for a handed-off processor; `None` on shutdown, or when it is
+    /// a spare the runtime did not need lately (see `low_water.rs`).
     fn wait_for_processor(&self) -> Option<usize> {
         let mut state = self.state.lock();
-        let mut deadline = Instant::now() + SPARE_KEEP_ALIVE;
         loop {
             if state.shutdown {
                 return None;
@@ -131,17 +143,15 @@ impl Machines {
             if let Some(index) = state.handoffs.pop_front() {
                 return Some(index);
             }
+            let others = state.spare.saturating_sub(state.notified);
+            // The last spare stays, so that a handoff never waits for a new thread.
+            if state.low_water.should_retire(Instant::now(), others, 1) {
+                return None;
+            }
             state.spare += 1;
-            let timed_out = self.handed.wait_until(&mut state, deadline).timed_out();
+            self.handed.wait_for(&mut state, SPARE_KEEP_ALIVE);
             state.spare -= 1;
             state.notified = state.notified.saturating_sub(1);
-            if timed_out && state.handoffs.is_empty() {
-                if state.spare > state.notified {
-                    return None;
-                }
-                // The last spare stays, so that a handoff never waits for a new thread.
-                deadline = Instant::now() + SPARE_KEEP_ALIVE;
-            }
         }
     }
 

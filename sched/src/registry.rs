@@ -9,13 +9,16 @@
 //! remove never allocate.
 //!
 //! Each shard also counts tasks per spawn site (see `stats/sites.rs`) under the lock it takes
-//! anyway.
+//! anyway, and keeps what is rare or the same for many tasks, so the task header need not:
+//! the table of spawn sites, in which a task's record keeps the 4-byte index of its own, and
+//! the names of the tasks that have one. Readers get both with the task ([`Spawn`]).
 
 use crate::stats::sites::{SiteCount, SiteTable};
-use crate::task::RawTask;
+use crate::task::{Id, RawTask};
 use crossbeam_utils::CachePadded;
 use goro_stats::Site;
 use parking_lot::Mutex;
+use std::collections::HashMap;
 
 pub(crate) struct Registry {
     shards: Box<[CachePadded<Mutex<Shard>>]>,
@@ -27,6 +30,24 @@ struct Shard {
     len: usize,
     closed: bool,
     sites: SiteTable,
+    /// The names of the live tasks of this shard that have one.
+    names: HashMap<Id, Box<str>>,
+}
+
+/// Where a task comes from, as the registry keeps it: its spawn site and name.
+#[derive(Clone, Copy)]
+pub(crate) struct Spawn<'a> {
+    pub(crate) site: Site,
+    pub(crate) name: Option<&'a str>,
+}
+
+impl Shard {
+    fn spawn_of(&self, task: RawTask) -> Spawn<'_> {
+        Spawn {
+            site: self.sites.site(task.header().record.spawn_site()),
+            name: self.names.get(&task.id()).map(|name| &**name),
+        }
+    }
 }
 
 // SAFETY: the tasks in a shard are only reached through the shard's lock.
@@ -44,6 +65,7 @@ impl Registry {
                         len: 0,
                         closed: false,
                         sites: SiteTable::default(),
+                        names: HashMap::new(),
                     }))
                 })
                 .collect(),
@@ -55,10 +77,14 @@ impl Registry {
         &self.shards[(task.id().as_u64() >> crate::task::BLOCK_SHIFT) as usize & self.mask]
     }
 
-    /// Adds a task (the registry takes over one of its references). Returns `false` if the
-    /// registry is closed: the runtime is shutting down and the caller must cancel the task.
-    pub(crate) fn insert(&self, task: RawTask) -> bool {
+    /// Adds a task spawned at `site` (the registry takes over one of its references).
+    /// Returns `false` if the registry is closed: the runtime is shutting down and the caller
+    /// must cancel the task.
+    pub(crate) fn insert(&self, task: RawTask, site: Site, name: Option<Box<str>>) -> bool {
         let mut shard = self.shard(task).lock();
+        // Even a refused task gets its site, so that its record never names a wrong one.
+        let index = shard.sites.index(site);
+        task.header().record.set_spawn_site(index);
         if shard.closed {
             return false;
         }
@@ -72,7 +98,10 @@ impl Registry {
         }
         shard.head = Some(task);
         shard.len += 1;
-        shard.sites.spawned(task.header().spawned_at);
+        shard.sites.spawned(index);
+        if let Some(name) = name {
+            shard.names.insert(task.id(), name);
+        }
         true
     }
 
@@ -83,7 +112,9 @@ impl Registry {
         let mut shard = self.shard(task).lock();
         let removed = Self::unlink(&mut shard, task);
         if removed {
-            shard.sites.completed(task.header().spawned_at, lifetime);
+            shard
+                .sites
+                .completed(task.header().record.spawn_site(), lifetime);
         }
         removed
     }
@@ -107,6 +138,9 @@ impl Registry {
         links.prev = None;
         links.next = None;
         shard.len -= 1;
+        if !shard.names.is_empty() {
+            shard.names.remove(&task.id());
+        }
         true
     }
 
@@ -130,18 +164,24 @@ impl Registry {
         }
     }
 
-    /// Calls `f` on every live task, one shard at a time, under that shard's lock: `f` must
-    /// only read the task.
-    pub(crate) fn for_each(&self, mut f: impl FnMut(RawTask)) {
+    /// Calls `f` on every live task and where it comes from, one shard at a time, under
+    /// that shard's lock: `f` must only read the task.
+    pub(crate) fn for_each(&self, mut f: impl FnMut(RawTask, Spawn<'_>)) {
         for shard in self.shards.iter() {
             let shard = shard.lock();
             let mut next = shard.head;
             while let Some(task) = next {
-                f(task);
+                f(task, shard.spawn_of(task));
                 // SAFETY: the links are only touched under this shard's lock, which we hold.
                 next = unsafe { (*task.header().registry_links.get()).next };
             }
         }
+    }
+
+    /// Calls `f` with where `task` comes from, under its shard's lock. The task must have
+    /// been offered to [`insert`](Self::insert); its name is gone once it is removed.
+    pub(crate) fn with_spawn<R>(&self, task: RawTask, f: impl FnOnce(Spawn<'_>) -> R) -> R {
+        f(self.shard(task).lock().spawn_of(task))
     }
 
     /// Per-site counts summed over shards (sites compared by value).

@@ -20,7 +20,7 @@ use crate::park::ParkedIn;
 use crate::processor::{ProcShared, Processor, ProcessorCell};
 use crate::registry::Registry;
 use crate::stats::RuntimeStats;
-use crate::task::{JoinHandle, Notified, RawTask, TaskMeta};
+use crate::task::{JoinHandle, Notified, RawTask};
 use crate::{context, Config};
 use crossbeam_deque::Injector;
 use goro_netpoll::PollerWatch;
@@ -109,13 +109,8 @@ impl Shared {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        let meta = TaskMeta {
-            shared: self.clone(),
-            blocking: false,
-            spawned_at,
-            name,
-        };
-        let (notified, join) = self.register(RawTask::new(future, meta));
+        let raw = RawTask::new::<F, false>(future, self.clone());
+        let (notified, join) = self.register(raw, spawned_at, name);
         if let Some(notified) = notified {
             self.with_local(|p| match p {
                 Some(p) => {
@@ -145,12 +140,17 @@ impl Shared {
         self.next_remote.fetch_add(1, Relaxed) % self.procs.len()
     }
 
-    /// Puts a new task in the registry. If the runtime is shutting down the task is cancelled
-    /// at once and no `Notified` is returned.
-    pub(crate) fn register<T>(&self, raw: RawTask) -> (Option<Notified>, JoinHandle<T>) {
+    /// Puts a new task, spawned at `spawned_at`, in the registry. If the runtime is shutting
+    /// down the task is cancelled at once and no `Notified` is returned.
+    pub(crate) fn register<T>(
+        &self,
+        raw: RawTask,
+        spawned_at: &'static Location<'static>,
+        name: Option<Box<str>>,
+    ) -> (Option<Notified>, JoinHandle<T>) {
         // SAFETY: a new task carries three references: registry, `Notified`, `JoinHandle`.
         let (notified, join) = unsafe { (Notified::from_raw(raw), JoinHandle::new(raw)) };
-        if self.registry.insert(raw) {
+        if self.registry.insert(raw, spawned_at, name) {
             return (Some(notified), join);
         }
         drop(notified);
@@ -161,7 +161,7 @@ impl Shared {
 
     /// Schedules a woken task (from any thread).
     pub(crate) fn schedule(&self, task: Notified) {
-        if task.header().blocking {
+        if task.raw().is_blocking() {
             self.blocking.push(&task.header().shared.clone(), task);
             return;
         }
@@ -310,7 +310,11 @@ impl Shared {
             return;
         }
         let reclaim = self.config.reclaim_orphans;
-        self.stats.orphaned(task, reclaim);
+        let now = crate::time::clock::now();
+        let info = self
+            .registry
+            .with_spawn(task, |spawn| crate::stats::task_info(task, spawn, now));
+        self.stats.orphaned(task, info, reclaim);
         if reclaim {
             task.remote_abort();
         }

@@ -263,13 +263,24 @@ impl RawTask {
             assert!(*a, "task freed twice");
             *a = false;
         });
-        // Freeing drops whatever the cell holds.
+        // Freeing drops whatever the cell holds, which the runtime's slot (a union) learns
+        // from the state word alone: the future iff not complete, the output iff complete
+        // with join interest and not taken. Check that this agrees with what is there.
+        let state = cell.state.load();
+        let output_there =
+            state.is_complete() && state.is_join_interested() && !state.is_output_taken();
         cell.stage.with_mut(|s| {
             // SAFETY: the last reference frees the task, so no other thread touches its cells now (loom's cells check it).
             let stage = std::mem::replace(unsafe { &mut *s }, Stage::Consumed);
             assert!(
                 !matches!(stage, Stage::Running(_)),
                 "freed while the future is still there"
+            );
+            assert!(state.is_complete(), "freed before it completed");
+            assert_eq!(
+                matches!(stage, Stage::Finished(_)),
+                output_there,
+                "the state word says the output is there iff it is"
             );
         });
         // SAFETY: the last reference frees the task, so no other thread touches its cells now (loom's cells check it).
@@ -501,6 +512,10 @@ impl JoinHandle {
         if !self.can_read_output(waker) {
             return None;
         }
+        assert!(
+            self.0.state().take_output().is_ok(),
+            "JoinHandle read the output twice"
+        );
         let stage = self
             .0
             .header()
@@ -559,8 +574,13 @@ impl Drop for JoinHandle {
         }
         let cell = self.0.header();
         match cell.state.unset_join_interest() {
-            // SAFETY: `unset_join_interest` found COMPLETE: the output is the JoinHandle's, and the task never touches the stage again.
-            Err(_complete) => cell.stage.with_mut(|s| unsafe { *s = Stage::Consumed }),
+            Err(_complete) => {
+                if cell.state.take_output().is_ok() {
+                    // SAFETY: `unset_join_interest` found COMPLETE and `take_output` won: the
+                    // output is the JoinHandle's, and the task never touches the slot again.
+                    cell.stage.with_mut(|s| unsafe { *s = Stage::Consumed });
+                }
+            }
             // SAFETY: join interest is gone and JOIN_WAKER was set: the completed task will not read the slot again, so the JoinHandle owns it.
             Ok(prev) if prev.has_join_waker() => cell.join_waker.with_mut(|w| unsafe { *w = None }),
             Ok(_) => {}

@@ -158,24 +158,24 @@ fn idle_groups(shared: &Shared) -> (Vec<IdleGroup>, Vec<(TaskInfo, u64)>) {
     let deadlocked = shared.stats.deadlocked_ids();
     let mut groups = Grouping::new();
     let mut running = Vec::new();
-    shared.registry.for_each(|task| {
+    shared.registry.for_each(|task, spawn| {
         let header = task.header();
-        if header.state.load().is_running() && !header.blocking {
+        if header.state.load().is_running() && !task.is_blocking() {
             running.push((
-                super::report::task_info(task, clock::now()),
+                super::report::task_info(task, spawn, clock::now()),
                 header.record.polls(),
             ));
         }
         if !header.state.load().is_idle()
             || header.record.is_orphaned()
-            || header.blocking
+            || task.is_blocking()
             || deadlocked.contains(&header.id.as_u64())
         {
             return;
         }
         let suspension = header.record.suspension();
         let key = GroupKey {
-            spawned_at: header.spawned_at,
+            spawned_at: spawn.site,
             suspended_at: suspension.map(|s| s.at),
             wait_op: suspension.map(|s| s.op),
         };

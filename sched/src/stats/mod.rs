@@ -34,7 +34,7 @@ mod report;
 pub(crate) mod sites;
 
 pub(crate) use cycle::{CycleState, PauseTracker};
-pub(crate) use report::{leak_report, pauses, snapshot, task_dump, task_infos};
+pub(crate) use report::{leak_report, pauses, snapshot, task_dump, task_info, task_infos};
 
 use crate::task::RawTask;
 use goro_stats::{Deadlock, SharedHistogram, TaskInfo, TaskState};
@@ -96,12 +96,11 @@ impl RuntimeStats {
         }
     }
 
-    /// Records an orphaned task (see the module docs); `reclaim` says it is about to be
-    /// cancelled. The caller holds a reference.
-    pub(crate) fn orphaned(&self, task: RawTask, reclaim: bool) {
+    /// Records an orphaned task (see the module docs), of which `info` is the report;
+    /// `reclaim` says it is about to be cancelled. The caller holds a reference.
+    pub(crate) fn orphaned(&self, task: RawTask, mut info: TaskInfo, reclaim: bool) {
         let record = &task.header().record;
         record.mark_orphaned();
-        let mut info = report::task_info(task, crate::time::clock::now());
         info.state = if reclaim {
             TaskState::Reclaimed
         } else {

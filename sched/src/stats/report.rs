@@ -1,5 +1,6 @@
 //! Assembles the `goro_stats` reports from the scheduler's state.
 
+use crate::registry::Spawn;
 use crate::shared::Shared;
 use crate::task::RawTask;
 use crate::time::clock;
@@ -10,8 +11,8 @@ use goro_stats::{
 use std::collections::HashMap;
 use std::time::Duration;
 
-/// One task as a report shows it, at clock time `now`.
-pub(crate) fn task_info(task: RawTask, now: u64) -> TaskInfo {
+/// One task, which comes from `spawn`, as a report shows it, at clock time `now`.
+pub(crate) fn task_info(task: RawTask, spawn: Spawn<'_>, now: u64) -> TaskInfo {
     let header = task.header();
     let record = &header.record;
     let state = header.state.load();
@@ -33,8 +34,8 @@ pub(crate) fn task_info(task: RawTask, now: u64) -> TaskInfo {
     };
     TaskInfo {
         id: header.id.as_u64(),
-        name: header.name.as_deref().map(|name| name.to_string()),
-        spawned_at: header.spawned_at,
+        name: spawn.name.map(str::to_string),
+        spawned_at: spawn.site,
         suspended_at: suspension.map(|s| s.at),
         wait_op: suspension.map(|s| s.op),
         state: task_state,
@@ -174,9 +175,9 @@ pub(crate) fn task_infos(shared: &Shared, ids: &[u64]) -> Vec<TaskInfo> {
     let now = clock::now();
     let index: HashMap<u64, usize> = ids.iter().enumerate().map(|(i, &id)| (id, i)).collect();
     let mut found: Vec<Option<TaskInfo>> = vec![None; ids.len()];
-    shared.registry.for_each(|task| {
+    shared.registry.for_each(|task, spawn| {
         if let Some(&i) = index.get(&task.header().id.as_u64()) {
-            found[i] = Some(task_info(task, now));
+            found[i] = Some(task_info(task, spawn, now));
         }
     });
     found.into_iter().flatten().collect()
@@ -208,8 +209,8 @@ pub(crate) fn task_dump(shared: &Shared) -> TaskDump {
     let now = clock::now();
     let deadlocked = shared.stats.deadlocked_ids();
     let mut groups = Grouping::new();
-    shared.registry.for_each(|task| {
-        let mut info = task_info(task, now);
+    shared.registry.for_each(|task, spawn| {
+        let mut info = task_info(task, spawn, now);
         if info.state == TaskState::Idle && deadlocked.contains(&info.id) {
             info.state = TaskState::Deadlocked;
         }

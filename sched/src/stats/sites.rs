@@ -35,7 +35,9 @@ fn key(site: Site) -> usize {
 }
 
 impl SiteTable {
-    fn entry(&mut self, site: Site) -> &mut SiteCount {
+    /// The index of `site` in the table, which it joins if it is new. Indices are stable:
+    /// a task's record keeps its spawn site's.
+    pub(crate) fn index(&mut self, site: Site) -> u32 {
         let key = key(site);
         let idx = match self.last {
             Some((k, idx)) if k == key => idx,
@@ -53,18 +55,24 @@ impl SiteTable {
                 idx
             }
         };
-        &mut self.entries[idx]
+        u32::try_from(idx).expect("fewer than 2^32 spawn sites: they are lines of code")
     }
 
-    pub(crate) fn spawned(&mut self, site: Site) {
-        self.entry(site).spawned += 1;
+    /// The site at `index` (from [`index`](Self::index)).
+    pub(crate) fn site(&self, index: u32) -> Site {
+        self.entries[index as usize].site
     }
 
-    pub(crate) fn completed(&mut self, site: Site, lifetime: Option<u64>) {
-        self.entry(site).completed += 1;
+    pub(crate) fn spawned(&mut self, index: u32) {
+        self.entries[index as usize].spawned += 1;
+    }
+
+    pub(crate) fn completed(&mut self, index: u32, lifetime: Option<u64>) {
+        let entry = &mut self.entries[index as usize];
+        entry.completed += 1;
         if let Some(nanos) = lifetime {
             if self.lifetimes.len() < LIFETIME_QUEUE_MAX {
-                self.lifetimes.push((site, nanos));
+                self.lifetimes.push((entry.site, nanos));
             }
         }
     }

@@ -1,10 +1,16 @@
 //! The typed half of a task: allocation, poll, completion, cancellation, output hand-over.
 //!
-//! Exclusive access to the future and to the output is given by the state word:
-//! * the future (stage `Running`) is touched only by the thread that set RUNNING;
-//! * the output (stage `Finished`) is written by that thread before it sets COMPLETE, and
-//!   afterwards belongs to the `JoinHandle` if JOIN_INTEREST was set at that moment, or is
-//!   dropped by the completing thread if it was not;
+//! The future and the output share one slot, a `union` ([`Stage`]): which of them it holds
+//! (if any) follows from the state word, so the slot needs no tag of its own, which would
+//! cost a word in every task. Exclusive access to either is given by the state word too:
+//! * the future is in the slot from the spawn until the thread that holds RUNNING drops it,
+//!   right before it writes the output and sets COMPLETE: it is there iff COMPLETE is clear
+//!   (a task is never freed between the two, as that thread holds a reference);
+//! * the output is written by that thread before it sets COMPLETE, and afterwards belongs to
+//!   the `JoinHandle` if JOIN_INTEREST was set at that moment (it cannot change once the task
+//!   is complete), or is dropped by the completing thread if it was not. The `JoinHandle`
+//!   sets OUTPUT_TAKEN when it moves the output out or drops it, so the output is in the
+//!   slot iff COMPLETE and JOIN_INTEREST are set and OUTPUT_TAKEN is clear;
 //! * the join waker slot is written by the `JoinHandle` only while JOIN_WAKER is clear and the
 //!   task is not complete; while JOIN_WAKER is set both sides only read it. The waker is
 //!   dropped by the `JoinHandle` when it clears JOIN_WAKER, or with the allocation.
@@ -15,6 +21,7 @@ use super::waker::waker_ref;
 use super::JoinError;
 use std::cell::UnsafeCell;
 use std::future::Future;
+use std::mem::ManuallyDrop;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::ptr::NonNull;
@@ -28,13 +35,14 @@ struct Cell<F: Future> {
     join_waker: UnsafeCell<Option<Waker>>,
 }
 
-enum Stage<F: Future> {
-    Running(F),
-    Finished(Result<F::Output, JoinError>),
-    Consumed,
+/// The future or its output, or neither; which one the state word says (see the module
+/// docs).
+union Stage<F: Future> {
+    future: ManuallyDrop<F>,
+    output: ManuallyDrop<Result<F::Output, JoinError>>,
 }
 
-pub(super) fn vtable<F>() -> &'static Vtable
+pub(super) fn vtable<F, const BLOCKING: bool>() -> &'static Vtable
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
@@ -45,17 +53,37 @@ where
         try_read_output: try_read_output::<F>,
         drop_join_handle: drop_join_handle::<F>,
         shutdown: shutdown::<F>,
+        blocking: BLOCKING,
     }
 }
 
 pub(super) fn allocate<F: Future>(header: Header, future: F) -> NonNull<Header> {
     let cell = Box::new(Cell {
         header,
-        stage: UnsafeCell::new(Stage::Running(future)),
+        stage: UnsafeCell::new(Stage {
+            future: ManuallyDrop::new(future),
+        }),
         join_waker: UnsafeCell::new(None),
     });
     // `Cell` is `repr(C)` with the header first, so the cast is to its first field.
     NonNull::from(Box::leak(cell)).cast()
+}
+
+impl<F: Future> Drop for Cell<F> {
+    /// Drops what the slot still holds. Normally nothing: the future is dropped before the
+    /// task completes, and the output by whoever owns it; this covers a task freed otherwise.
+    fn drop(&mut self) {
+        let state = self.header.state.load();
+        let stage = self.stage.get_mut();
+        if !state.is_complete() {
+            // SAFETY: not complete, so the future is in the slot (module docs), and we are
+            // its last owner.
+            unsafe { ManuallyDrop::drop(&mut stage.future) };
+        } else if state.is_join_interested() && !state.is_output_taken() {
+            // SAFETY: complete, the output went to the JoinHandle, which has not taken it.
+            unsafe { ManuallyDrop::drop(&mut stage.output) };
+        }
+    }
 }
 
 /// # Safety
@@ -79,6 +107,26 @@ impl<F: Future> Cell<F> {
         unsafe { &mut *self.stage.get() }
     }
 
+    /// Moves the output out of the slot.
+    ///
+    /// # Safety
+    /// The caller owns the completed output, which is in the slot; it is not afterwards.
+    unsafe fn take_output(&self) -> Result<F::Output, JoinError> {
+        // SAFETY: per the caller.
+        unsafe { ManuallyDrop::take(&mut self.stage().output) }
+    }
+
+    /// Drops the output in the slot, with a panic in its drop swallowed (there is nobody
+    /// to report it to).
+    ///
+    /// # Safety
+    /// As for [`take_output`](Self::take_output).
+    unsafe fn drop_output(&self) {
+        // SAFETY: per the caller.
+        let output = unsafe { self.take_output() };
+        let _ = catch_unwind(AssertUnwindSafe(move || drop(output)));
+    }
+
     /// Polls the future with panics caught. Caller holds RUNNING.
     fn poll_future(&self) -> std::thread::Result<Poll<F::Output>> {
         let waker = waker_ref(self.raw());
@@ -86,21 +134,22 @@ impl<F: Future> Cell<F> {
         let id = self.header.id;
         crate::context::with_current_task(id, || {
             catch_unwind(AssertUnwindSafe(|| {
-                // SAFETY: caller holds RUNNING, so the stage is ours.
-                let Stage::Running(future) = (unsafe { self.stage() }) else {
-                    unreachable!("a RUNNING task's future is present");
-                };
+                // SAFETY: caller holds RUNNING of a task that is not complete, so the
+                // future is in the slot and ours.
+                let future = unsafe { &mut *self.stage().future };
                 // SAFETY: the future lives in the heap cell and is never moved until dropped.
                 unsafe { Pin::new_unchecked(future) }.poll(&mut cx)
             }))
         })
     }
 
-    /// Drops the future with panics caught; `Err` carries the panic. Caller holds RUNNING.
+    /// Drops the future with panics caught; `Err` carries the panic. Caller holds RUNNING
+    /// and calls [`complete`](Self::complete) next (the slot holds nothing in between).
     fn drop_future(&self) -> std::thread::Result<()> {
-        // SAFETY: caller holds RUNNING.
+        // SAFETY: caller holds RUNNING of a task that is not complete: the future is in the
+        // slot and ours; a panic in its drop leaves it dropped as far as it goes.
         catch_unwind(AssertUnwindSafe(|| unsafe {
-            *self.stage() = Stage::Consumed
+            ManuallyDrop::drop(&mut self.stage().future)
         }))
     }
 
@@ -118,8 +167,8 @@ impl<F: Future> Cell<F> {
     /// Stores the output, publishes COMPLETE, wakes the joiner, and releases the caller's
     /// reference (plus the registry's). The future must already be dropped.
     fn complete(&self, output: Result<F::Output, JoinError>) {
-        // SAFETY: we hold RUNNING until the transition below.
-        unsafe { *self.stage() = Stage::Finished(output) };
+        // SAFETY: we hold RUNNING until the transition below, and the future is dropped.
+        unsafe { self.stage().output = ManuallyDrop::new(output) };
         // Leave the registry first, so whoever the completion wakes sees the task gone from
         // the live counts.
         let raw = self.raw();
@@ -127,12 +176,9 @@ impl<F: Future> Cell<F> {
         let registered = self.header.shared.task_completed(raw, lifetime);
         let prev = self.header.state.transition_to_complete();
         if !prev.is_join_interested() {
-            // Nobody will read the output: drop it here (panics in its drop are swallowed,
-            // as there is nobody to report them to).
+            // Nobody will read the output: drop it here.
             // SAFETY: without join interest the completing thread owns the output.
-            let _ = catch_unwind(AssertUnwindSafe(|| unsafe {
-                *self.stage() = Stage::Consumed
-            }));
+            unsafe { self.drop_output() };
         } else if prev.has_join_waker() {
             // SAFETY: JOIN_WAKER was set when we completed, so the JoinHandle only reads.
             if let Some(waker) = unsafe { &*self.join_waker.get() } {
@@ -244,7 +290,8 @@ fn to_idle<F: Future>(cell: &Cell<F>) -> bool {
 
 /// Vtable `dealloc`.
 unsafe fn dealloc<F: Future>(ptr: NonNull<Header>) {
-    // SAFETY: the last reference is gone; the cell came from `Box::leak` in `allocate`.
+    // SAFETY: the last reference is gone; the cell came from `Box::leak` in `allocate`. Its
+    // `Drop` drops what the slot still holds.
     drop(unsafe { Box::from_raw(ptr.cast::<Cell<F>>().as_ptr()) });
 }
 
@@ -255,11 +302,12 @@ unsafe fn try_read_output<F: Future>(ptr: NonNull<Header>, dst: *mut (), waker: 
     if !cell.can_read_output(waker) {
         return;
     }
-    // SAFETY: the task is complete with join interest: the output is the JoinHandle's.
-    let stage = std::mem::replace(unsafe { cell.stage() }, Stage::Consumed);
-    let Stage::Finished(output) = stage else {
+    if cell.header.state.take_output().is_err() {
         panic!("JoinHandle polled after it returned the task's output");
-    };
+    }
+    // SAFETY: the task is complete with join interest, and we just marked the output taken:
+    // it was in the slot, and it is ours.
+    let output = unsafe { cell.take_output() };
     // SAFETY: the caller passes a `*mut Poll<Result<F::Output, JoinError>>`.
     unsafe { *dst.cast::<Poll<Result<F::Output, JoinError>>>() = Poll::Ready(output) };
 }
@@ -270,10 +318,11 @@ unsafe fn drop_join_handle<F: Future>(ptr: NonNull<Header>) {
     let cell = unsafe { cell::<F>(ptr) };
     match cell.header.state.unset_join_interest() {
         Err(_complete) => {
-            // SAFETY: complete with join interest: the output is ours to drop.
-            let _ = catch_unwind(AssertUnwindSafe(|| unsafe {
-                *cell.stage() = Stage::Consumed
-            }));
+            if cell.header.state.take_output().is_ok() {
+                // SAFETY: complete with join interest, and we just marked the output taken:
+                // it was in the slot, and it is ours to drop.
+                unsafe { cell.drop_output() };
+            }
         }
         Ok(prev) if prev.has_join_waker() => {
             // SAFETY: we cleared JOIN_WAKER before COMPLETE, so the slot is ours.
@@ -311,17 +360,81 @@ mod tests {
         }
     }
 
+    /// Counts its drops.
+    #[derive(Debug)]
+    struct Dropped(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
+    impl Drop for Dropped {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+
+    /// The slot has no tag: who drops the output, and when, follows from the state word
+    /// alone. Whatever becomes of the `JoinHandle`, the output is dropped exactly once.
+    #[test]
+    fn the_output_is_dropped_exactly_once_whoever_owns_it() {
+        use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+        use std::sync::Arc;
+        let rt = crate::Scheduler::new(crate::Config::with_processors(1)).unwrap();
+        let h = rt.handle();
+        let count = Arc::new(AtomicUsize::new(0));
+        let output = |count: &Arc<AtomicUsize>| {
+            let count = count.clone();
+            async move { Dropped(count) }
+        };
+        let wait_for = |n: usize| {
+            let until = std::time::Instant::now() + std::time::Duration::from_secs(10);
+            while count.load(SeqCst) < n && std::time::Instant::now() < until {
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+            assert_eq!(count.load(SeqCst), n);
+        };
+        // Read by the JoinHandle: dropped by whoever holds it then.
+        let value = h.block_on(h.spawn(output(&count), None)).unwrap();
+        assert_eq!(count.load(SeqCst), 0);
+        drop(value);
+        assert_eq!(count.load(SeqCst), 1);
+        // Never read: dropped with the JoinHandle, after the task completed.
+        let join = h.spawn(output(&count), None);
+        while !join.is_finished() {
+            std::thread::yield_now();
+        }
+        assert_eq!(count.load(SeqCst), 1);
+        drop(join);
+        assert_eq!(count.load(SeqCst), 2);
+        // Detached: dropped by the task as it completes.
+        drop(h.spawn(output(&count), None));
+        wait_for(3);
+        // Polled again after it returned the output: a panic, not a second read.
+        let mut join = h.spawn(output(&count), None);
+        let mut poll = || h.block_on(std::future::poll_fn(|cx| Pin::new(&mut join).poll(cx)));
+        drop(poll().unwrap());
+        assert_eq!(count.load(SeqCst), 4);
+        let again = catch_unwind(AssertUnwindSafe(poll)).unwrap_err();
+        assert_eq!(
+            again.downcast_ref::<&str>(),
+            Some(&"JoinHandle polled after it returned the task's output")
+        );
+        drop(join);
+        drop(rt);
+        assert_eq!(count.load(SeqCst), 4);
+    }
+
     /// The header and the whole allocation of a task with a 24-byte future, pinned: a
-    /// field added to the header (or the record) must be paid for by another. tokio's task
-    /// for the same future is 128 bytes; what goro keeps on top is the task record (56
-    /// bytes: created, polls, wakes, idle since, sampled wake time, suspension point and
-    /// its operation, the orphan mark), the spawn site and the name (8 each).
+    /// field added to the header (or the record) must be paid for by another.
+    ///
+    /// 128 bytes, as tokio's task for the same future (measured by `goro-tools`'
+    /// `task_bytes` test; tokio's `Cell` is 128-byte aligned on x86-64, so no task of it is
+    /// smaller): the header 88 (state word, vtable, id, runtime, registry links: 48; the
+    /// task record: 40, see `record.rs`), the slot for the future or its output 24 (a union
+    /// without a tag, see the module docs), the join waker 16. It was 208, then 176.
     #[test]
     fn the_task_header_is_pinned() {
-        assert_eq!(size_of::<TaskRecord>(), 56);
+        assert_eq!(size_of::<TaskRecord>(), 40);
         assert_eq!(size_of::<JoinError>(), 24);
-        assert_eq!(size_of::<Header>(), 128);
-        assert_eq!(size_of::<Stage<Small>>(), 32);
-        assert_eq!(size_of::<Cell<Small>>(), 176);
+        assert_eq!(size_of::<Header>(), 88);
+        assert_eq!(size_of::<Stage<Small>>(), 24);
+        assert_eq!(size_of::<Cell<Small>>(), 128);
     }
 }

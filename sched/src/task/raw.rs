@@ -12,29 +12,24 @@ use super::{Id, TaskRecord};
 use crate::shared::Shared;
 use std::cell::UnsafeCell;
 use std::future::Future;
-use std::panic::Location;
 use std::ptr::NonNull;
 use std::sync::Arc;
 use std::task::Waker;
 
-/// The type-independent part of a task.
+/// The type-independent part of a task. Its size is pinned by `harness.rs`'s
+/// `the_task_header_is_pinned`; the spawn site is an index in the record and the name, which
+/// few tasks have, is kept by the registry (see `record.rs` on the size).
 #[repr(C)]
 pub(crate) struct Header {
     pub(crate) state: State,
-    /// What the stats know about the task; see `record.rs`.
-    pub(crate) record: TaskRecord,
     pub(crate) vtable: &'static Vtable,
     pub(crate) id: Id,
     /// The runtime the task belongs to; wakes schedule through it.
     pub(crate) shared: Arc<Shared>,
-    /// Runs on the blocking pool rather than on a processor.
-    pub(crate) blocking: bool,
     /// Links in the task registry; only touched under the registry shard's lock.
     pub(crate) registry_links: UnsafeCell<RegistryLinks>,
-    pub(crate) spawned_at: &'static Location<'static>,
-    /// The task's name, if it was given one. Boxed twice so that the common, unnamed case
-    /// costs one word of the header, not two.
-    pub(crate) name: Option<Box<Box<str>>>,
+    /// What the stats know about the task; see `record.rs`.
+    pub(crate) record: TaskRecord,
 }
 
 /// Intrusive doubly-linked list links, owned by the task registry. A task is linked iff it
@@ -58,6 +53,9 @@ pub(crate) struct Vtable {
     pub(crate) drop_join_handle: unsafe fn(NonNull<Header>),
     /// Shutdown: the registry removed the task and passes its reference here.
     pub(crate) shutdown: unsafe fn(NonNull<Header>),
+    /// The task runs on the blocking pool rather than on a processor. A property of the
+    /// task's type (the pool's tasks are `BlockingTask`s), so it costs the header nothing.
+    pub(crate) blocking: bool,
 }
 
 /// A pointer to a task's header. Copy; carries no reference by itself.
@@ -74,18 +72,11 @@ unsafe impl Send for RawTask {}
 // SAFETY: see `Send`; `&RawTask` only exposes the header, which is `Sync` in the same way.
 unsafe impl Sync for RawTask {}
 
-/// What a new task needs besides its future.
-pub(crate) struct TaskMeta {
-    pub(crate) shared: Arc<Shared>,
-    pub(crate) blocking: bool,
-    pub(crate) spawned_at: &'static Location<'static>,
-    pub(crate) name: Option<Box<str>>,
-}
-
 impl RawTask {
-    /// Allocates a task. Its state starts as NOTIFIED with three references: the registry's,
-    /// the returned `Notified`'s and the `JoinHandle`'s.
-    pub(crate) fn new<F>(future: F, meta: TaskMeta) -> RawTask
+    /// Allocates a task of `shared`, to run on the blocking pool if `BLOCKING`. Its state
+    /// starts as NOTIFIED with three references: the registry's, the returned `Notified`'s
+    /// and the `JoinHandle`'s. The registry learns its spawn site and name as it inserts it.
+    pub(crate) fn new<F, const BLOCKING: bool>(future: F, shared: Arc<Shared>) -> RawTask
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
@@ -93,14 +84,11 @@ impl RawTask {
         let id = Id::next();
         let header = Header {
             state: State::new(),
-            record: TaskRecord::new(id, meta.shared.config.stats),
-            vtable: harness::vtable::<F>(),
+            vtable: harness::vtable::<F, BLOCKING>(),
             id,
-            shared: meta.shared,
-            blocking: meta.blocking,
+            record: TaskRecord::new(id, shared.config.stats),
+            shared,
             registry_links: UnsafeCell::new(RegistryLinks::default()),
-            spawned_at: meta.spawned_at,
-            name: meta.name.map(Box::new),
         };
         RawTask {
             ptr: harness::allocate(header, future),
@@ -125,6 +113,11 @@ impl RawTask {
 
     pub(crate) fn id(self) -> Id {
         self.header().id
+    }
+
+    /// Whether the task runs on the blocking pool.
+    pub(crate) fn is_blocking(self) -> bool {
+        self.header().vtable.blocking
     }
 
     /// Drops one reference, freeing the task if it was the last.

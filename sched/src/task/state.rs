@@ -6,7 +6,7 @@
 //! ```text
 //!  63                          32 31                     8 7  6  5  4  3  2  1  0
 //! +------------------------------+------------------------+--+--+--+--+--+--+--+--+
-//! |         reference count      |   outstanding wakers   |  |  |JW|JI|CA|CO|NO|RU|
+//! |         reference count      |   outstanding wakers   |  |OT|JW|JI|CA|CO|NO|RU|
 //! +------------------------------+------------------------+--+--+--+--+--+--+--+--+
 //! ```
 //!
@@ -17,6 +17,10 @@
 //! * `CA` CANCELLED: abort or shutdown asked for the future to be dropped.
 //! * `JI` JOIN_INTEREST: a `JoinHandle` exists and wants the output.
 //! * `JW` JOIN_WAKER: the join waker slot holds a waker written by the `JoinHandle`.
+//! * `OT` OUTPUT_TAKEN: the `JoinHandle` moved the output out of the task, or dropped it.
+//!   Set once, after COMPLETE, by the `JoinHandle` alone; no transition reads it. It tells
+//!   the task's slot, which holds the future or the output without a tag of its own
+//!   (`harness.rs`), that the output is gone.
 //! * wakers: how many `Waker`s for this task exist (clones of the waker passed to `poll`).
 //!   The borrowed waker of the current poll is not counted.
 //! * refs: how many references keep the allocation alive: the task registry's (until the task
@@ -36,6 +40,7 @@ const COMPLETE: u64 = 1 << 2;
 const CANCELLED: u64 = 1 << 3;
 const JOIN_INTEREST: u64 = 1 << 4;
 const JOIN_WAKER: u64 = 1 << 5;
+const OUTPUT_TAKEN: u64 = 1 << 6;
 
 /// Run-state bits; a task with none of these set is idle.
 const LIFECYCLE: u64 = RUNNING | NOTIFIED | COMPLETE;
@@ -303,6 +308,18 @@ impl State {
         }
     }
 
+    /// The `JoinHandle` takes (or drops) the output of the completed task. `Err` if it had
+    /// already taken it.
+    pub(crate) fn take_output(&self) -> Result<(), ()> {
+        let prev = Snapshot(self.val.fetch_or(OUTPUT_TAKEN, AcqRel));
+        debug_assert!(prev.has(COMPLETE) && prev.has(JOIN_INTEREST));
+        if prev.has(OUTPUT_TAKEN) {
+            Err(())
+        } else {
+            Ok(())
+        }
+    }
+
     /// Drops `n` references; returns whether they were the last ones.
     pub(crate) fn ref_dec(&self, n: u64) -> bool {
         let prev = Snapshot(self.val.fetch_sub(n * REF_ONE, AcqRel));
@@ -361,6 +378,9 @@ impl Snapshot {
     pub(crate) fn has_join_waker(self) -> bool {
         self.has(JOIN_WAKER)
     }
+    pub(crate) fn is_output_taken(self) -> bool {
+        self.has(OUTPUT_TAKEN)
+    }
     pub(crate) fn wakers(self) -> u64 {
         (self.0 & WAKER_MASK) >> WAKER_SHIFT
     }
@@ -378,6 +398,7 @@ impl std::fmt::Debug for Snapshot {
             .field("cancelled", &self.is_cancelled())
             .field("join_interest", &self.is_join_interested())
             .field("join_waker", &self.has_join_waker())
+            .field("output_taken", &self.is_output_taken())
             .field("wakers", &self.wakers())
             .field("refs", &self.refs())
             .finish()
