@@ -322,6 +322,7 @@ impl Options {
 
 /// What the command line asks for.
 #[derive(Clone, Debug, PartialEq)]
+#[allow(clippy::large_enum_variant)] // made once per process, never stored in bulk
 pub enum Command {
     Run(Options),
     Help,
