@@ -23,7 +23,7 @@ use std::task::{Context, Poll};
 
 mod join_set;
 
-pub use goro_sched::task::{Id, JoinError, JoinHandle};
+pub use goro_sched::task::{AbortHandle, Id, JoinError, JoinHandle};
 pub use join_set::JoinSet;
 
 pub(crate) const NO_RUNTIME: &str = "there is no goro runtime on this thread: this must be \

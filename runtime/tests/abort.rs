@@ -308,3 +308,46 @@ fn abort_spawn_blocking_before_it_starts() {
         }
     });
 }
+
+/// An `AbortHandle` cancels a detached task (its `JoinHandle` dropped), from another thread,
+/// keeps the task's memory alive until it is dropped itself (clones too), and reports
+/// `is_finished`; aborting after the task finished does nothing.
+#[test]
+fn abort_handle_outlives_the_join_handle() {
+    each_procs(LIMIT, |n| {
+        let rt = rt_with_orphans(n); // `pending` never keeps a waker
+        let drops = counter();
+        let guard = DropGuard(drops.clone());
+        let h = rt.spawn(async move {
+            let _guard = guard;
+            pending::<()>().await;
+        });
+        let abort = h.abort_handle();
+        let clone = abort.clone();
+        assert_eq!(clone.id(), h.id());
+        drop(h); // detached: only the abort handles reach it now
+        assert!(!abort.is_finished());
+        drop(abort);
+        let from = thread::spawn(move || {
+            clone.abort();
+            clone
+        });
+        let clone = from.join().unwrap();
+        wait_until(
+            Duration::from_secs(5),
+            "the aborted detached task's future to be dropped",
+            || drops.load(Ordering::SeqCst) == 1,
+        );
+        wait_until(Duration::from_secs(5), "is_finished", || {
+            clone.is_finished()
+        });
+        let done = rt.spawn(async { 5 });
+        let done_abort = done.abort_handle();
+        assert_eq!(rt.block_on(done).unwrap(), 5);
+        done_abort.abort(); // after completion: nothing happens
+        assert!(done_abort.is_finished());
+        drop(clone);
+        drop(done_abort);
+        assert_eq!(rt.handle().live_tasks(), 0);
+    });
+}

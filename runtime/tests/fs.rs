@@ -122,3 +122,96 @@ fn fs_outside_a_runtime_panics() {
     let mut fut = std::pin::pin!(fs::read("/nonexistent"));
     let _ = common::poll_once(&mut fut);
 }
+
+/// `read_dir` lists every entry exactly once across several blocking chunks (more entries
+/// than `CHUNK`), with names, paths, types and metadata; a missing directory is `NotFound`.
+#[test]
+fn read_dir_lists_every_entry_across_chunks() {
+    each_procs(LIMIT, |n| {
+        rt(n).block_on(async {
+            let dir = scratch("read-dir", n);
+            let count = 101; // over three chunks of 32 entries per hand-off
+            fs::create_dir_all(dir.join("sub")).await.unwrap();
+            for i in 0..count {
+                fs::write(dir.join(format!("f{i:03}")), vec![0u8; i])
+                    .await
+                    .unwrap();
+            }
+            let mut entries = fs::read_dir(&dir).await.unwrap();
+            let mut files = Vec::new();
+            let mut dirs = Vec::new();
+            while let Some(entry) = entries.next_entry().await.unwrap() {
+                let name = entry.file_name().into_string().unwrap();
+                assert_eq!(entry.path(), dir.join(&name));
+                if entry.file_type().await.unwrap().is_dir() {
+                    dirs.push(name);
+                } else {
+                    let len = entry.metadata().await.unwrap().len() as usize;
+                    assert_eq!(format!("f{len:03}"), name, "size encodes the name");
+                    files.push(name);
+                }
+            }
+            assert!(
+                entries.next_entry().await.unwrap().is_none(),
+                "stays at the end"
+            );
+            files.sort();
+            let expected: Vec<String> = (0..count).map(|i| format!("f{i:03}")).collect();
+            assert_eq!(files, expected);
+            assert_eq!(dirs, ["sub"]);
+            fs::remove_dir_all(&dir).await.unwrap();
+            let err = fs::read_dir(&dir).await.unwrap_err();
+            assert_eq!(err.kind(), std::io::ErrorKind::NotFound);
+        });
+    });
+}
+
+/// `OpenOptions`: append adds at the end across opens, `create_new` refuses an existing
+/// file, `truncate` empties it, read+write on one handle, and `create` without `write` is
+/// std's `InvalidInput`, not a panic.
+#[test]
+fn open_options_append_create_new_truncate() {
+    each_procs(LIMIT, |n| {
+        rt(n).block_on(async {
+            let path = scratch("options", n);
+            let _ = fs::remove_file(&path).await;
+            for line in ["one\n", "two\n"] {
+                let mut f = fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(&path)
+                    .await
+                    .unwrap();
+                f.write_all(line.as_bytes()).await.unwrap();
+                f.flush().await.unwrap();
+            }
+            assert_eq!(fs::read_to_string(&path).await.unwrap(), "one\ntwo\n");
+            let err = File::options()
+                .write(true)
+                .create_new(true)
+                .open(&path)
+                .await
+                .unwrap_err();
+            assert_eq!(err.kind(), std::io::ErrorKind::AlreadyExists);
+            let mut f = File::options()
+                .read(true)
+                .write(true)
+                .truncate(true)
+                .open(&path)
+                .await
+                .unwrap();
+            f.write_all(b"fresh").await.unwrap();
+            f.seek(SeekFrom::Start(0)).await.unwrap();
+            let mut back = Vec::new();
+            f.read_to_end(&mut back).await.unwrap();
+            assert_eq!(back, b"fresh");
+            let err = fs::OpenOptions::new()
+                .create(true)
+                .open(&path)
+                .await
+                .unwrap_err();
+            assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+            fs::remove_file(&path).await.unwrap();
+        });
+    });
+}

@@ -120,3 +120,29 @@ fn join_set_tasks_carry_the_callers_spawn_site() {
         );
     });
 }
+
+/// `spawn` returns an `AbortHandle` for that one task: aborting it cancels only it, and
+/// the set still yields its cancelled `JoinError` (with its id) among the others' outputs.
+#[test]
+fn spawn_returns_an_abort_handle_for_that_task() {
+    each_procs(LIMIT, |n| {
+        rt(n).block_on(async {
+            let mut set = JoinSet::new();
+            let stuck = set.spawn(async {
+                goro::time::sleep(Duration::from_secs(3600)).await;
+                0u32
+            });
+            let quick = set.spawn(async { 1 });
+            let blocking = set.spawn_blocking(|| 2);
+            assert_ne!(stuck.id(), quick.id());
+            stuck.abort();
+            let mut outputs = Vec::new();
+            while let Some(res) = set.join_next().await {
+                outputs.push(res.map_err(|e| (e.is_cancelled(), e.id())));
+            }
+            outputs.sort();
+            assert_eq!(outputs, [Ok(1), Ok(2), Err((true, stuck.id()))]);
+            assert!(stuck.is_finished() && quick.is_finished() && blocking.is_finished());
+        });
+    });
+}

@@ -44,29 +44,33 @@ fn signal_reaches_recv_from_another_thread() {
 
 #[test]
 fn every_listener_sees_the_signal() {
-    rt(2).block_on(async {
-        let mut a = signal(SignalKind::user_defined2()).unwrap();
-        let mut b = signal(SignalKind::user_defined2()).unwrap();
-        raise(libc::SIGUSR2);
-        let both = async { (a.recv().await, b.recv().await) };
-        let got = goro::time::timeout(Duration::from_secs(5), both)
-            .await
-            .unwrap();
-        assert_eq!(got, (Some(()), Some(())));
+    each_procs(LIMIT, |n| {
+        rt(n).block_on(async {
+            let mut a = signal(SignalKind::user_defined2()).unwrap();
+            let mut b = signal(SignalKind::user_defined2()).unwrap();
+            raise(libc::SIGUSR2);
+            let both = async { (a.recv().await, b.recv().await) };
+            let got = goro::time::timeout(Duration::from_secs(5), both)
+                .await
+                .unwrap();
+            assert_eq!(got, (Some(()), Some(())));
+        });
     });
 }
 
 #[test]
 fn ctrl_c_completes_on_sigint() {
-    rt(1).block_on(async {
-        let mut ctrl_c = std::pin::pin!(goro::signal::ctrl_c());
-        // The first poll installs the handler.
-        assert!(poll_once(&mut ctrl_c).is_pending());
-        raise(libc::SIGINT);
-        goro::time::timeout(Duration::from_secs(5), ctrl_c)
-            .await
-            .expect("SIGINT did not complete ctrl_c")
-            .unwrap();
+    each_procs(LIMIT, |n| {
+        rt(n).block_on(async {
+            let mut ctrl_c = std::pin::pin!(goro::signal::ctrl_c());
+            // The first poll installs the handler.
+            assert!(poll_once(&mut ctrl_c).is_pending());
+            raise(libc::SIGINT);
+            goro::time::timeout(Duration::from_secs(5), ctrl_c)
+                .await
+                .expect("SIGINT did not complete ctrl_c")
+                .unwrap();
+        });
     });
 }
 

@@ -12,6 +12,10 @@
 //! * [`latency`] — `goro-bench --suite latency`: tail latency at a fixed rate while a
 //!   handler blocks or hogs its thread, goro vs tokio, servers in pinned child processes
 //!   ([`child`]).
+//! * [`hyper_suite`] — `goro-bench --suite hyper`: the same hyper 1.x server (a hello route
+//!   and an axum JSON route, the `hyper-hello` binary) on goro and on tokio, requests/s and
+//!   server CPU per request under closed-loop load, in pinned child processes.
+//! * [`pin`] — the `--pin CPU-LIST` flag of the server binaries.
 //! * [`procs_effect`] — the `procs-effect` binary: a server at each processor count,
 //!   driven by the load generator, its per-request costs measured and explained.
 //! * [`cli`] — flag reading shared by the tools' command lines.
@@ -26,8 +30,10 @@
 pub mod child;
 pub mod cli;
 pub mod http;
+pub mod hyper_suite;
 pub mod latency;
 pub mod loadgen;
+pub mod pin;
 pub mod procs_effect;
 pub mod quick;
 pub mod soak;

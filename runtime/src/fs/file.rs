@@ -18,7 +18,7 @@
 //! It implements `futures_io`'s `AsyncRead`, `AsyncWrite` and `AsyncSeek`, and with the
 //! `tokio-io` feature tokio's `AsyncRead`, `AsyncWrite` and `AsyncSeek`.
 
-use super::blocking;
+use super::{blocking, OpenOptions};
 use crate::task::JoinHandle;
 use std::fs::Metadata;
 use std::future::{poll_fn, Future};
@@ -130,6 +130,21 @@ impl File {
         let path = path.as_ref().to_owned();
         let create = blocking(Location::caller(), move || std::fs::File::create(path));
         async move { create.await.map(File::from_std) }
+    }
+
+    /// Options to open a file with (append, create_new, ...): [`OpenOptions::new`].
+    ///
+    /// ```
+    /// # goro::Runtime::new().unwrap().block_on(async {
+    /// let path = std::env::temp_dir().join(format!("goro-options-doc-{}", std::process::id()));
+    /// let mut file = goro::fs::File::options().write(true).create(true).open(&path).await?;
+    /// assert_eq!(file.metadata().await?.len(), 0);
+    /// goro::fs::remove_file(&path).await?;
+    /// # Ok::<(), std::io::Error>(())
+    /// # }).unwrap();
+    /// ```
+    pub fn options() -> OpenOptions {
+        OpenOptions::new()
     }
 
     /// Wraps an open std file.

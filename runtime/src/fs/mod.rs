@@ -6,7 +6,9 @@
 //! and the task waits on its `JoinHandle`. That costs a thread hand-off per call (a few
 //! microseconds): read and write whole files with [`read`] and [`write()`] where you can, and
 //! keep [`File`] for streaming. [`File`] reads ahead and writes behind in a buffer so that
-//! small reads and writes do not each pay the hand-off; see its docs.
+//! small reads and writes do not each pay the hand-off; see its docs. [`OpenOptions`] opens
+//! a [`File`] for appending, with `create_new` and so on; [`read_dir`] lists a directory a
+//! chunk of entries per hand-off.
 //!
 //! The spawn site of each blocking call is the caller's line (`#[track_caller]`), so task
 //! dumps show where the file operation came from.
@@ -28,9 +30,13 @@
 //! ```
 
 mod file;
+mod open_options;
+mod read_dir;
 
 pub use file::File;
-pub use std::fs::{Metadata, Permissions};
+pub use open_options::OpenOptions;
+pub use read_dir::{read_dir, DirEntry, ReadDir};
+pub use std::fs::{FileType, Metadata, Permissions};
 
 use crate::Handle;
 use std::future::Future;

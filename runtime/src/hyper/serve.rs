@@ -97,7 +97,7 @@ where
     type IntoFuture = Pin<Box<dyn Future<Output = io::Result<()>> + Send>>;
 
     fn into_future(self) -> Self::IntoFuture {
-        Box::pin(run(self, std::future::pending::<()>()))
+        Box::pin(run(self, None::<std::future::Pending<()>>))
     }
 }
 
@@ -117,12 +117,14 @@ where
     type IntoFuture = Pin<Box<dyn Future<Output = io::Result<()>> + Send>>;
 
     fn into_future(self) -> Self::IntoFuture {
-        Box::pin(run(self.serve, self.signal))
+        Box::pin(run(self.serve, Some(self.signal)))
     }
 }
 
-/// The accept loop, until `signal`; then the graceful drain.
-async fn run<S, B, F>(serve: Serve<S>, signal: F) -> io::Result<()>
+/// The accept loop, until `signal`; then the graceful drain. Without a signal (plain
+/// `serve`) connections are not watched: the watcher's shutdown check would cost every poll
+/// of every connection (a tokio `Notify` poll) for a shutdown that never comes.
+async fn run<S, B, F>(serve: Serve<S>, signal: Option<F>) -> io::Result<()>
 where
     S: tower_service::Service<Request<Incoming>, Response = Response<B>>
         + Clone
@@ -144,12 +146,14 @@ where
     builder.http1().timer(GoroTimer::at(at));
     builder.http2().timer(GoroTimer::at(at));
     let builder = Arc::new(builder);
-    let graceful = GracefulShutdown::new();
+    let graceful = signal.is_some().then(GracefulShutdown::new);
     let mut signal = pin!(signal);
     loop {
         let next = poll_fn(|cx| {
-            if signal.as_mut().poll(cx).is_ready() {
-                return Poll::Ready(None);
+            if let Some(signal) = signal.as_mut().as_pin_mut() {
+                if signal.poll(cx).is_ready() {
+                    return Poll::Ready(None);
+                }
             }
             crate::net::trace::retagged(at, || listener.poll_accept(cx)).map(Some)
         });
@@ -163,17 +167,20 @@ where
         let conn = builder
             .serve_connection_with_upgrades(io, TowerToHyperService::new(service.clone()))
             .into_owned();
-        let watched = graceful.watcher().watch(conn);
-        executor.spawn_named(
-            async move {
-                // A connection's error (a client that hung up mid-request, a malformed
-                // request) concerns that connection only.
-                let _ = watched.await;
-            },
-            format!("hyper connection {peer}"),
-        );
+        let name = format!("hyper connection {peer}");
+        // A connection's error (a client that hung up mid-request, a malformed request)
+        // concerns that connection only.
+        match &graceful {
+            Some(graceful) => {
+                let watched = graceful.watcher().watch(conn);
+                executor.spawn_named(async move { drop(watched.await) }, name);
+            }
+            None => executor.spawn_named(async move { drop(conn.await) }, name),
+        }
     }
     drop(listener);
-    graceful.shutdown().await;
+    if let Some(graceful) = graceful {
+        graceful.shutdown().await;
+    }
     Ok(())
 }

@@ -17,7 +17,7 @@
 //! (`JoinHandle`). Dropping the set aborts every task still in it (as tokio's does).
 
 use crate::stats::WaitOp;
-use crate::task::{Id, JoinError, JoinHandle};
+use crate::task::{AbortHandle, JoinError, JoinHandle};
 use crate::Handle;
 use goro_sched::task::traced;
 use std::collections::HashMap;
@@ -160,17 +160,17 @@ impl<T> JoinSet<T> {
         self.ready.lock().keys.clear();
     }
 
-    fn insert(&mut self, handle: JoinHandle<T>) -> Id {
+    fn insert(&mut self, handle: JoinHandle<T>) -> AbortHandle {
         let key = self.next_key;
         self.next_key += 1;
-        let id = handle.id();
+        let abort = handle.abort_handle();
         let waker = Waker::from(Arc::new(EntryWaker {
             key,
             ready: self.ready.clone(),
         }));
         self.entries.insert(key, Entry { handle, waker });
         self.ready.push(key);
-        id
+        abort
     }
 
     /// Waits for the next task to complete and returns its output, or `None` if the set is
@@ -244,14 +244,30 @@ impl<T> JoinSet<T> {
 }
 
 impl<T: Send + 'static> JoinSet<T> {
-    /// Spawns `task` on the current runtime and adds it to the set; returns its id.
-    /// (tokio returns an `AbortHandle`; abort goro's tasks with [`JoinSet::abort_all`].)
-    /// The task's spawn site is the caller's line.
+    /// Spawns `task` on the current runtime and adds it to the set; returns an
+    /// [`AbortHandle`] that cancels this one task (as tokio's `JoinSet::spawn` does). The
+    /// aborted task stays in the set: `join_next` yields its cancelled [`JoinError`]. The
+    /// task's spawn site is the caller's line.
     ///
     /// # Panics
     /// Outside a goro runtime.
+    ///
+    /// ```
+    /// # goro::Runtime::new().unwrap().block_on(async {
+    /// let mut set = goro::task::JoinSet::new();
+    /// let stuck = set.spawn(std::future::pending::<u32>());
+    /// set.spawn(async { 7 });
+    /// stuck.abort();
+    /// let mut outputs = Vec::new();
+    /// while let Some(res) = set.join_next().await {
+    ///     outputs.push(res.map_err(|e| e.id()));
+    /// }
+    /// outputs.sort();
+    /// assert_eq!(outputs, [Ok(7), Err(stuck.id())]);
+    /// # })
+    /// ```
     #[track_caller]
-    pub fn spawn<F>(&mut self, task: F) -> Id
+    pub fn spawn<F>(&mut self, task: F) -> AbortHandle
     where
         F: Future<Output = T> + Send + 'static,
     {
@@ -260,7 +276,7 @@ impl<T: Send + 'static> JoinSet<T> {
 
     /// Spawns `task` on the runtime of `handle` and adds it to the set.
     #[track_caller]
-    pub fn spawn_on<F>(&mut self, task: F, handle: &Handle) -> Id
+    pub fn spawn_on<F>(&mut self, task: F, handle: &Handle) -> AbortHandle
     where
         F: Future<Output = T> + Send + 'static,
     {
@@ -272,7 +288,7 @@ impl<T: Send + 'static> JoinSet<T> {
     /// # Panics
     /// Outside a goro runtime.
     #[track_caller]
-    pub fn spawn_blocking<F>(&mut self, f: F) -> Id
+    pub fn spawn_blocking<F>(&mut self, f: F) -> AbortHandle
     where
         F: FnOnce() -> T + Send + 'static,
     {

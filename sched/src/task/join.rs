@@ -46,6 +46,21 @@ impl<T> JoinHandle<T> {
         self.raw.remote_abort();
     }
 
+    /// A handle that can cancel the task without awaiting it (as tokio's
+    /// `JoinHandle::abort_handle`); it may outlive this handle.
+    ///
+    /// ```
+    /// # let rt = goro_sched::Scheduler::new(goro_sched::Config::with_processors(1)).unwrap();
+    /// let handle = rt.handle().spawn(std::future::pending::<()>(), None);
+    /// let abort = handle.abort_handle();
+    /// assert_eq!(abort.id(), handle.id());
+    /// drop(handle); // detached, still running
+    /// abort.abort();
+    /// ```
+    pub fn abort_handle(&self) -> super::AbortHandle {
+        super::AbortHandle::new(self.raw)
+    }
+
     /// Whether the task has completed (with output, panic or cancellation).
     pub fn is_finished(&self) -> bool {
         self.raw.header().state.load().is_complete()

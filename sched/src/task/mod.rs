@@ -23,6 +23,7 @@
 //! (one `Notified` while NOTIFIED, then the machine polling it), by its `JoinHandle`, and by
 //! each waker. The last one to go frees it.
 
+mod abort;
 mod error;
 mod harness;
 mod id;
@@ -33,6 +34,7 @@ pub(crate) mod state;
 mod suspend;
 mod waker;
 
+pub use abort::AbortHandle;
 pub use error::JoinError;
 pub use id::Id;
 pub(crate) use id::BLOCK_SHIFT;

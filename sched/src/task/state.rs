@@ -327,6 +327,15 @@ impl State {
         prev.refs() == n
     }
 
+    /// One more plain reference (an `AbortHandle`'s).
+    pub(crate) fn ref_inc(&self) {
+        let prev = Snapshot(self.val.fetch_add(REF_ONE, Relaxed));
+        if prev.refs() >= u32::MAX as u64 {
+            // Like `Arc`, an overflow can only come from leaking handles in a loop.
+            std::process::abort();
+        }
+    }
+
     /// `Waker::clone`: one more waker and one more reference, in one operation.
     pub(crate) fn clone_waker(&self) {
         let prev = Snapshot(self.val.fetch_add(WAKER_REF, Relaxed));

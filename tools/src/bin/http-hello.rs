@@ -18,6 +18,7 @@ use std::process::ExitCode;
 
 use goro_benches::server::{Server, ServerKind};
 use goro_tools::http::Hello;
+use goro_tools::pin::{parse_cpu_list, pin_process};
 
 const USAGE: &str = "\
 usage: http-hello [--runtime goro|tokio-ct|tokio-mt] [--procs N] [--addr IP:PORT] [--pin CPU-LIST]
@@ -108,42 +109,6 @@ fn parse_args() -> Result<Option<Args>, String> {
         }
     }
     Ok(Some(args))
-}
-
-/// Parses `0`, `0-1`, `0,2-3`.
-fn parse_cpu_list(s: &str) -> Result<Vec<usize>, String> {
-    let bad = || format!("--pin expects a CPU list such as 1 or 0-1, got `{s}`");
-    let mut cpus = Vec::new();
-    for part in s.split(',') {
-        let (lo, hi) = match part.split_once('-') {
-            Some((a, b)) => (a.trim(), b.trim()),
-            None => (part.trim(), part.trim()),
-        };
-        let lo: usize = lo.parse().map_err(|_| bad())?;
-        let hi: usize = hi.parse().map_err(|_| bad())?;
-        if lo > hi || hi >= libc::CPU_SETSIZE as usize {
-            return Err(bad());
-        }
-        cpus.extend(lo..=hi);
-    }
-    Ok(cpus)
-}
-
-/// Restricts the calling thread (and every thread it creates from now on) to `cpus`.
-fn pin_process(cpus: &[usize]) -> std::io::Result<()> {
-    // SAFETY: cpu_set_t is plain data; CPU_ZERO/CPU_SET only write inside it (indices were
-    // checked against CPU_SETSIZE), and sched_setaffinity reads it.
-    unsafe {
-        let mut set: libc::cpu_set_t = std::mem::zeroed();
-        libc::CPU_ZERO(&mut set);
-        for &c in cpus {
-            libc::CPU_SET(c, &mut set);
-        }
-        if libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) != 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-    }
-    Ok(())
 }
 
 fn main() -> ExitCode {

@@ -4,7 +4,7 @@
 //! ```text
 //! hyper-hello --runtime goro --procs 1 --app hello --addr 127.0.0.1:8080
 //! hyper-hello --runtime tokio-ct --app json
-//! hyper-hello --runtime tokio-mt --procs 2
+//! hyper-hello --runtime tokio-mt --procs 2 --pin 0-1
 //! ```
 //!
 //! Both runtimes run the same code: hyper-util's `auto` connection builder (HTTP/1.1 and
@@ -12,11 +12,13 @@
 //! answers `{"message":"Hello, World!"}`), one task per connection, `TCP_NODELAY` on. On
 //! goro that is `goro::hyper::serve`; on tokio the equivalent loop over `TokioIo`,
 //! `TokioExecutor` and `TokioTimer`. `--app` picks which route `/` serves, so a load
-//! generator that only requests `/` measures either. Pin with `taskset -c LIST`. Serves
-//! until killed; listens on loopback unless told otherwise.
+//! generator that only requests `/` measures either. `--pin CPU-LIST` restricts the whole
+//! process to those CPUs (as `taskset -c` would). Serves until killed; listens on loopback
+//! unless told otherwise. `goro-bench --suite hyper` loads it (see `goro_tools::hyper_suite`).
 
 use axum::routing::get;
 use axum::{Json, Router};
+use goro_tools::pin::{parse_cpu_list, pin_process};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::service::TowerToHyperService;
@@ -25,6 +27,7 @@ use std::process::ExitCode;
 
 const USAGE: &str = "\
 usage: hyper-hello [--runtime goro|tokio-ct|tokio-mt] [--procs N] [--app hello|json] [--addr IP:PORT]
+                   [--pin CPU-LIST]
 
 A hyper server (HTTP/1.1 + HTTP/2, keep-alive) on goro or tokio.
 
@@ -33,6 +36,8 @@ options:
   --procs N       goro processors or tokio-mt workers (default 1; tokio-ct takes only 1)
   --app A         hello (default): `/` answers text; json: `/` answers an axum JSON body
   --addr A        address to listen on (default 127.0.0.1:8080; port 0 picks one)
+  --pin LIST      run on these CPUs only, e.g. 1 or 0-1 (sched_setaffinity for the whole
+                  process, before the runtime starts)
   -h, --help      print this help
 
 Prints `listening on ADDR (RUNTIME, APP)` once it accepts connections, then serves until killed.";
@@ -42,6 +47,7 @@ struct Args {
     procs: usize,
     app: String,
     addr: SocketAddr,
+    pin: Option<Vec<usize>>,
 }
 
 fn parse_args() -> Result<Option<Args>, String> {
@@ -50,6 +56,7 @@ fn parse_args() -> Result<Option<Args>, String> {
         procs: 1,
         app: "hello".into(),
         addr: "127.0.0.1:8080".parse().expect("literal address"),
+        pin: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -71,6 +78,7 @@ fn parse_args() -> Result<Option<Args>, String> {
                     .parse()
                     .map_err(|_| format!("--addr expects IP:PORT, got `{v}`"))?;
             }
+            "--pin" => args.pin = Some(parse_cpu_list(&value("--pin")?)?),
             other => return Err(format!("unknown argument `{other}`")),
         }
     }
@@ -160,6 +168,12 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if let Some(cpus) = &args.pin {
+        if let Err(e) = pin_process(cpus) {
+            eprintln!("hyper-hello: --pin: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
     let res = match args.runtime.as_str() {
         "goro" => serve_goro(&args),
         _ => serve_tokio(&args),

@@ -180,14 +180,7 @@ pub struct Cell {
 impl Cell {
     /// The median over runs of `f`, if any run succeeded.
     pub fn median(&self, f: impl Fn(&Run) -> f64) -> Option<f64> {
-        let mut xs: Vec<f64> = self.runs.iter().map(f).collect();
-        xs.sort_by(f64::total_cmp);
-        let n = xs.len();
-        match n {
-            0 => None,
-            _ if n % 2 == 1 => Some(xs[n / 2]),
-            _ => Some((xs[n / 2 - 1] + xs[n / 2]) / 2.0),
-        }
+        crate::hyper_suite::median(self.runs.iter().map(f).collect())
     }
 }
 

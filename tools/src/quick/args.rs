@@ -6,9 +6,10 @@ use std::time::Duration;
 
 /// Usage text for `--help` and flag errors.
 pub const USAGE: &str = "\
-usage: goro-bench [--suite sched,timers,echo,overhead,latency] [--procs 1,2] [--filter SUBSTR]
-                  [--iters N] [--warmup N] [--timeout SECS] [--json]
+usage: goro-bench [--suite sched,timers,echo,overhead,latency,hyper] [--procs 1,2]
+                  [--filter SUBSTR] [--iters N] [--warmup N] [--timeout SECS] [--json]
                   [--latency-rounds N] [--latency-duration S] [--latency-rate R]
+                  [--hyper-rounds N] [--hyper-duration S]
 
 Runs goro-benches' suites on goro and on tokio with the same number of workers, in quick
 mode, and prints one table per suite with goro/tokio ratios and their geometric mean.
@@ -30,6 +31,12 @@ suites:
            child processes (build with `cargo build --release -p goro-tools`), pinned to
            CPU 1 (1 worker) or CPUs 0-1 (2), the generator to CPU 0; about 1.5 minutes
            (not in the default set nor in `all`; --procs and --filter do not apply)
+  hyper    the issue's HTTP bar: the same hyper 1.x server (hyper-hello: a hello route and
+           an axum JSON route) on goro and on tokio, loaded closed loop by goro-loadgen
+           over 64 keep-alive connections; requests/s and server CPU us per request,
+           goro procs=1 vs tokio current_thread, goro procs=2 vs tokio multi_thread(2),
+           ABBA rounds, pinned as in `latency`; needs hyper-hello next to goro-bench;
+           about 1.7 minutes (not in the default set nor in `all`)
 
 options:
   --suite LIST      comma-separated suites (default sched,timers,echo = all)
@@ -42,6 +49,8 @@ options:
   --latency-rounds N    latency suite: ABBA rounds, medians reported (default 3)
   --latency-duration S  latency suite: measured seconds per run (default 1.5; +0.5 warm-up)
   --latency-rate R      latency suite: offered requests/s over 64 connections (default 20000)
+  --hyper-rounds N       hyper suite: ABBA rounds, medians reported (default 3)
+  --hyper-duration S     hyper suite: measured seconds per run (default 3; +1 warm-up)
   --list            list the suites' workloads and exit
   -h, --help        print this help";
 
@@ -64,6 +73,8 @@ pub struct Options {
     pub json: bool,
     /// The latency suite's settings, if `--suite` names it.
     pub latency: Option<crate::latency::Options>,
+    /// The hyper suite's settings, if `--suite` names it.
+    pub hyper: Option<crate::hyper_suite::Options>,
 }
 
 impl Default for Options {
@@ -77,6 +88,7 @@ impl Default for Options {
             timeout: DEFAULT_TIMEOUT,
             json: false,
             latency: None,
+            hyper: None,
         }
     }
 }
@@ -98,6 +110,7 @@ impl Options {
 
 /// What the command line asks for.
 #[derive(Clone, Debug, PartialEq)]
+#[allow(clippy::large_enum_variant)] // made once per process, never stored in bulk
 pub enum Command {
     /// Run these suites.
     Run(Options),
@@ -116,6 +129,8 @@ where
     let mut opts = Options::default();
     let mut latency = crate::latency::Options::default();
     let mut want_latency = false;
+    let mut hyper = crate::hyper_suite::Options::default();
+    let mut want_hyper = false;
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
         let (flag, inline) = match arg.split_once('=') {
@@ -133,7 +148,7 @@ where
             "--list" => return Ok(Command::List),
             "--json" if inline.is_none() => opts.json = true,
             "--suite" | "--suites" => {
-                (opts.suites, want_latency) = parse_suites(&value("--suite")?)?
+                (opts.suites, want_latency, want_hyper) = parse_suites(&value("--suite")?)?
             }
             "--latency-rounds" => {
                 latency.rounds = crate::cli::number(&flag, &value(&flag)?, 1, 100)?
@@ -144,6 +159,11 @@ where
             }
             "--latency-rate" => {
                 latency.rate = crate::cli::number(&flag, &value(&flag)?, 100.0, 1_000_000.0)?
+            }
+            "--hyper-rounds" => hyper.rounds = crate::cli::number(&flag, &value(&flag)?, 1, 100)?,
+            "--hyper-duration" => {
+                let secs = crate::cli::number(&flag, &value(&flag)?, 0.1, 60.0)?;
+                hyper.duration = Duration::from_secs_f64(secs);
             }
             "--procs" => opts.procs = parse_procs(&value("--procs")?)?,
             "--filter" => opts.filter = Some(value("--filter")?),
@@ -159,6 +179,7 @@ where
         }
     }
     opts.latency = want_latency.then_some(latency);
+    opts.hyper = want_hyper.then_some(hyper);
     if !opts.suites.is_empty() && opts.workloads().is_empty() {
         let names: Vec<_> = opts
             .suites
@@ -183,14 +204,18 @@ fn parse_count(flag: &str, s: &str, min: usize) -> Result<usize, String> {
     }
 }
 
-/// The suites named in `s`, and whether `latency` is one of them.
-fn parse_suites(s: &str) -> Result<(Vec<Suite>, bool), String> {
+/// The suites named in `s`, and whether `latency` and `hyper` are among them.
+fn parse_suites(s: &str) -> Result<(Vec<Suite>, bool, bool), String> {
     let mut suites = Vec::new();
     let mut latency = false;
+    let mut hyper = false;
     for part in s.split(',') {
         let part = part.trim();
         let suite = if part == "latency" {
             latency = true;
+            vec![]
+        } else if part == "hyper" {
+            hyper = true;
             vec![]
         } else if part == "all" {
             Suite::ALL.to_vec()
@@ -198,7 +223,7 @@ fn parse_suites(s: &str) -> Result<(Vec<Suite>, bool), String> {
             vec![Suite::from_name(part).ok_or_else(|| {
                 format!(
                     "--suite: unknown suite `{part}` (suites: sched, timers, echo, overhead, \
-                     latency, all)"
+                     latency, hyper, all)"
                 )
             })?]
         };
@@ -208,7 +233,7 @@ fn parse_suites(s: &str) -> Result<(Vec<Suite>, bool), String> {
             }
         }
     }
-    Ok((suites, latency))
+    Ok((suites, latency, hyper))
 }
 
 fn parse_procs(s: &str) -> Result<Vec<usize>, String> {

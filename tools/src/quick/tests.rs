@@ -97,6 +97,8 @@ fn bad_flags() {
         "--suite latency --latency-rounds 0",
         "--suite latency --latency-duration x",
         "--suite latency --latency-rate 5",
+        "--suite hyper --hyper-rounds 0",
+        "--suite hyper --hyper-duration 0",
     ] {
         assert!(parse_args(args(bad)).is_err(), "{bad} should be rejected");
     }
@@ -116,6 +118,19 @@ fn latency_suite_flags() {
     assert_eq!(lat.duration, Duration::from_millis(2500));
     assert_eq!(run_opts("").latency, None, "not in the default set");
     assert_eq!(run_opts("--suite all").latency, None, "nor in all");
+}
+
+#[test]
+fn hyper_suite_flags() {
+    let o = run_opts("--suite hyper");
+    assert!(o.suites.is_empty());
+    assert_eq!(o.hyper, Some(crate::hyper_suite::Options::default()));
+    let o = run_opts("--suite sched,hyper --hyper-rounds 5 --hyper-duration 2.5");
+    assert_eq!(o.suites, vec![Suite::Sched]);
+    let h = o.hyper.unwrap();
+    assert_eq!((h.rounds, h.duration), (5, Duration::from_millis(2500)));
+    assert_eq!(run_opts("").hyper, None, "not in the default set");
+    assert_eq!(run_opts("--suite all").hyper, None, "nor in all");
 }
 
 #[test]
