@@ -6,6 +6,9 @@
 //! * `polls`, `idle_since`, the suspension point: the machine polling the task, which holds
 //!   RUNNING, so a relaxed load and store suffice (no read-modify-write instruction);
 //! * `wakes`: every waker, from any thread (a relaxed `fetch_add`);
+//! * `last_processor`: the processor that is about to poll the task, which holds its
+//!   `Notified` (the only one), before the poll starts; a relaxed load, and a store only
+//!   when the task moved (see [`TaskRecord::ran_on`]);
 //! * `woken_at`: a sampled wake (one in [`WAKE_SAMPLE`] of the task's wakes, at a phase set
 //!   by its id) stores the precise time; the next poll takes it to measure the scheduling
 //!   latency;
@@ -21,7 +24,8 @@
 //!
 //! Whatever follows from the task's id (whether it is sampled, the phase of its wake
 //! sampling) is computed from the id, which the header holds anyway, rather than stored:
-//! the record is 56 bytes, and every byte of it is in every task.
+//! the record is 56 bytes, and every byte of it is in every task (`last_processor` took 2
+//! of the bytes the small fields left as padding).
 
 use super::suspend::Suspension;
 use super::Id;
@@ -29,7 +33,7 @@ use crate::time::clock;
 use goro_stats::WaitOp;
 use std::panic::Location;
 use std::ptr;
-use std::sync::atomic::{AtomicPtr, AtomicU64, AtomicU8, Ordering::Relaxed};
+use std::sync::atomic::{AtomicPtr, AtomicU16, AtomicU64, AtomicU8, Ordering::Relaxed};
 
 /// One task in this many has its lifetime measured with the precise clock.
 /// A power of two, so the check is a mask.
@@ -42,6 +46,11 @@ const WAKE_SAMPLE: u64 = 256;
 const NOT_ORPHANED: u8 = 0;
 const ORPHANED: u8 = 1;
 const RECLAIMED: u8 = 2;
+
+/// `last_processor` of a task no processor has polled yet.
+const NO_PROCESSOR: u16 = u16::MAX;
+// Every processor index fits `last_processor` without meeting `NO_PROCESSOR`.
+const _: () = assert!(crate::config::MAX_PROCESSORS < NO_PROCESSOR as usize);
 
 /// Whether task `id` has its lifetime measured precisely (one in [`LIFETIME_SAMPLE`]).
 fn is_sampled(id: Id, timing: bool) -> bool {
@@ -60,6 +69,8 @@ pub(crate) struct TaskRecord {
     timing: bool,
     polls: AtomicU64,
     wakes: AtomicU64,
+    /// The index of the processor that polled the task last, or [`NO_PROCESSOR`].
+    last_processor: AtomicU16,
     idle_since: AtomicU64,
     woken_at: AtomicU64,
     suspended_at: AtomicPtr<Location<'static>>,
@@ -80,6 +91,7 @@ impl TaskRecord {
             timing,
             polls: AtomicU64::new(0),
             wakes: AtomicU64::new(0),
+            last_processor: AtomicU16::new(NO_PROCESSOR),
             idle_since: AtomicU64::new(created),
             woken_at: AtomicU64::new(0),
             suspended_at: AtomicPtr::new(ptr::null_mut()),
@@ -99,6 +111,20 @@ impl TaskRecord {
         }
         self.woken_at.store(0, Relaxed);
         Some(woken_at)
+    }
+
+    /// Processor `index` is about to poll the task (the caller holds its `Notified`).
+    /// Returns whether the task last ran on another processor: it was woken onto, stolen
+    /// by, or taken from the injector by this one, and its data follows it across caches.
+    /// A task's first poll does not count.
+    #[inline]
+    pub(crate) fn ran_on(&self, index: u16) -> bool {
+        let last = self.last_processor.load(Relaxed);
+        if last == index {
+            return false;
+        }
+        self.last_processor.store(index, Relaxed);
+        last != NO_PROCESSOR
     }
 
     /// The poll returned `Pending` (caller holds RUNNING).
