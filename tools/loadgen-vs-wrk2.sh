@@ -3,11 +3,12 @@
 # generator, https://github.com/giltene/wrk2) on the same server at the same fixed rate.
 #
 #   WRK2=/path/to/wrk2/wrk tools/loadgen-vs-wrk2.sh
-#   WRK2=... RATE=10000 DURATION=30 ROUNDS=3 tools/loadgen-vs-wrk2.sh
+#   WRK2=... RATE=10000 DURATION=30 ROUNDS=3 RUNTIME=tokio-ct tools/loadgen-vs-wrk2.sh
 #
-# Starts http-hello (goro, 1 processor) pinned to CPU 1, then in each round runs wrk2
-# (-t1 -c64 -R RATE -d DURATION --latency) and goro-loadgen (64 connections, --rate RATE,
-# 3 s warm-up then DURATION - 10 s measured, since wrk2 spends its first ~10 s calibrating),
+# Starts http-hello (RUNTIME: goro, the default, with 1 processor, or tokio-ct) pinned to
+# CPU 1, then in each round runs wrk2 (-t1 -c64 -R RATE -d DURATION --latency) and
+# goro-loadgen (64 connections, --rate RATE, 3 s warm-up then DURATION - 10 s measured,
+# since wrk2 spends its first ~10 s calibrating),
 # alternating which goes first, both pinned to CPU 0. Prints both generators' p50 and p99 per
 # round, the medians, and whether goro-loadgen's medians are within 25% of wrk2's.
 # Loopback only; about ROUNDS * 2 * DURATION seconds. Needs taskset and a built wrk2
@@ -18,13 +19,14 @@ cd "$(dirname "$0")/.."
 RATE=${RATE:-5000}
 DURATION=${DURATION:-20}
 ROUNDS=${ROUNDS:-3}
+RUNTIME=${RUNTIME:-goro}
 PORT=${PORT:-18590}
 TARGET=${CARGO_TARGET_DIR:-target}
 [ "$DURATION" -gt 12 ] || { echo "DURATION must be over 12 s (wrk2 calibrates for 10 s)" >&2; exit 2; }
 cargo build --release -q -p goro-tools --bin http-hello --bin goro-loadgen
 BIN="$TARGET/release"
 
-"$BIN/http-hello" --addr "127.0.0.1:$PORT" --pin 1 >/dev/null &
+"$BIN/http-hello" --runtime "$RUNTIME" --addr "127.0.0.1:$PORT" --pin 1 >/dev/null &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null || true' EXIT
 sleep 0.5
@@ -45,6 +47,7 @@ run_loadgen() {
 }
 
 declare -a W50 W99 L50 L99
+echo "http-hello --runtime $RUNTIME on CPU 1; $RATE req/s over 64 connections; generators on CPU 0"
 printf '%-6s %12s %12s %12s %12s\n' round "wrk2 p50" "loadgen p50" "wrk2 p99" "loadgen p99"
 for r in $(seq "$ROUNDS"); do
     if [ $((r % 2)) -eq 1 ]; then w=$(run_wrk2); l=$(run_loadgen); else l=$(run_loadgen); w=$(run_wrk2); fi
