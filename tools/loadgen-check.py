@@ -212,7 +212,8 @@ def main():
                                      a.duration))
         print(json.dumps([percentile(lat, 50), percentile(lat, 99), len(lat)]))
         return
-    release = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", a.target_dir, "release")
+    root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+    release = os.path.join(root, a.target_dir, "release")
     hello, loadgen = (os.path.join(release, b) for b in ("http-hello", "goro-loadgen"))
     for b in (hello, loadgen):
         if not os.access(b, os.X_OK):
@@ -222,7 +223,8 @@ def main():
         print(f"http-hello --runtime {a.runtime} on CPU 1; GET {a.path} at {a.rate:.0f} req/s over "
               f"{a.connections} connections, {a.warmup:g} s warm-up + {a.duration:g} s measured; "
               f"generators on CPU 0, alternating; load average {os.getloadavg()[0]:.2f}")
-        print(f"{'round':<6} {'indep p50':>10} {'loadgen p50':>12} {'indep p99':>10} {'loadgen p99':>12}  (us)")
+        print(f"{'round':<6} {'indep p50':>10} {'loadgen p50':>12} {'indep p99':>10} "
+              f"{'loadgen p99':>12}  (us)")
         rows = []
         for r in range(a.rounds):
             if r % 2 == 0:
