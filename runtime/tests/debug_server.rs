@@ -120,6 +120,13 @@ fn every_route_answers() {
             metrics.body
         );
         assert!(metrics.body.contains("# TYPE"), "{}", metrics.body);
+        assert!(
+            metrics
+                .body
+                .contains("goro_cross_wakes_total{processor=\"1\"}"),
+            "{}",
+            metrics.body
+        );
 
         let stats = get(addr, "/debug/goro/stats");
         assert_eq!(stats.status, 200);
@@ -128,6 +135,7 @@ fn every_route_answers() {
         assert_eq!(json.header("content-type"), Some("application/json"));
         let value: serde_json::Value = serde_json::from_str(&json.body).unwrap();
         assert_eq!(value["processors"], 2);
+        assert!(value["totals"]["cross_wakes"].is_u64(), "{value}");
 
         let tasks = get(addr, "/debug/goro/tasks");
         assert_eq!(tasks.status, 200);

@@ -111,6 +111,9 @@ proc_counters! {
     steals,
     /// Successful steal operations (one operation moves up to half a queue).
     steal_ops,
+    /// Polls of a task that last ran on another processor (it was woken onto, stolen by,
+    /// or taken from the injector by this one); a task's first poll does not count.
+    cross_wakes,
     /// Times this processor parked.
     parks,
     /// Times this processor was unparked by another thread.

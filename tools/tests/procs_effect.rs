@@ -37,8 +37,18 @@ fn quick_run_writes_table_explanation_json_and_svgs() {
             "goro counters read: {p}"
         );
         assert_eq!(p["latency"].as_array().unwrap().len(), 2, "{p}");
+        let cross = p["costs"]["goro"]["cross_wakes"].as_f64().unwrap();
+        if p["procs"] == 1 {
+            assert_eq!(cross, 0.0, "one processor: nothing crosses: {p}");
+        }
     }
-    assert!(!json["explanation"].as_array().unwrap().is_empty());
+    let explanation = json["explanation"].as_array().unwrap();
+    assert!(
+        explanation
+            .iter()
+            .any(|l| l.as_str().unwrap().contains("cross-processor wakes")),
+        "{explanation:?}"
+    );
     for svg in ["throughput.svg", "costs.svg"] {
         let text = std::fs::read_to_string(out.join(svg)).unwrap();
         assert!(

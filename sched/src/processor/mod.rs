@@ -416,6 +416,9 @@ impl Processor {
         }
         let counters = self.counters();
         counters.polls.incr();
+        if task.header().record.ran_on(self.index as u16) {
+            counters.cross_wakes.incr();
+        }
         let timed = self.shared().stats.timing && counters.polls.get() & (POLL_SAMPLE - 1) == 0;
         let seq = self.poll_seq.get().wrapping_add(1);
         self.poll_seq.set(seq);
@@ -485,4 +488,106 @@ pub(crate) fn count_budget_yield() {
             p.counters().budget_yields.incr();
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{context, Config, Scheduler};
+    use std::future::poll_fn;
+    use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+    use std::sync::{Arc, Mutex};
+    use std::task::{Poll, Waker};
+    use std::time::{Duration, Instant};
+
+    /// A task that records the processor of each of its polls and waits for wakes.
+    #[derive(Default)]
+    struct Target {
+        waker: Mutex<Option<Waker>>,
+        ran_on: Mutex<Vec<usize>>,
+        done: AtomicBool,
+    }
+
+    impl Target {
+        /// How often consecutive polls ran on different processors.
+        fn moves(&self) -> u64 {
+            let ran_on = self.ran_on.lock().unwrap();
+            ran_on.windows(2).filter(|w| w[0] != w[1]).count() as u64
+        }
+    }
+
+    fn here() -> usize {
+        context::with_processor(|p| p.expect("polled on a processor").index)
+    }
+
+    fn cross_wakes(rt: &Scheduler) -> u64 {
+        rt.handle().counters().iter().map(|c| c.cross_wakes).sum()
+    }
+
+    /// Pairs of tasks that spin a little (so that the pair spreads over the processors)
+    /// each wake the target from wherever they run, until it moved `want` times or 5 s
+    /// passed. Returns the target's polls and moves, and the runtime's cross wakes.
+    fn wake_from_everywhere(procs: usize, want: u64) -> (usize, u64, u64) {
+        let rt = Scheduler::new(Config::with_processors(procs)).unwrap();
+        let target = Arc::new(Target::default());
+        let t = target.clone();
+        let join = rt.handle().spawn(
+            poll_fn(move |cx| {
+                t.ran_on.lock().unwrap().push(here());
+                *t.waker.lock().unwrap() = Some(cx.waker().clone());
+                match t.done.load(Relaxed) {
+                    true => Poll::Ready(()),
+                    false => Poll::Pending,
+                }
+            }),
+            None,
+        );
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let mut rounds = 0;
+        while (target.moves() < want || rounds < 20) && Instant::now() < deadline {
+            rounds += 1;
+            let probes: Vec<_> = (0..2)
+                .map(|_| {
+                    let t = target.clone();
+                    rt.handle().spawn(
+                        async move {
+                            let until = Instant::now() + Duration::from_micros(300);
+                            while Instant::now() < until {
+                                std::hint::spin_loop();
+                            }
+                            if let Some(waker) = t.waker.lock().unwrap().as_ref() {
+                                waker.wake_by_ref();
+                            }
+                        },
+                        None,
+                    )
+                })
+                .collect();
+            for probe in probes {
+                rt.handle().block_on(probe).unwrap();
+            }
+        }
+        target.done.store(true, Relaxed);
+        if let Some(waker) = target.waker.lock().unwrap().take() {
+            waker.wake();
+        }
+        rt.handle().block_on(join).unwrap();
+        let polls = target.ran_on.lock().unwrap().len();
+        (polls, target.moves(), cross_wakes(&rt))
+    }
+
+    #[test]
+    fn a_task_woken_onto_another_processor_counts_a_cross_wake() {
+        let (polls, moves, cross) = wake_from_everywhere(2, 3);
+        assert!(moves >= 1, "the target never moved in {polls} polls");
+        // The probes run once each (a first poll does not count), so every cross wake is
+        // one of the target's moves.
+        assert_eq!(cross, moves, "{polls} polls");
+    }
+
+    #[test]
+    fn one_processor_counts_no_cross_wakes() {
+        let (polls, moves, cross) = wake_from_everywhere(1, 0);
+        assert!(polls > 20, "the target was woken only {polls} times");
+        assert_eq!((moves, cross), (0, 0));
+    }
 }

@@ -11,7 +11,10 @@
 //!   below); the next poll takes it to measure the scheduling latency;
 //! * `spawn_site`: the registry, under its shard lock, when the task is inserted (an index
 //!   into the shard's table of spawn sites, see `stats/sites.rs`);
-//! * `orphan`: set once, when the task is found orphaned (and again if it is reclaimed).
+//! * `orphan`: set once, when the task is found orphaned (and again if it is reclaimed);
+//! * `last_processor`: the processor that is about to poll the task, which holds its
+//!   `Notified` (the only one), before the poll starts; a relaxed load, and a store only
+//!   when the task moved (see [`TaskRecord::ran_on`]).
 //!
 //! Readers (reports, the stats cycle) load each field relaxed. A record read while the task
 //! runs may mix two polls' values; that is as precise as a statistic needs to be.
@@ -35,6 +38,9 @@
 //!   to its next poll, where the time is taken back. Clock times are in nanoseconds, so the
 //!   lowest bit can say which of the two the word holds: clear, the time the task went idle
 //!   (rounded down to even); set, the time of a sampled wake not yet taken by a poll;
+//! * the runtime's `stats` switch, which a wake reads, is the lowest bit of `created`
+//!   (creation times are even, like idle times), so `last_processor` fits in the bytes the
+//!   small fields leave;
 //! * `polls` and `wakes` are 32-bit and saturate at `u32::MAX` (4 294 967 295; a task polled
 //!   a hundred thousand times a second reaches it after 12 hours). A report shows a
 //!   saturated count as that number, which reads as "at least".
@@ -45,7 +51,7 @@ use crate::time::clock;
 use goro_stats::WaitOp;
 use std::panic::Location;
 use std::ptr;
-use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, AtomicU8, Ordering::Relaxed};
+use std::sync::atomic::{AtomicPtr, AtomicU16, AtomicU32, AtomicU64, AtomicU8, Ordering::Relaxed};
 
 /// One task in this many has its lifetime measured with the precise clock.
 /// A power of two, so the check is a mask.
@@ -61,6 +67,12 @@ const RECLAIMED: u8 = 2;
 
 /// The lowest bit of `idle_since`: set, the word holds the time of a sampled wake.
 const WOKEN: u64 = 1;
+/// The lowest bit of `created`: the runtime's `stats` switch.
+const TIMING: u64 = 1;
+/// `last_processor` of a task no processor has polled yet.
+const NO_PROCESSOR: u16 = u16::MAX;
+// Every processor index fits `last_processor` without meeting `NO_PROCESSOR`.
+const _: () = assert!(crate::config::MAX_PROCESSORS < NO_PROCESSOR as usize);
 
 /// Whether task `id` has its lifetime measured precisely (one in [`LIFETIME_SAMPLE`]).
 fn is_sampled(id: Id, timing: bool) -> bool {
@@ -74,6 +86,8 @@ fn wake_phase(id: Id) -> u64 {
 }
 
 pub(crate) struct TaskRecord {
+    /// When the task was created (even), with the runtime's `stats` switch in the lowest
+    /// bit ([`TIMING`]), copied here so a wake need not reach the runtime.
     created: u64,
     /// When the task went idle (lowest bit clear) or the time of a sampled wake not yet
     /// taken by a poll (lowest bit set); see the module docs.
@@ -85,8 +99,8 @@ pub(crate) struct TaskRecord {
     spawn_site: AtomicU32,
     wait_op: AtomicU8,
     orphan: AtomicU8,
-    /// The runtime's `stats` switch, copied here so a wake need not reach the runtime.
-    timing: bool,
+    /// The index of the processor that polled the task last, or [`NO_PROCESSOR`].
+    last_processor: AtomicU16,
 }
 
 impl TaskRecord {
@@ -99,7 +113,7 @@ impl TaskRecord {
             clock::coarse_now()
         } & !WOKEN;
         TaskRecord {
-            created,
+            created: created | if timing { TIMING } else { 0 },
             idle_since: AtomicU64::new(created),
             suspended_at: AtomicPtr::new(ptr::null_mut()),
             polls: AtomicU32::new(0),
@@ -107,8 +121,27 @@ impl TaskRecord {
             spawn_site: AtomicU32::new(0),
             wait_op: AtomicU8::new(0),
             orphan: AtomicU8::new(NOT_ORPHANED),
-            timing,
+            last_processor: AtomicU16::new(NO_PROCESSOR),
         }
+    }
+
+    /// The runtime's `stats` switch.
+    fn timing(&self) -> bool {
+        self.created & TIMING != 0
+    }
+
+    /// Processor `index` is about to poll the task (the caller holds its `Notified`).
+    /// Returns whether the task last ran on another processor: it was woken onto, stolen
+    /// by, or taken from the injector by this one, and its data follows it across caches.
+    /// A task's first poll does not count.
+    #[inline]
+    pub(crate) fn ran_on(&self, index: u16) -> bool {
+        let last = self.last_processor.load(Relaxed);
+        if last == index {
+            return false;
+        }
+        self.last_processor.store(index, Relaxed);
+        last != NO_PROCESSOR
     }
 
     /// A poll starts (caller holds RUNNING). Returns the time of a sampled wake that caused
@@ -151,7 +184,7 @@ impl TaskRecord {
         else {
             return;
         };
-        if self.timing
+        if self.timing()
             && (u64::from(n) + wake_phase(id)) & (WAKE_SAMPLE - 1) == 0
             && self.idle_since.load(Relaxed) & WOKEN == 0
         {
@@ -161,7 +194,7 @@ impl TaskRecord {
 
     /// The precise lifetime of task `id` (this record's) completing now, if it is sampled.
     pub(crate) fn sampled_lifetime(&self, id: Id) -> Option<u64> {
-        is_sampled(id, self.timing).then(|| clock::now().saturating_sub(self.created))
+        is_sampled(id, self.timing()).then(|| clock::now().saturating_sub(self.created()))
     }
 
     /// Called by the registry, under the shard lock, as it inserts the task.
@@ -191,7 +224,7 @@ impl TaskRecord {
     }
 
     pub(crate) fn created(&self) -> u64 {
-        self.created
+        self.created & !TIMING
     }
 
     /// When the task went idle (or, between a sampled wake and the next poll, the time of

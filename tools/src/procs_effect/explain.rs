@@ -29,7 +29,7 @@ const FIGURES: [Figure; 8] = [
     Figure {
         name: "cross-processor wakes",
         unit: "",
-        read: |c| c.goro?.cross_wakes,
+        read: |c| Some(c.goro?.cross_wakes),
     },
     Figure {
         name: "parks",
@@ -73,12 +73,6 @@ pub fn explain(points: &[Point]) -> Vec<String> {
     }
     out.extend(versus(points));
     out.extend(points.iter().filter_map(saturation));
-    if points
-        .iter()
-        .any(|p| p.side == Side::Goro && p.costs.goro.is_some_and(|g| g.cross_wakes.is_none()))
-    {
-        out.push("Cross-processor wakes: n/a (this goro's stats do not count them yet).".into());
-    }
     if out.is_empty() {
         out.push("Only one processor count was measured: nothing to compare.".into());
     }
@@ -103,9 +97,12 @@ fn costs_sentence(base: &Point, p: &Point) -> String {
         c.switches()
     )];
     if let (Some(bg), Some(cg)) = (b.goro, c.goro) {
-        if let (Some(x), Some(y)) = (bg.cross_wakes, cg.cross_wakes) {
-            parts.push(format!("{:.2} more cross-processor wakes", y - x));
-        }
+        parts.push(format!(
+            "{:.3} more cross-processor wakes ({:.3} -> {:.3})",
+            cg.cross_wakes - bg.cross_wakes,
+            bg.cross_wakes,
+            cg.cross_wakes
+        ));
         for (name, x, y) in [
             ("parks", bg.parks, cg.parks),
             ("unparks", bg.unparks, cg.unparks),
@@ -301,6 +298,7 @@ mod tests {
                 involuntary_cs: 0.0,
                 goro: Some(GoroCosts {
                     polls: 1.0,
+                    cross_wakes: if procs == 1 { 0.0 } else { parks * 2.0 },
                     parks,
                     unparks: parks,
                     events_per_netpoll: Some(4.0),
@@ -333,7 +331,14 @@ mod tests {
         );
         assert!(all.contains("the costs that moved: CPU time"), "{all}");
         assert!(all.contains("parks per request 0.01 -> 0.30"), "{all}");
-        assert!(all.contains("Cross-processor wakes: n/a"), "{all}");
+        assert!(
+            all.contains("0.600 more cross-processor wakes (0.000 -> 0.600)"),
+            "{all}"
+        );
+        assert!(
+            all.contains("cross-processor wakes per request 0.00 -> 0.60"),
+            "{all}"
+        );
     }
 
     #[test]

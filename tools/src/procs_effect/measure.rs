@@ -227,6 +227,6 @@ mod tests {
         let before = m(serde_json::json!({"polls": 10, "parks": 1}));
         let after = m(serde_json::json!({"polls": 25, "parks": 1}));
         assert_eq!(counter_delta(&before, &after, "polls"), Some(15.0));
-        assert_eq!(counter_delta(&before, &after, "cross_wakes"), None);
+        assert_eq!(counter_delta(&before, &after, "unparks"), None);
     }
 }

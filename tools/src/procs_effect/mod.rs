@@ -107,8 +107,9 @@ pub const LOADGEN_CPU: usize = 0;
 pub struct GoroCosts {
     /// Task polls.
     pub polls: f64,
-    /// Wakes that crossed processors; `None` while goro's stats do not count them.
-    pub cross_wakes: Option<f64>,
+    /// Wakes that crossed processors: polls of a task on a processor other than the one it
+    /// last ran on.
+    pub cross_wakes: f64,
     /// Tasks stolen.
     pub steals: f64,
     /// Steal operations.
@@ -434,7 +435,7 @@ impl Setup {
         let goro_after = server.debug.map(goro_totals).transpose()?;
         let n = report.requests.max(1) as f64;
         let goro = match (&goro_before, &goro_after) {
-            (Some(b), Some(a)) => Some(goro_costs(b, a, n)),
+            (Some(b), Some(a)) => Some(goro_costs(b, a, n)?),
             _ => None,
         };
         Ok(Point {
@@ -477,24 +478,26 @@ impl Setup {
     }
 }
 
-fn goro_costs(before: &GoroTotals, after: &GoroTotals, requests: f64) -> GoroCosts {
-    let per = |name: &str| counter_delta(before, after, name).unwrap_or(0.0) / requests;
-    let events = counter_delta(before, after, "netpoll_events");
-    let polls = counter_delta(before, after, "netpoll_polls");
-    GoroCosts {
-        polls: per("polls"),
-        cross_wakes: counter_delta(before, after, "cross_wakes").map(|d| d / requests),
-        steals: per("steals"),
-        steal_ops: per("steal_ops"),
-        poll_steals: per("poll_steals"),
-        parks: per("parks"),
-        unparks: per("unparks"),
-        handoffs: per("handoffs"),
-        events_per_netpoll: match (events, polls) {
-            (Some(e), Some(p)) if p > 0.0 => Some(e / p),
-            _ => None,
-        },
-    }
+/// Goro's counters from `before` to `after`, per request; an error names a counter the
+/// server's stats lack (a server from another build).
+fn goro_costs(before: &GoroTotals, after: &GoroTotals, requests: f64) -> io::Result<GoroCosts> {
+    let delta = |name: &str| {
+        counter_delta(before, after, name)
+            .ok_or_else(|| io::Error::other(format!("goro's stats have no `{name}` counter")))
+    };
+    let per = |name: &str| Ok::<f64, io::Error>(delta(name)? / requests);
+    let (events, polls) = (delta("netpoll_events")?, delta("netpoll_polls")?);
+    Ok(GoroCosts {
+        polls: per("polls")?,
+        cross_wakes: per("cross_wakes")?,
+        steals: per("steals")?,
+        steal_ops: per("steal_ops")?,
+        poll_steals: per("poll_steals")?,
+        parks: per("parks")?,
+        unparks: per("unparks")?,
+        handoffs: per("handoffs")?,
+        events_per_netpoll: (polls > 0.0).then(|| events / polls),
+    })
 }
 
 /// A loopback port that was free a moment ago.
@@ -540,5 +543,36 @@ mod tests {
         assert_eq!(server_cpus(3, 4).as_deref(), Some("1-3"));
         assert_eq!(server_cpus(8, 4).as_deref(), Some("0-3"));
         assert_eq!(server_cpus(1, 1), None);
+    }
+
+    #[test]
+    fn goro_costs_per_request_and_a_missing_counter() {
+        let m = |v: serde_json::Value| v.as_object().unwrap().clone();
+        let names = [
+            "polls",
+            "cross_wakes",
+            "steals",
+            "steal_ops",
+            "poll_steals",
+            "parks",
+            "unparks",
+            "handoffs",
+            "netpoll_events",
+            "netpoll_polls",
+        ];
+        let before = m(serde_json::Value::Object(
+            names.iter().map(|n| (n.to_string(), 0.into())).collect(),
+        ));
+        let mut after = before.clone();
+        after.insert("polls".into(), 300.into());
+        after.insert("cross_wakes".into(), 50.into());
+        after.insert("netpoll_events".into(), 40.into());
+        after.insert("netpoll_polls".into(), 10.into());
+        let c = goro_costs(&before, &after, 100.0).unwrap();
+        assert_eq!((c.polls, c.cross_wakes, c.steals), (3.0, 0.5, 0.0));
+        assert_eq!(c.events_per_netpoll, Some(4.0));
+        after.remove("cross_wakes");
+        let err = goro_costs(&before, &after, 100.0).unwrap_err();
+        assert!(err.to_string().contains("`cross_wakes`"), "{err}");
     }
 }

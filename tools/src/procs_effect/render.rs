@@ -118,7 +118,7 @@ fn costs_table(t: &mut String, points: &[Point]) {
             f(Some(c.voluntary_cs), 3),
             f(Some(c.involuntary_cs), 3),
             f(g.map(|g| g.polls), 2),
-            f(g.and_then(|g| g.cross_wakes), 3),
+            f(g.map(|g| g.cross_wakes), 3),
             f(g.map(|g| g.steals), 3),
             f(g.map(|g| g.poll_steals), 3),
             f(g.map(|g| g.parks), 3),

@@ -1,7 +1,8 @@
 //! The experiment's pictures, drawn with plotters' SVG backend: `throughput.svg`
 //! (maximum requests/s and p99 at 80% of the smallest maximum against the processor count,
 //! one line per runtime) and `costs.svg` (per-request CPU time, context switches and goro's
-//! parks, unparks and stolen tasks against the processor count).
+//! cross-processor wakes, parks, unparks, stolen tasks, poll steals and I/O events per
+//! poller poll against the processor count).
 
 use std::io;
 use std::path::Path;
@@ -139,11 +140,13 @@ pub fn costs(e: &Experiment, path: &Path) -> io::Result<()> {
     let parks = goro(|g| g.parks);
     let unparks = goro(|g| g.unparks);
     let stolen = goro(|g| g.steals);
+    let cross = goro(|g| g.cross_wakes);
+    let poll_steals = goro(|g| g.poll_steals);
     let ev = |p: &Point| p.costs.goro.and_then(|g| g.events_per_netpoll);
     draw(
         path,
-        (1200, 720),
-        (2, 3),
+        (1600, 720),
+        (2, 4),
         &format!(
             "procs-effect, {} workload: cost per request (server side)",
             e.workload.name()
@@ -151,9 +154,11 @@ pub fn costs(e: &Experiment, path: &Path) -> io::Result<()> {
         &[
             ("CPU us per request", &cpu),
             ("context switches per request", &switches),
+            ("goro cross-processor wakes per request", &cross),
             ("goro parks per request", &parks),
             ("goro unparks per request", &unparks),
             ("goro stolen tasks per request", &stolen),
+            ("goro poll steals per request", &poll_steals),
             ("goro I/O events per poller poll", &ev),
         ],
         &e.points,
