@@ -158,9 +158,10 @@ where
     S: mio::event::Source + std::os::fd::AsRawFd,
 {
     /// A stream read into `buf`, which may be uninitialised (tokio's `ReadBuf` and hyper's
-    /// `ReadBufCursor` hand out such memory): `read(2)` writes the bytes it returns, so
+    /// `ReadBufCursor` hand out such memory): `recv(2)` writes the bytes it returns, so
     /// nothing has to be zeroed first. Returns the number of bytes now initialised at the
-    /// start of `buf`.
+    /// start of `buf`. The sources read here are sockets (TCP and Unix streams): `recv`
+    /// skips the file-position locking `read(2)` does (as std's and mio's socket reads do).
     pub(crate) fn poll_read_uninit(
         &self,
         cx: &mut Context<'_>,
@@ -168,10 +169,10 @@ where
     ) -> Poll<io::Result<usize>> {
         let len = buf.len();
         self.poll_transfer(cx, Direction::Read, len, |s| {
-            // SAFETY: `buf` is valid for writes of `len` bytes for the whole call; `read(2)`
+            // SAFETY: `buf` is valid for writes of `len` bytes for the whole call; `recv(2)`
             // only writes to it (at most `len` bytes) and never reads it, so its bytes need
             // not be initialised.
-            let n = unsafe { libc::read(s.as_raw_fd(), buf.as_mut_ptr().cast(), len) };
+            let n = unsafe { libc::recv(s.as_raw_fd(), buf.as_mut_ptr().cast(), len, 0) };
             if n < 0 {
                 Err(io::Error::last_os_error())
             } else {
