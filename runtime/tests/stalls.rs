@@ -114,6 +114,33 @@ fn sleeping_poll_on_one_processor() -> Result<(), String> {
     })
 }
 
+/// After an idle spell the monitor sleeps its longest (10 ms); the processor that wakes for
+/// new work wakes it, so a poll that blocks right then still loses its processor at once.
+#[test]
+fn a_poll_that_blocks_right_after_an_idle_spell_is_seen_at_once() {
+    timed(blocks_after_idle_spells);
+}
+
+fn blocks_after_idle_spells() -> Result<(), String> {
+    let rt = runtime(1, Duration::from_millis(100));
+    for spell in 0..6 {
+        // Long enough for the monitor to back off to its longest sleep.
+        thread::sleep(Duration::from_millis(150));
+        let timer = rt.spawn(async {
+            let armed = Instant::now();
+            goro::time::sleep(Duration::from_millis(5)).await;
+            armed.elapsed()
+        });
+        let blocker = rt.spawn(async { thread::sleep(Duration::from_millis(50)) });
+        let timer = rt.block_on(timer).unwrap();
+        rt.block_on(blocker).unwrap();
+        ensure(timer < Duration::from_millis(8), || {
+            format!("after idle spell {spell}, the 5 ms timer fired after {timer:?}")
+        })?;
+    }
+    Ok(())
+}
+
 #[test]
 fn two_processors_serve_100_round_trips_while_one_task_blocks() {
     within(Duration::from_secs(20), || {

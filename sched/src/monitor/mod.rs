@@ -46,7 +46,10 @@
 //!   sysmon backs off when it retakes nothing: the first stall after a long calm costs up to
 //!   about `2 * CALM_PERIOD`;
 //! * while every processor is parked there is nothing to watch: the delay doubles after
-//!   [`IDLE_ROUNDS_BEFORE_BACKOFF`] rounds up to [`MAX_DELAY`].
+//!   [`IDLE_ROUNDS_BEFORE_BACKOFF`] rounds up to [`MAX_DELAY`]. The first processor to
+//!   leave its park then wakes the monitor (`MonitorSignal::processor_woke`: one relaxed
+//!   load per unpark while the monitor does not doze), so the first poll after an idle
+//!   spell is watched like any other.
 //!
 //! ## Also each round
 //!
@@ -65,6 +68,7 @@ use crate::stats;
 use crate::time::clock;
 use parking_lot::{Condvar, Mutex};
 use retake::{ProcWatch, Verdict};
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -88,10 +92,17 @@ const MAX_DELAY: Duration = Duration::from_millis(10);
 /// Rounds with every processor parked before the monitor starts backing off.
 const IDLE_ROUNDS_BEFORE_BACKOFF: u32 = 50;
 
-/// Lets shutdown wake the monitor from its sleep.
+/// Lets shutdown wake the monitor from its sleep, and a processor that leaves its park wake
+/// it from a backed-off one.
 pub(crate) struct MonitorSignal {
     stop: Mutex<bool>,
     wake: Condvar,
+    /// Set (under `stop`'s lock) while the monitor sleeps longer than [`CALM_PERIOD`]
+    /// because every processor was parked: the first processor to wake clears it and wakes
+    /// the monitor ([`MonitorSignal::processor_woke`]), so a poll that blocks right after
+    /// an idle spell is seen within a round or two, not after up to [`MAX_DELAY`]. Read
+    /// (relaxed) by every processor leaving its park.
+    dozing: AtomicBool,
 }
 
 impl MonitorSignal {
@@ -99,6 +110,7 @@ impl MonitorSignal {
         MonitorSignal {
             stop: Mutex::new(false),
             wake: Condvar::new(),
+            dozing: AtomicBool::new(false),
         }
     }
 
@@ -107,11 +119,25 @@ impl MonitorSignal {
         self.wake.notify_all();
     }
 
+    /// A processor left its park: wakes the monitor if it dozes. One relaxed load when it
+    /// does not.
+    #[inline]
+    pub(crate) fn processor_woke(&self) {
+        if self.dozing.load(Relaxed) && self.dozing.swap(false, Relaxed) {
+            // Taking the lock waits until the monitor is inside its wait, so the notify
+            // cannot fall between its check and its wait.
+            let _stop = self.stop.lock();
+            self.wake.notify_all();
+        }
+    }
+
     /// Sleeps for `delay`; returns `false` once the runtime shuts down.
     fn sleep(&self, delay: Duration) -> bool {
         let mut stop = self.stop.lock();
         if !*stop {
+            self.dozing.store(delay > CALM_PERIOD, Relaxed);
             self.wake.wait_for(&mut stop, delay);
+            self.dozing.store(false, Relaxed);
         }
         !*stop
     }

@@ -134,6 +134,7 @@ impl Processor {
     /// eventfd write, and a wasted wait on the next park) and `notify_work` would have taken
     /// this processor, or another one, off the sleepers for work this one runs anyway.
     pub(super) fn leave_parked(&self) -> Unparked {
+        self.shared().monitor.processor_woke();
         if self.shared().idle.transition_from_parked(self.index) {
             Unparked::ToSearch
         } else {
