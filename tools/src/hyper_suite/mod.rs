@@ -97,23 +97,8 @@ pub struct Run {
     pub errors: u64,
 }
 
-/// A server's runs for one app.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct Cell {
-    /// Which server (runtime and processors) ran.
-    pub server: Server,
-    /// Its successful runs, one per round.
-    pub runs: Vec<Run>,
-    /// Why runs failed, if any did.
-    pub failures: Vec<String>,
-}
-
-impl Cell {
-    /// The median over runs of `f`, if any run succeeded.
-    pub fn median(&self, f: impl Fn(&Run) -> f64) -> Option<f64> {
-        median(self.runs.iter().map(f).collect())
-    }
-}
+/// A server's runs for one app (the latency suite's cell, of this suite's runs).
+pub type Cell = crate::latency::Cell<Run>;
 
 /// A pair's cells for one app.
 #[derive(Clone, Debug, PartialEq, Serialize)]

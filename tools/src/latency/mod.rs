@@ -166,20 +166,21 @@ pub struct Run {
     pub triggers: u64,
 }
 
-/// A server's runs in one scenario.
+/// A server's runs in one row of a suite's table: one scenario here, one app in the hyper
+/// suite (`R` is the suite's figures of one run).
 #[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct Cell {
+pub struct Cell<R = Run> {
     /// The server measured.
     pub server: Server,
     /// Its successful runs.
-    pub runs: Vec<Run>,
+    pub runs: Vec<R>,
     /// Why runs failed, if any did.
     pub failures: Vec<String>,
 }
 
-impl Cell {
+impl<R> Cell<R> {
     /// The median over runs of `f`, if any run succeeded.
-    pub fn median(&self, f: impl Fn(&Run) -> f64) -> Option<f64> {
+    pub fn median(&self, f: impl Fn(&R) -> f64) -> Option<f64> {
         crate::hyper_suite::median(self.runs.iter().map(f).collect())
     }
 }
