@@ -10,6 +10,10 @@
 //! mutex: `fire` takes the waker after winning, the `Sleep` stores its waker and then checks
 //! the state again, so a fire that races the store is never lost (either the fire takes the
 //! new waker, or the `Sleep` sees FIRED on its re-check).
+//!
+//! An entry outlives its `Sleep` in the queue until the queue drops it (a cancelled entry is
+//! skipped lazily, see `queue.rs`); the queue then keeps it for the next arm instead of
+//! freeing it ([`TimerEntry::rearm`]), once it holds the only reference.
 
 use crate::sync::atomic::{AtomicUsize, Ordering::*};
 use crate::sync::Mutex;
@@ -53,6 +57,14 @@ impl TimerEntry {
         let waker = self.waker.lock().take();
         drop(waker);
         true
+    }
+
+    /// Makes a spent entry (fired or cancelled) armed again for `waker`. Taking `&mut`
+    /// means the caller holds the only reference (`Arc::get_mut`), so no `fire`, `cancel`
+    /// or `set_waker` can race it.
+    pub(crate) fn rearm(&mut self, waker: Waker) {
+        self.state.store(ARMED, Relaxed);
+        *self.waker.lock() = Some(waker);
     }
 
     pub(crate) fn is_fired(&self) -> bool {

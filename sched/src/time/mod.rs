@@ -26,7 +26,7 @@ use std::future::{Future, IntoFuture};
 use std::panic::Location;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 pub(crate) use clock::now as clock_now;
@@ -119,31 +119,35 @@ impl Sleep {
     }
 
     fn arm(&mut self, cx: &Context<'_>) {
-        let entry = Arc::new(TimerEntry::new(cx.waker().clone()));
         let deadline = clock::to_nanos(self.deadline);
-        let processor = arm_on_some_processor(&self.shared, deadline, entry.clone());
+        let (entry, processor) = arm_on_some_processor(&self.shared, deadline, cx.waker());
         self.armed = Some(Armed { entry, processor });
     }
 }
 
 /// Arms on the current thread's processor, or on one picked round-robin, and wakes that
 /// processor's owner if the timer is its earliest and the owner is not this thread (it may
-/// be parked with a longer timeout). Returns the processor's index.
+/// be parked with a longer timeout). Returns the timer's entry and the processor's index.
 ///
 /// A thread whose poll outlasted the monitor's patience still has its processor in its
 /// context, but another machine owns it now: that owner must be woken like any other. If
 /// the ownership check below still sees this machine, the handoff's `owner` store comes
 /// later, so the next owner locks the timer queue after this arm and parks no longer than
 /// this timer.
-fn arm_on_some_processor(shared: &Arc<Shared>, deadline: u64, entry: Arc<TimerEntry>) -> usize {
+fn arm_on_some_processor(
+    shared: &Arc<Shared>,
+    deadline: u64,
+    waker: &Waker,
+) -> (Arc<TimerEntry>, usize) {
     let index = shared
         .local_index()
         .unwrap_or_else(|| shared.next_remote_index());
     let ps = &shared.procs[index];
-    if ps.timers.arm(deadline, entry) && !ps.is_owned_here() {
+    let (entry, earliest) = ps.timers.arm(deadline, waker.clone());
+    if earliest && !ps.is_owned_here() {
         shared.unpark(index);
     }
-    index
+    (entry, index)
 }
 
 impl Future for Sleep {
