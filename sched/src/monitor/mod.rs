@@ -26,25 +26,30 @@
 //!
 //! ## How often
 //!
-//! A round costs the monitor little work (a few atomics per processor, one `clock_gettime`
-//! per processor that is inside a poll) but a thread wake-up, which is most of its cost:
-//! about 14 µs of CPU on this project's 2-core VM. How often it looks is therefore a
-//! trade between that cost and how soon a blocked poll is seen, and the monitor lets the
-//! program's own history decide it:
+//! A round costs the monitor little work (a few atomics per processor, and one
+//! `clock_gettime` of the owner thread's CPU clock for a poll first seen long) but a thread
+//! wake-up, which is most of its cost: about 14 µs of CPU on this project's 2-core VM. How
+//! often it looks is therefore a trade between that cost and how soon a blocked poll is
+//! seen, and the monitor lets the program's own history decide it:
 //!
-//! * [`FAST_PERIOD`] while a long poll has work waiting behind it or a blocked-in-kernel check
-//!   pending, or just after acting;
+//! * [`FAST_PERIOD`] while work waits behind a long poll that an idle processor was woken
+//!   for, or just after acting; [`BLOCKED_GRACE`] after a poll is first seen long, for the
+//!   one check of its thread's CPU clock that tells a blocked thread from a running one;
 //! * [`SAMPLE_PERIOD`] while any processor is awake (running or searching) or has polled
-//!   since the last round, *and* the program had a long poll within the last
-//!   [`WATCHFUL_FOR`]: a program whose tasks block or hog their thread is watched closely,
-//!   so a poll that blocks is seen within one or two periods;
-//! * [`CALM_PERIOD`] while processors are awake but no poll has been long for
-//!   [`WATCHFUL_FOR`]: a program whose polls are all short pays about a quarter of the
-//!   watching cost (measured under HTTP load at 1 processor: 4% of a core at
-//!   `SAMPLE_PERIOD`), and the first poll that blocks is seen within one or two calm
-//!   periods, after which the monitor is watchful again. This is the compromise, as Go's
-//!   sysmon backs off when it retakes nothing: the first stall after a long calm costs up to
-//!   about `2 * CALM_PERIOD`;
+//!   since the last round, *and* the program stalled within the last [`WATCHFUL_FOR`]: the
+//!   monitor handed a processor off, or woke an idle one for work stuck behind a long poll.
+//!   A program whose tasks block or hog their thread is watched closely, so a poll that
+//!   blocks is seen within one or two periods;
+//! * [`CALM_PERIOD`] while processors are awake but nothing stalled for [`WATCHFUL_FOR`]:
+//!   a program whose polls are all short pays about a quarter of the watching cost
+//!   (measured under HTTP load at 1 processor: 4% of a core at `SAMPLE_PERIOD`), and the
+//!   first poll that blocks is seen within one or two calm periods, after which the
+//!   monitor is watchful again. This is the compromise, as Go's sysmon backs off when it
+//!   retakes nothing: the first stall after a long calm costs up to about `2 * CALM_PERIOD`.
+//!   A long poll alone is no stall: under load a machine's thread is often preempted in
+//!   the middle of a short poll (by the load generator, by another machine), and counting
+//!   that kept the monitor at `SAMPLE_PERIOD`, and at `FAST_PERIOD` while tasks were
+//!   queued behind the preempted poll with nobody idle to take them;
 //! * while every processor is parked there is nothing to watch: the delay doubles after
 //!   [`IDLE_ROUNDS_BEFORE_BACKOFF`] rounds up to [`MAX_DELAY`]. The first processor to
 //!   leave its park then wakes the monitor (`MonitorSignal::processor_woke`: one relaxed
@@ -77,15 +82,16 @@ pub const STARVED_AFTER: Duration = Duration::from_millis(10);
 /// A machine whose CPU clock stood still this long inside a poll, asleep in the kernel, loses
 /// its processor.
 pub const BLOCKED_GRACE: Duration = Duration::from_micros(50);
-/// Between rounds while any processor is awake and the program had a long poll lately. At
+/// Between rounds while any processor is awake and the program stalled lately. At
 /// 100 µs the monitor took 8-10% of a core under HTTP load; at 250 µs 4%, and a blocked
 /// machine still loses its processor within two rounds, about 0.3-0.6 ms.
 const SAMPLE_PERIOD: Duration = Duration::from_micros(250);
 /// Between rounds while processors are awake but no poll was long for [`WATCHFUL_FOR`].
 const CALM_PERIOD: Duration = Duration::from_millis(1);
-/// How long after the last long poll the monitor keeps to [`SAMPLE_PERIOD`].
+/// How long after the last stall (a handoff, or help for work behind a long poll) the
+/// monitor keeps to [`SAMPLE_PERIOD`].
 const WATCHFUL_FOR: Duration = Duration::from_secs(1);
-/// Between rounds while a long poll has work waiting behind it, or just after acting.
+/// Between rounds while a long poll has help on the way, or just after acting.
 const FAST_PERIOD: Duration = Duration::from_micros(25);
 /// Longest delay between rounds, when every processor is parked.
 const MAX_DELAY: Duration = Duration::from_millis(10);
@@ -155,12 +161,14 @@ struct Schedule {
 struct RoundSummary {
     /// A processor was handed off or a starved poller had events.
     acted: bool,
-    /// A long poll has work waiting or a blocked check pending: look again soon.
+    /// A long poll has help on the way: look again soon.
     urgent: bool,
+    /// A long poll's first blocked-in-kernel check is due after [`BLOCKED_GRACE`].
+    checking: bool,
     /// Some processor is awake (running or searching), or ran a poll since the last round.
     awake: bool,
-    /// Some processor is in a long poll (seen in the same poll as last round).
-    long_poll: bool,
+    /// Work waited behind a long poll and an idle processor was woken for it.
+    stalled: bool,
 }
 
 /// The monitor thread's loop.
@@ -177,7 +185,7 @@ pub(crate) fn run(shared: Arc<Shared>) {
     let mut pace = Pace {
         delay: FAST_PERIOD,
         idle_rounds: 0,
-        last_long_poll: None,
+        last_stall: None,
     };
     while shared.monitor.sleep(pace.delay) {
         clock::refresh_coarse();
@@ -198,25 +206,25 @@ struct Pace {
     delay: Duration,
     /// Rounds in a row with every processor parked.
     idle_rounds: u32,
-    /// When a round last saw a long poll.
-    last_long_poll: Option<Instant>,
+    /// When a round last handed a processor off or helped a long poll's waiting work.
+    last_stall: Option<Instant>,
 }
 
 impl Pace {
     /// Sets the delay before the next round from what the round that ended at `now` saw.
     fn after(&mut self, round: RoundSummary, now: Instant) {
-        if round.long_poll || round.acted {
-            self.last_long_poll = Some(now);
+        if round.stalled || round.acted {
+            self.last_stall = Some(now);
         }
         let watchful = self
-            .last_long_poll
+            .last_stall
             .is_some_and(|at| now.duration_since(at) < WATCHFUL_FOR);
         (self.delay, self.idle_rounds) = next_delay(round, watchful, self.delay, self.idle_rounds);
     }
 }
 
 /// The delay before the next round, and the count of idle rounds so far; `watchful` when the
-/// program had a long poll within [`WATCHFUL_FOR`].
+/// program stalled within [`WATCHFUL_FOR`].
 fn next_delay(
     round: RoundSummary,
     watchful: bool,
@@ -225,6 +233,8 @@ fn next_delay(
 ) -> (Duration, u32) {
     if round.acted || round.urgent {
         (FAST_PERIOD, 0)
+    } else if round.checking {
+        (BLOCKED_GRACE, 0)
     } else if round.awake {
         (if watchful { SAMPLE_PERIOD } else { CALM_PERIOD }, 0)
     } else if idle_rounds >= IDLE_ROUNDS_BEFORE_BACKOFF {
@@ -251,9 +261,10 @@ fn watch_processors(
         round.awake |= run_state != watch.run_state() || ps.park.parked_in().is_none();
         match watch.observe(shared, index, run_state, now, cycle_start) {
             Verdict::Fine => {}
-            Verdict::LongPoll => round.long_poll = true,
-            Verdict::Watching => {
-                round.long_poll = true;
+            Verdict::LongPoll => {}
+            Verdict::Watching => round.checking = true,
+            Verdict::Helped => {
+                round.stalled = true;
                 round.urgent = true;
             }
             Verdict::HandedOff => round.acted = true,
@@ -328,6 +339,15 @@ mod tests {
             ..quiet
         };
         assert_eq!(next_delay(urgent, false, MAX_DELAY, 70), (FAST_PERIOD, 0));
+        let checking = RoundSummary {
+            checking: true,
+            awake: true,
+            ..quiet
+        };
+        assert_eq!(
+            next_delay(checking, false, MAX_DELAY, 70),
+            (BLOCKED_GRACE, 0)
+        );
         assert_eq!(next_delay(awake, true, MAX_DELAY, 70), (SAMPLE_PERIOD, 0));
         assert_eq!(next_delay(awake, false, MAX_DELAY, 70), (CALM_PERIOD, 0));
         // All parked: the same delay for a while, then doubling up to the maximum.
@@ -340,25 +360,25 @@ mod tests {
         assert_eq!(next_delay(quiet, true, MAX_DELAY, n).0, MAX_DELAY);
     }
 
-    /// Busy rounds go calm until a long poll, then stay watchful for `WATCHFUL_FOR`.
+    /// Busy rounds go calm until a stall, then stay watchful for `WATCHFUL_FOR`.
     #[test]
-    fn a_long_poll_makes_the_monitor_watchful_for_a_while() {
+    fn a_stall_makes_the_monitor_watchful_for_a_while() {
         let start = Instant::now();
         let awake = RoundSummary {
             awake: true,
             ..RoundSummary::default()
         };
         let long = RoundSummary {
-            long_poll: true,
+            stalled: true,
             ..awake
         };
         let mut pace = Pace {
             delay: FAST_PERIOD,
             idle_rounds: 0,
-            last_long_poll: None,
+            last_stall: None,
         };
         pace.after(awake, start);
-        assert_eq!(pace.delay, CALM_PERIOD, "no long poll yet");
+        assert_eq!(pace.delay, CALM_PERIOD, "no stall yet");
         pace.after(long, start);
         assert_eq!(pace.delay, SAMPLE_PERIOD);
         pace.after(awake, start + WATCHFUL_FOR / 2);

@@ -26,10 +26,15 @@ const HELP_REPEAT: Duration = Duration::from_micros(200);
 pub(super) enum Verdict {
     /// Not in a long poll.
     Fine,
-    /// In a long poll, with nothing to do about it yet.
+    /// In a long poll, with nothing to do about it yet (its thread may simply have been
+    /// preempted: that is no sign the program's tasks stall).
     LongPoll,
-    /// In a long poll with work waiting or a blocked check pending: look again soon.
+    /// In a long poll whose first blocked-in-kernel check is pending: look again after
+    /// [`BLOCKED_GRACE`].
     Watching,
+    /// Work waits behind a long poll, and an idle processor was woken for it: look again
+    /// soon, and the program stalls.
+    Helped,
     /// Handed to another machine.
     HandedOff,
 }
@@ -40,6 +45,10 @@ struct CpuMark {
     clock: MachineClock,
     used: Duration,
     at: Instant,
+    /// Whether the poll was checked for a blocked thread since it was first seen long. Until
+    /// then the monitor looks again after [`BLOCKED_GRACE`]; after it, at its usual pace (a
+    /// poll whose thread runs, or waits for a CPU, is checked again every round).
+    checked: bool,
 }
 
 /// Where a processor was last seen.
@@ -92,7 +101,7 @@ impl ProcWatch {
         let waiting = work_waiting(shared, ps, long_poll);
         self.pause.observe(now, run_state, waiting, cycle_start);
         if run_state != self.run_state {
-            self.start_poll(ps, run_state, now, in_poll);
+            self.start_poll(run_state, now);
             return Verdict::Fine;
         }
         if !long_poll {
@@ -109,26 +118,27 @@ impl ProcWatch {
             // Nobody watched the I/O while this processor ran a long poll.
             ps.counters.watch_handoffs.add_shared(1);
         }
-        if waiting {
-            self.help(shared, ps, now);
-            return Verdict::Watching;
+        if waiting && self.help(shared, ps, now) == Help::Woke {
+            return Verdict::Helped;
         }
-        // Check a stopped clock again soon: the poll may be asleep.
+        if self.cpu.is_none() {
+            // First seen long: mark the owner's CPU clock now, check it in a moment.
+            self.cpu = read_mark(ps, now);
+        }
         match self.cpu {
-            Some(mark) if now.duration_since(mark.at) < BLOCKED_GRACE * 4 => Verdict::Watching,
+            Some(mark) if !mark.checked => Verdict::Watching,
             _ => Verdict::LongPoll,
         }
     }
 
-    /// `run_state` changed: forget the last poll; if a new one runs, mark its clock.
-    fn start_poll(&mut self, ps: &ProcShared, run_state: RunState, now: Instant, in_poll: bool) {
+    /// `run_state` changed: forget the last poll. The new poll's CPU clock is read only if
+    /// it is still running next round: under load almost every round sees a new poll, and
+    /// reading another thread's clock is a system call.
+    fn start_poll(&mut self, run_state: RunState, now: Instant) {
         self.run_state = run_state;
         self.since = now;
         self.helped_at = None;
         self.cpu = None;
-        if in_poll {
-            self.cpu = read_mark(ps, now);
-        }
     }
 
     /// Whether the long poll must lose its processor, and by which rule.
@@ -158,30 +168,39 @@ impl ProcWatch {
         if stood_still && mark.clock.asleep_in_kernel(&mut self.stat) {
             return true;
         }
-        if !stood_still {
-            self.cpu = Some(CpuMark {
+        self.cpu = Some(if stood_still {
+            // Runnable, waiting for a CPU: keep the mark, the stillness may go on.
+            CpuMark {
+                checked: true,
+                ..mark
+            }
+        } else {
+            CpuMark {
                 used,
                 at: now,
+                checked: true,
                 ..mark
-            });
-        }
+            }
+        });
         false
     }
 
     /// Wakes an idle processor for the work waiting behind the long poll, at most every
     /// [`HELP_REPEAT`].
-    fn help(&mut self, shared: &Shared, ps: &ProcShared, now: Instant) {
+    fn help(&mut self, shared: &Shared, ps: &ProcShared, now: Instant) -> Help {
         if self
             .helped_at
             .is_some_and(|at| now.duration_since(at) < HELP_REPEAT)
         {
-            return;
+            return Help::Woke;
+        }
+        if !shared.idle.has_parked() {
+            return Help::NobodyIdle;
         }
         self.helped_at = Some(now);
-        if shared.idle.has_parked() {
-            ps.counters.stuck_helps.add_shared(1);
-            shared.notify_work();
-        }
+        ps.counters.stuck_helps.add_shared(1);
+        shared.notify_work();
+        Help::Woke
     }
 
     /// Whether the poller (polled `polls` times so far) went unpolled for
@@ -206,6 +225,15 @@ impl ProcWatch {
     }
 }
 
+/// Whether [`ProcWatch::help`] got an idle processor going.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Help {
+    /// Woken now, or lately (within [`HELP_REPEAT`]).
+    Woke,
+    /// Every processor is busy: there is nobody to wake.
+    NobodyIdle,
+}
+
 /// The owner's CPU clock now, if the owner published one and it can be read.
 fn read_mark(ps: &ProcShared, now: Instant) -> Option<CpuMark> {
     let clock = MachineClock::unpack(ps.owner_clock.load(Acquire))?;
@@ -214,6 +242,7 @@ fn read_mark(ps: &ProcShared, now: Instant) -> Option<CpuMark> {
         clock,
         used,
         at: now,
+        checked: false,
     })
 }
 
