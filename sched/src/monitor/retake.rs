@@ -26,17 +26,39 @@ const HELP_REPEAT: Duration = Duration::from_micros(200);
 pub(super) enum Verdict {
     /// Not in a long poll.
     Fine,
-    /// In a long poll, with nothing to do about it yet (its thread may simply have been
-    /// preempted: that is no sign the program's tasks stall).
-    LongPoll,
-    /// In a long poll whose first blocked-in-kernel check is pending: look again after
-    /// [`BLOCKED_GRACE`].
-    Watching,
-    /// Work waits behind a long poll, and an idle processor was woken for it: look again
-    /// soon, and the program stalls.
-    Helped,
+    /// In a long poll (seen in the same poll as last round), and what was seen of it.
+    LongPoll(LongPoll),
     /// Handed to another machine.
     HandedOff,
+}
+
+/// What the monitor saw of a long poll it did not hand off.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(super) struct LongPoll {
+    /// Work waits behind it and an idle processor was woken for it just now: look again
+    /// soon.
+    pub(super) helped: bool,
+    /// The first check of its thread is due: look again after [`BLOCKED_GRACE`].
+    pub(super) checking: bool,
+    /// Its thread was seen computing (its CPU clock kept up with nine tenths of the wall
+    /// time or more): the program's tasks hog their threads, and may block them too.
+    pub(super) hogging: bool,
+}
+
+/// What the last check of a long poll's thread found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ThreadSeen {
+    /// Not checked yet: first seen long this round, or checked less than [`BLOCKED_GRACE`]
+    /// after its mark.
+    Unchecked,
+    /// Its CPU clock stood still and it sleeps in the kernel: blocked.
+    Asleep,
+    /// Its CPU clock ran for nine tenths of the wall time or more: it computes.
+    OnCpu,
+    /// Its CPU clock ran for less than that, and it is not asleep: the kernel gave its CPU
+    /// to other threads for a while (the load generator, another machine). That is no sign
+    /// that the program's tasks stall.
+    Preempted,
 }
 
 /// The thread CPU time of the machine in the current poll, when the monitor last read it.
@@ -45,10 +67,10 @@ struct CpuMark {
     clock: MachineClock,
     used: Duration,
     at: Instant,
-    /// Whether the poll was checked for a blocked thread since it was first seen long. Until
-    /// then the monitor looks again after [`BLOCKED_GRACE`]; after it, at its usual pace (a
-    /// poll whose thread runs, or waits for a CPU, is checked again every round).
-    checked: bool,
+    /// What the last check since the poll was first seen long found. Until the first one
+    /// the monitor looks again after [`BLOCKED_GRACE`]; after it, at its usual pace (a poll
+    /// whose thread runs, or waits for a CPU, is checked again every round).
+    seen: ThreadSeen,
 }
 
 /// Where a processor was last seen.
@@ -107,7 +129,8 @@ impl ProcWatch {
         if !long_poll {
             return Verdict::Fine;
         }
-        if let Some(reason) = self.handoff_reason(now, shared.config.handoff_after) {
+        let seen = self.check_thread(now);
+        if let Some(reason) = self.handoff_reason(seen, now, shared.config.handoff_after) {
             if Processor::retake(ps, run_state, reason) == Retake::Taken {
                 Machines::hand_off(shared, index);
                 return Verdict::HandedOff;
@@ -118,17 +141,18 @@ impl ProcWatch {
             // Nobody watched the I/O while this processor ran a long poll.
             ps.counters.watch_handoffs.add_shared(1);
         }
-        if waiting && self.help(shared, ps, now) == Help::Woke {
-            return Verdict::Helped;
-        }
+        let helped = waiting && self.help(shared, ps, now);
         if self.cpu.is_none() {
             // First seen long: mark the owner's CPU clock now, check it in a moment.
             self.cpu = read_mark(ps, now);
         }
-        match self.cpu {
-            Some(mark) if !mark.checked => Verdict::Watching,
-            _ => Verdict::LongPoll,
-        }
+        Verdict::LongPoll(LongPoll {
+            helped,
+            checking: self
+                .cpu
+                .is_some_and(|mark| mark.seen == ThreadSeen::Unchecked),
+            hogging: seen == ThreadSeen::OnCpu,
+        })
     }
 
     /// `run_state` changed: forget the last poll. The new poll's CPU clock is read only if
@@ -142,65 +166,73 @@ impl ProcWatch {
     }
 
     /// Whether the long poll must lose its processor, and by which rule.
-    fn handoff_reason(&mut self, now: Instant, handoff_after: Duration) -> Option<HandoffReason> {
-        if self.blocked_in_kernel(now) {
+    fn handoff_reason(
+        &self,
+        seen: ThreadSeen,
+        now: Instant,
+        handoff_after: Duration,
+    ) -> Option<HandoffReason> {
+        if seen == ThreadSeen::Asleep {
             return Some(HandoffReason::Blocked);
         }
         (now.duration_since(self.since) >= handoff_after).then_some(HandoffReason::Running)
     }
 
-    /// Whether the owner's CPU clock stood still (under a tenth of the wall time) over the
-    /// last [`BLOCKED_GRACE`] or more, and the thread sleeps in the kernel. A thread that ran
-    /// since the last mark is marked again, so one that computes and then blocks is seen.
-    fn blocked_in_kernel(&mut self, now: Instant) -> bool {
+    /// Checks the owner thread of the long poll, once [`BLOCKED_GRACE`] has passed since its
+    /// mark: asleep in the kernel if its CPU clock stood still (under a tenth of the wall
+    /// time) and `/proc` says it sleeps. A thread that ran since the mark is marked again,
+    /// so one that computes and then blocks is seen.
+    fn check_thread(&mut self, now: Instant) -> ThreadSeen {
         let Some(mark) = self.cpu else {
-            return false;
+            return ThreadSeen::Unchecked;
         };
         let wall = now.duration_since(mark.at);
         if wall < BLOCKED_GRACE {
-            return false;
+            return mark.seen;
         }
         let Some(used) = mark.clock.cpu_time() else {
             self.cpu = None;
-            return false;
+            return ThreadSeen::Unchecked;
         };
-        let stood_still = (used.saturating_sub(mark.used)) * 10 < wall;
-        if stood_still && mark.clock.asleep_in_kernel(&mut self.stat) {
-            return true;
-        }
-        self.cpu = Some(if stood_still {
+        let ran = used.saturating_sub(mark.used);
+        let seen = if ran * 10 < wall {
+            if mark.clock.asleep_in_kernel(&mut self.stat) {
+                return ThreadSeen::Asleep;
+            }
             // Runnable, waiting for a CPU: keep the mark, the stillness may go on.
-            CpuMark {
-                checked: true,
+            self.cpu = Some(CpuMark {
+                seen: ThreadSeen::Preempted,
                 ..mark
-            }
+            });
+            return ThreadSeen::Preempted;
+        } else if ran * 10 >= wall * 9 {
+            ThreadSeen::OnCpu
         } else {
-            CpuMark {
-                used,
-                at: now,
-                checked: true,
-                ..mark
-            }
+            ThreadSeen::Preempted
+        };
+        self.cpu = Some(CpuMark {
+            used,
+            at: now,
+            seen,
+            ..mark
         });
-        false
+        seen
     }
 
     /// Wakes an idle processor for the work waiting behind the long poll, at most every
-    /// [`HELP_REPEAT`].
-    fn help(&mut self, shared: &Shared, ps: &ProcShared, now: Instant) -> Help {
+    /// [`HELP_REPEAT`]. Returns whether it woke one now.
+    fn help(&mut self, shared: &Shared, ps: &ProcShared, now: Instant) -> bool {
         if self
             .helped_at
             .is_some_and(|at| now.duration_since(at) < HELP_REPEAT)
+            || !shared.idle.has_parked()
         {
-            return Help::Woke;
-        }
-        if !shared.idle.has_parked() {
-            return Help::NobodyIdle;
+            return false;
         }
         self.helped_at = Some(now);
         ps.counters.stuck_helps.add_shared(1);
         shared.notify_work();
-        Help::Woke
+        true
     }
 
     /// Whether the poller (polled `polls` times so far) went unpolled for
@@ -225,15 +257,6 @@ impl ProcWatch {
     }
 }
 
-/// Whether [`ProcWatch::help`] got an idle processor going.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Help {
-    /// Woken now, or lately (within [`HELP_REPEAT`]).
-    Woke,
-    /// Every processor is busy: there is nobody to wake.
-    NobodyIdle,
-}
-
 /// The owner's CPU clock now, if the owner published one and it can be read.
 fn read_mark(ps: &ProcShared, now: Instant) -> Option<CpuMark> {
     let clock = MachineClock::unpack(ps.owner_clock.load(Acquire))?;
@@ -242,7 +265,7 @@ fn read_mark(ps: &ProcShared, now: Instant) -> Option<CpuMark> {
         clock,
         used,
         at: now,
-        checked: false,
+        seen: ThreadSeen::Unchecked,
     })
 }
 
