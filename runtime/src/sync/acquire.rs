@@ -24,14 +24,14 @@
 //! ## A `Mutex`
 //!
 //! A `Mutex` acquire, the contended lock of most programs, does less: it polls tokio's
-//! future at once (whose own fast path is the try), with the task's own waker, and lists
-//! an edge that wakes nothing; no side mutex, except in its drop. A grant to it needs no
-//! `woken` flag to stay out of a proof: the lock's owner is cleared before its unlock gives
-//! the lock back and recorded by the new owner only after its edge is gone, so a walk that
-//! reads the lock in between finds no owner, which keeps no one waiting (`track.rs`). The
-//! contended lock then costs tokio's wait and wake plus listing and unlisting the edge.
+//! future with the task's own waker and lists an edge that wakes nothing; no side mutex,
+//! except in its drop. A grant to it needs no `woken` flag to stay out of a proof: the
+//! lock's owner is cleared before its unlock gives the lock back and recorded by the new
+//! owner only after its edge is gone, so a walk that reads the lock in between finds no
+//! owner, which keeps no one waiting (`track.rs`). The contended lock then costs tokio's
+//! wait and wake plus listing and unlisting the edge and the deadlock hint (`deadlock.rs`).
 
-use super::edge::Edge;
+use super::edge::{Edge, EdgeId};
 use super::track::{current_task, Held, Side, Track, Want};
 use goro_sched::{coop, task::note_suspension};
 use goro_stats::{Site, WaitOp};
@@ -98,7 +98,7 @@ pin_project_lite::pin_project! {
         // The edge tokio wakes, from the first wait on (not for a `Mutex`).
         waking: Option<Waking>,
         // The edge listed for the walk, from the first `Pending` on.
-        listed: Option<Arc<Edge>>,
+        listed: Option<EdgeId>,
     }
 
     impl<'a, F> PinnedDrop for Acquire<'a, F> {
@@ -113,7 +113,7 @@ pin_project_lite::pin_project! {
             // them to the next one) while the side mutex is held.
             this.fut.set(None);
             if let Some(edge) = this.listed.take() {
-                track.unregister(Some(&mut side), &edge);
+                track.unregister(Some(&mut side), edge);
             }
         }
     }
@@ -121,7 +121,7 @@ pin_project_lite::pin_project! {
 
 /// Records the grant of `req` (and drops its edge): under the side mutex (`side`), or,
 /// for a lock whose waits are registered without it (always an exclusive want), without.
-fn granted(req: Request<'_>, side: Option<&mut Side>, edge: Option<&Arc<Edge>>) -> Held {
+fn granted(req: Request<'_>, side: Option<&mut Side>, edge: Option<EdgeId>) -> Held {
     match side {
         Some(side) => req.track.granted(side, edge, req.want, req.at, req.known),
         None => {
@@ -147,7 +147,7 @@ where
         let req = *this.req;
         let spent = ready!(coop::poll_proceed(cx));
         let unlocked = req.track.waits_unlocked();
-        if !unlocked && this.waking.is_none() {
+        if this.waking.is_none() && this.listed.is_none() {
             if let Some(held) = req.track.try_hold(req.sem, req.want, req.at, req.known) {
                 spent.made_progress();
                 return Poll::Ready(Ok(held));
@@ -181,38 +181,29 @@ where
                 let done = match result {
                     Ok(permit) => {
                         permit.forget();
-                        Ok(granted(req, side.as_deref_mut(), listed.as_ref()))
+                        Ok(granted(req, side.as_deref_mut(), listed))
                     }
                     Err(closed) => {
-                        if let Some(listed) = &listed {
+                        if let Some(listed) = listed {
                             req.track.unregister(side.as_deref_mut(), listed);
                         }
                         Err(closed)
                     }
                 };
                 drop(side);
-                if let Some(edge) = listed {
-                    Edge::give_back(edge);
-                }
                 spent.made_progress();
                 Poll::Ready(done)
             }
             Poll::Pending => {
                 match &this.waking {
-                    Some(w)
-                        if !this
-                            .listed
-                            .as_ref()
-                            .is_some_and(|l| Arc::ptr_eq(l, &w.edge)) =>
-                    {
+                    Some(w) if *this.listed != Some(w.edge.id()) => {
                         let old = this.listed.take();
-                        req.track.register(side.as_deref_mut(), old, &w.edge);
-                        *this.listed = Some(w.edge.clone());
+                        let id = req.track.register(side.as_deref_mut(), old, w.edge.clone());
+                        *this.listed = Some(id);
                     }
                     None if this.listed.is_none() => {
                         let edge = Edge::new(None, req.track, req.want, req.op, req.at);
-                        req.track.register(None, None, &edge);
-                        *this.listed = Some(edge);
+                        *this.listed = Some(req.track.register(None, None, edge));
                     }
                     _ => {}
                 }

@@ -24,7 +24,6 @@ use super::track::{current_task, Track, Want};
 use crossbeam_utils::CachePadded;
 use goro_stats::{Site, WaitOp};
 use parking_lot::Mutex;
-use rustc_hash::FxHashMap;
 use smallvec::SmallVec;
 use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
 use std::sync::{Arc, LazyLock};
@@ -48,7 +47,24 @@ thread_local! {
     static SPARE: std::cell::Cell<Option<Arc<Edge>>> = const { std::cell::Cell::new(None) };
 }
 
+/// Which edge an acquire listed: its task, and its address (only compared, never
+/// dereferenced): the map keeps the edge itself, so listing and unlisting it write no
+/// reference count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct EdgeId {
+    task: u64,
+    addr: usize,
+}
+
 impl Edge {
+    /// This edge's id.
+    pub(crate) fn id(self: &Arc<Self>) -> EdgeId {
+        EdgeId {
+            task: self.task,
+            addr: Arc::as_ptr(self) as usize,
+        }
+    }
+
     /// The edge of the current task waiting for `want` of `track` in `op` at `at`, waking
     /// `task_waker` (`None`: tokio has the task's waker itself): the spare of this thread,
     /// or a new one.
@@ -125,41 +141,44 @@ impl Wake for Edge {
     }
 }
 
-const SHARDS: usize = 64;
+/// Shards of the edge map: a power of two, so that a task's shard is its id's low bits.
+const SHARDS: usize = 256;
 
-/// The edges of one task: one, but for a task that waits on several locks at once.
-type Edges = SmallVec<[Arc<Edge>; 1]>;
+/// The edges of the tasks of one shard, each with its task: inline, next to the shard's
+/// lock, so that listing and unlisting an edge touches one cache line (a hash map's table
+/// is more lines, which a contended lock's waiters pull from core to core). A look scans
+/// the shard: few tasks wait on locks at once in most programs, and when thousands do,
+/// a look scans the waits of one task in 256.
+type Shard = CachePadded<Mutex<Edges>>;
 
-type Shard = CachePadded<Mutex<FxHashMap<u64, Edges>>>;
+/// A shard's edges, each with its task.
+type Edges = SmallVec<[(u64, Arc<Edge>); 3]>;
 
 /// Task id -> the edges of that task (almost always one).
 static WAITS: LazyLock<Box<[Shard]>> =
     LazyLock::new(|| (0..SHARDS).map(|_| Shard::default()).collect());
 
-fn shard(task: u64) -> &'static Mutex<FxHashMap<u64, Edges>> {
+fn shard(task: u64) -> &'static Mutex<Edges> {
     &WAITS[task as usize % SHARDS]
 }
 
-/// Lists `edge` under its task (under its lock's side mutex, but for a `Mutex`).
-pub(crate) fn insert(edge: &Arc<Edge>) {
+/// Lists `edge` under its task (under its lock's side mutex, but for a `Mutex`); the map
+/// keeps it, its waiter keeps its [`EdgeId`].
+pub(crate) fn insert(edge: Arc<Edge>) {
     if edge.task != 0 {
-        let mut map = shard(edge.task).lock();
-        map.entry(edge.task).or_default().push(edge.clone());
+        shard(edge.task).lock().push((edge.task, edge));
     }
 }
 
-/// Unlists `edge` (under its lock's side mutex, but for a `Mutex` granted).
-pub(crate) fn remove(edge: &Arc<Edge>) {
-    if edge.task == 0 {
-        return;
+/// Unlists the edge `id` (under its lock's side mutex, but for a `Mutex` granted), and
+/// returns it.
+pub(crate) fn remove(id: EdgeId) -> Option<Arc<Edge>> {
+    if id.task == 0 {
+        return None;
     }
-    let mut map = shard(edge.task).lock();
-    if let Some(edges) = map.get_mut(&edge.task) {
-        edges.retain(|e| !Arc::ptr_eq(e, edge));
-        if edges.is_empty() {
-            map.remove(&edge.task);
-        }
-    }
+    let mut edges = shard(id.task).lock();
+    let i = edges.iter().position(|(_, e)| e.id() == id)?;
+    Some(edges.swap_remove(i).1)
 }
 
 /// Whether `task` has an edge whose waiter was not woken (a cheap look, no copy).
@@ -167,15 +186,16 @@ pub(crate) fn is_waiting(task: u64) -> bool {
     task != 0
         && shard(task)
             .lock()
-            .get(&task)
-            .is_some_and(|edges| edges.iter().any(|e| e.is_waiting()))
+            .iter()
+            .any(|(t, e)| *t == task && e.is_waiting())
 }
 
 /// The edge of `task` now, if it has exactly one and its waiter was not woken.
 pub(crate) fn sole(task: u64) -> Option<Arc<Edge>> {
-    let map = shard(task).lock();
-    match map.get(&task)?.as_slice() {
-        [edge] if edge.is_waiting() => Some(edge.clone()),
+    let edges = shard(task).lock();
+    let mut of_task = edges.iter().filter(|(t, _)| *t == task).map(|(_, e)| e);
+    match (of_task.next(), of_task.next()) {
+        (Some(edge), None) if edge.is_waiting() => Some(edge.clone()),
         _ => None,
     }
 }

@@ -46,7 +46,7 @@
 //! `loom-tests/src/models/lock_owner.rs` checks the unlock-versus-walk protocol (`owner.rs`).
 
 use super::defer;
-use super::edge::{self, Edge};
+use super::edge::{self, Edge, EdgeId};
 use super::owner::OwnerWord;
 use goro_stats::{Primitive, Site};
 use parking_lot::{Mutex, MutexGuard};
@@ -270,7 +270,7 @@ impl Track {
     pub(crate) fn granted(
         &self,
         side: &mut Side,
-        edge: Option<&Arc<Edge>>,
+        edge: Option<EdgeId>,
         want: Want,
         at: Site,
         known: bool,
@@ -354,19 +354,19 @@ impl Track {
 
     /// Makes `edge` the waiter's current edge, replacing `old` (its edge of an earlier
     /// poll): under the side mutex (`side`), or, for a lock whose waits are registered
-    /// without it, with `side` `None`.
+    /// without it, with `side` `None`. The edge map keeps the edge; the waiter keeps its id.
     pub(crate) fn register(
         &self,
         mut side: Option<&mut Side>,
-        old: Option<Arc<Edge>>,
-        edge: &Arc<Edge>,
-    ) {
+        old: Option<EdgeId>,
+        edge: Arc<Edge>,
+    ) -> EdgeId {
         match old {
             Some(old) => {
                 if let Some(side) = side.as_deref_mut() {
-                    side.waiters.retain(|e| !Arc::ptr_eq(e, &old));
+                    side.waiters.retain(|e| e.id() != old);
                 }
-                edge::remove(&old);
+                drop(edge::remove(old));
             }
             None if !self.waits_unlocked() => self.owner.word.watch(),
             None => {}
@@ -374,16 +374,20 @@ impl Track {
         if let Some(side) = side {
             side.waiters.push(edge.clone());
         }
+        let id = edge.id();
         edge::insert(edge);
+        id
     }
 
     /// Removes a waiter's edge, under the side mutex or as [`register`](Track::register)
-    /// says.
-    pub(crate) fn unregister(&self, side: Option<&mut Side>, edge: &Arc<Edge>) {
+    /// says, and gives it back to this thread if no one else has it ([`Edge::give_back`]).
+    pub(crate) fn unregister(&self, side: Option<&mut Side>, edge: EdgeId) {
         if let Some(side) = side {
-            side.waiters.retain(|e| !Arc::ptr_eq(e, edge));
+            side.waiters.retain(|e| e.id() != edge);
         }
-        edge::remove(edge);
+        if let Some(edge) = edge::remove(edge) {
+            Edge::give_back(edge);
+        }
         if !self.waits_unlocked() {
             self.owner.word.unwatch();
         }
