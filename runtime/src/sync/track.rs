@@ -4,9 +4,8 @@
 //! [`Track`]. The track knows:
 //!
 //! * the **owner**: the task holding it exclusively (a `Mutex`, an `RwLock` writer) and
-//!   where it acquired it, in two atomics on cache lines of their own (apart from the
-//!   `Arc`'s count and the side mutex, which other cores write). A lock stores them, an
-//!   unlock clears the owner and reads one counter: no lock, no allocation.
+//!   where it acquired it, in two atomics. A lock stores them, an unlock clears the owner
+//!   and reads one counter: no lock, no allocation.
 //! * the **shared holders** (`RwLock` readers, semaphore permits) and the **waiters**, in
 //!   the side state behind a `parking_lot` mutex. Shared acquires and releases, and every
 //!   change of a waiter, happen under it.
@@ -171,10 +170,10 @@ impl Track {
             goro_sched::task::set_lock_wait_hook(super::deadlock::on_lock_wait);
         });
         Arc::new(Track {
-            owner: (Owner {
+            owner: Owner {
                 word: OwnerWord::new(),
                 site: AtomicPtr::new(ptr::null_mut()),
-            }),
+            },
             kind,
             side: Mutex::new(Side::default()),
         })
