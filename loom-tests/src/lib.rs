@@ -106,10 +106,10 @@
 //!   the end-of-poll CAS and the retake wins; a task woken during the poll is queued exactly
 //!   once; no push to the local queue races the next owner's use of it (a loom cell).
 //!
-//! * `models::lock_owner` — `OwnerWord` under `goro::sync`'s uncontended unlock (clear the
-//!   owner; give the lock back under the side mutex only if a waiter is registered) racing
-//!   a waiter's registration and the deadlock walk's proof (read the owner under the side
-//!   mutex). Checks: a walk that sees the owner never sees the lock given back while it
+//! * `models::lock_owner` — `OwnerWord` under `goro::sync`'s unlock (clear the owner; give
+//!   the lock back under the side mutex only if anyone watches) racing the deadlock walk's
+//!   proof (watch the lock, read the owner under the side mutex) and a registered waiter's
+//!   watch. Checks: a walk that sees the owner never sees the lock given back while it
 //!   holds the side mutex, also with two walkers and a waiter leaving; the unlock always
 //!   completes.
 //!

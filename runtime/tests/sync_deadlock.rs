@@ -83,23 +83,60 @@ fn a_task_locking_a_mutex_it_holds() {
     });
 }
 
+/// Two tasks that lock A then B and B then A, each taking the second once both hold the
+/// first.
+fn spawn_ab_ba(rt: &Runtime) {
+    let (a, b) = (Arc::new(Mutex::new(())), Arc::new(Mutex::new(())));
+    let both = Arc::new(Barrier::new(2));
+    for (first, second) in [(a.clone(), b.clone()), (b, a)] {
+        let both = both.clone();
+        rt.spawn(async move {
+            let _first = first.lock().await;
+            both.wait().await;
+            let _second = second.lock().await;
+        });
+    }
+}
+
 #[test]
 fn ab_ba_across_two_tasks() {
     each_procs(LIMIT, |n| {
         let rt = rt_with_orphans(n);
-        let (a, b) = (Arc::new(Mutex::new(())), Arc::new(Mutex::new(())));
-        let both = Arc::new(Barrier::new(2));
-        for (first, second) in [(a.clone(), b.clone()), (b, a)] {
-            let both = both.clone();
-            rt.spawn(async move {
-                let _first = first.lock().await;
-                both.wait().await;
-                let _second = second.lock().await;
-            });
-        }
+        spawn_ab_ba(&rt);
         let d = first_deadlock(&rt);
         assert_cycle(&d, 2);
         assert_ne!(d.links[0].waits_lock, d.links[1].waits_lock);
+    });
+}
+
+#[test]
+fn ab_ba_among_a_crowd_of_waiters() {
+    // 2000 tasks wait on another mutex at the same time: more waits than the edge map
+    // keeps inline per shard, so the walk finds the cycle's edges among spilled ones.
+    const CROWD: usize = 2000;
+    each_procs(LIMIT, |n| {
+        let rt = rt_with_orphans(n);
+        let gate = Arc::new(Mutex::new(()));
+        let closed = rt.block_on(gate.clone().lock_owned());
+        let crowd: Vec<_> = (0..CROWD)
+            .map(|_| {
+                let gate = gate.clone();
+                rt.spawn(async move { drop(gate.lock().await) })
+            })
+            .collect();
+        spawn_ab_ba(&rt);
+        let d = first_deadlock(&rt);
+        assert_cycle(&d, 2);
+        drop(closed);
+        for task in crowd {
+            rt.block_on(task).unwrap();
+        }
+        let report = rt.handle().leak_report();
+        assert_eq!(
+            report.deadlocked.len(),
+            1,
+            "the crowd is no deadlock:\n{report}"
+        );
     });
 }
 

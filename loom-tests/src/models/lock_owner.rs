@@ -1,10 +1,11 @@
-//! `OwnerWord` (`runtime/src/sync/owner.rs`): an uncontended unlock racing the deadlock
-//! walk. The owner H unlocks like `Track::release` (clear the word; give the lock back
-//! under the side mutex if a waiter is registered, else without it); a waiter registers
-//! under the side mutex like `Track::register`, and the walk then reads the owner under the
-//! side mutex like `deadlock::prove`. Check: a walk that sees H as the owner never sees the
-//! lock given back (a grant to a waiter) while it holds the side mutex, and the unlock
-//! always completes.
+//! `OwnerWord` (`runtime/src/sync/owner.rs`): an unlock racing the deadlock walk. The
+//! owner H unlocks like `Track::release` (clear the word; give the lock back under the side
+//! mutex if anyone watches, else without it); the walk watches the lock and then reads the
+//! owner under the side mutex like `deadlock::prove`, and an `RwLock` or `Semaphore` waiter
+//! watches for as long as it is registered, like `Track::register`. Check: a walk that sees
+//! H as the owner never sees the lock given back (a grant to a waiter) while it holds the
+//! side mutex, and the unlock always completes. Without the walk's `watch` the first model
+//! fails ("the lock was given back while the walk held the side mutex").
 
 use super::check;
 use crate::owner::OwnerWord;
@@ -25,10 +26,11 @@ fn unlock(word: &OwnerWord, side: &Mutex<()>, given_back: &AtomicBool) {
     }
 }
 
-/// The walk's proof step for one lock: under the side mutex, if the owner is still H, the
-/// lock must stay with H for as long as the mutex is held.
+/// The walk's proof step for one lock: watch it, then under the side mutex, if the owner
+/// is still H, the lock must stay with H for as long as the mutex is held.
 fn prove(word: &OwnerWord, side: &Mutex<()>, given_back: &AtomicBool) {
     let _side = side.lock();
+    word.watch();
     if word.get() == H {
         assert!(
             !given_back.load(SeqCst),
@@ -40,6 +42,7 @@ fn prove(word: &OwnerWord, side: &Mutex<()>, given_back: &AtomicBool) {
             "the lock was given back while the walk held the side mutex"
         );
     }
+    word.unwatch();
 }
 
 /// A lock owned by H, and H's unlock started on another thread.
@@ -64,10 +67,6 @@ fn owned_and_unlocking() -> (
 fn a_walk_that_sees_the_owner_holds_back_its_unlock() {
     check(3, || {
         let (word, side, given_back, owner) = owned_and_unlocking();
-        {
-            let _side = side.lock();
-            word.add_waiter();
-        }
         prove(&word, &side, &given_back);
         owner.join().unwrap();
         assert!(given_back.load(SeqCst));
@@ -76,7 +75,7 @@ fn a_walk_that_sees_the_owner_holds_back_its_unlock() {
 }
 
 #[test]
-fn two_walks_and_a_waiter_leaving() {
+fn two_walks_and_a_registered_waiter_leaving() {
     check(2, || {
         let (word, side, given_back, owner) = owned_and_unlocking();
         let other = {
@@ -84,17 +83,13 @@ fn two_walks_and_a_waiter_leaving() {
             thread::spawn(move || {
                 {
                     let _side = side.lock();
-                    word.add_waiter();
+                    word.watch();
                 }
                 prove(&word, &side, &given_back);
                 let _side = side.lock();
-                word.remove_waiter();
+                word.unwatch();
             })
         };
-        {
-            let _side = side.lock();
-            word.add_waiter();
-        }
         prove(&word, &side, &given_back);
         owner.join().unwrap();
         other.join().unwrap();

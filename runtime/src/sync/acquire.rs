@@ -4,24 +4,34 @@
 //! without waiting ([`Track::try_hold`]). Only when that fails does it poll tokio's
 //! `acquire_many` future (held inline, not boxed) and, on the first `Pending`:
 //!
-//! * hands tokio a [`WaitCell`] waker around the task's waker, so a grant or close is
-//!   visible to the deadlock walk before the task runs again;
-//! * registers the wait-for [`Edge`] under the lock's side mutex;
+//! * hands tokio the wait-for [`Edge`] as a waker around the task's waker, so a grant or
+//!   close is visible to the deadlock walk before the task runs again;
+//! * lists the edge, under the lock's side mutex;
 //! * names the task's suspension point (`Mutex::lock` at the caller's line, ...), which
 //!   makes the scheduler call the deadlock walk once the task is idle.
 //!
-//! The cell and the edge stay for the whole wait: a later `Pending` poll (the task was
-//! polled for another reason, say a `select!` sibling) keeps them, unless the task's waker
-//! changed, which takes a new cell and a new edge in place of the old. A cell is only ever
-//! woken by the grant or the close that ends the wait, so a kept cell is never stale.
+//! The edge stays for the whole wait: a later `Pending` poll (the task was polled for
+//! another reason, say a `select!` sibling) keeps it, unless the task's waker changed,
+//! which takes a new edge in place of the old. An edge is only ever woken by the grant or
+//! the close that ends the wait, so the poll after its wake completes with the same edge;
+//! should tokio still say `Pending`, the wait goes on through a new edge (a woken one
+//! never counts as a wait).
 //!
 //! The tokio future is polled with the side mutex held, so a grant it takes is recorded as
 //! a holder in the same step, and dropping a waiting acquire (a timeout, a `select!`) gives
-//! back the permits tokio had set aside for it and removes its edge in one step too. A
-//! `Mutex` acquire polls and registers without the side mutex (`track.rs` tells why that
-//! is sound); only its drop takes it.
+//! back the permits tokio had set aside for it and removes its edge in one step too.
+//!
+//! ## A `Mutex`
+//!
+//! A `Mutex` acquire, the contended lock of most programs, does less: it polls tokio's
+//! future with the task's own waker and lists an edge that wakes nothing; no side mutex,
+//! except in its drop. A grant to it needs no `woken` flag to stay out of a proof: the
+//! lock's owner is cleared before its unlock gives the lock back and recorded by the new
+//! owner only after its edge is gone, so a walk that reads the lock in between finds no
+//! owner, which keeps no one waiting (`track.rs`). The contended lock then costs tokio's
+//! wait and wake plus listing and unlisting the edge and the deadlock hint (`deadlock.rs`).
 
-use super::edge::{Edge, WaitCell};
+use super::edge::{Edge, EdgeId};
 use super::track::{current_task, Held, Side, Track, Want};
 use goro_sched::{coop, task::note_suspension};
 use goro_stats::{Site, WaitOp};
@@ -51,22 +61,31 @@ pub(crate) fn acquire(
         req,
         // An async fn's future does nothing until polled: this stores two words.
         fut: Some(req.sem.acquire_many(req.want.permits())),
-        waiting: None,
+        waking: None,
+        listed: None,
     }
 }
 
-/// A wait in progress: the waker tokio has and the edge the walk sees (see module docs).
-struct Waiting {
-    cell: Arc<WaitCell>,
+/// The edge tokio wakes, and that waker (locks other than a `Mutex`; see module docs).
+struct Waking {
+    edge: Arc<Edge>,
     waker: Waker,
-    edge: Option<Arc<Edge>>,
 }
 
-impl Waiting {
-    /// The wait is over: returns its edge (to unregister, if any) and the cell, to give
-    /// back once the edge is gone ([`WaitCell::give_back`]).
-    fn end(self) -> (Option<Arc<Edge>>, Arc<WaitCell>) {
-        (self.edge, self.cell)
+impl Waking {
+    /// A new edge of `req` that wakes the task of `cx`.
+    fn new(req: Request<'_>, cx: &Context<'_>) -> Waking {
+        let edge = Edge::new(
+            Some(cx.waker().clone()),
+            req.track,
+            req.want,
+            req.op,
+            req.at,
+        );
+        Waking {
+            waker: Waker::from(edge.clone()),
+            edge,
+        }
     }
 }
 
@@ -76,22 +95,25 @@ pin_project_lite::pin_project! {
         req: Request<'a>,
         #[pin]
         fut: Option<F>,
-        waiting: Option<Waiting>,
+        // The edge tokio wakes, from the first wait on (not for a `Mutex`).
+        waking: Option<Waking>,
+        // The edge listed for the walk, from the first `Pending` on.
+        listed: Option<EdgeId>,
     }
 
     impl<'a, F> PinnedDrop for Acquire<'a, F> {
         fn drop(this: Pin<&mut Self>) {
             let mut this = this.project();
-            let Some(waiting) = this.waiting.take() else {
+            if this.waking.is_none() && this.listed.is_none() {
                 return;
-            };
+            }
             let track = this.req.track;
             let mut side = track.side();
             // tokio gives back any permits it had set aside for this waiter (and may grant
             // them to the next one) while the side mutex is held.
             this.fut.set(None);
-            if let Some(edge) = waiting.edge {
-                track.unregister(Some(&mut side), &edge);
+            if let Some(edge) = this.listed.take() {
+                track.unregister(Some(&mut side), edge);
             }
         }
     }
@@ -99,12 +121,12 @@ pin_project_lite::pin_project! {
 
 /// Records the grant of `req` (and drops its edge): under the side mutex (`side`), or,
 /// for a lock whose waits are registered without it (always an exclusive want), without.
-fn granted(req: Request<'_>, side: Option<&mut Side>, edge: Option<Arc<Edge>>) -> Held {
+fn granted(req: Request<'_>, side: Option<&mut Side>, edge: Option<EdgeId>) -> Held {
     match side {
         Some(side) => req.track.granted(side, edge, req.want, req.at, req.known),
         None => {
             if let Some(edge) = edge {
-                req.track.unregister(None, &edge);
+                req.track.unregister(None, edge);
             }
             let task = if req.known { current_task() } else { 0 };
             req.track.set_owner(task, req.at);
@@ -124,70 +146,66 @@ where
         let mut this = self.project();
         let req = *this.req;
         let spent = ready!(coop::poll_proceed(cx));
-        if this.waiting.is_none() {
+        let unlocked = req.track.waits_unlocked();
+        if this.waking.is_none() && this.listed.is_none() {
             if let Some(held) = req.track.try_hold(req.sem, req.want, req.at, req.known) {
                 spent.made_progress();
                 return Poll::Ready(Ok(held));
             }
         }
-        let waiting = match this.waiting.take() {
-            Some(w) if !w.cell.is_woken() && w.cell.will_wake(cx.waker()) => w,
-            old => {
-                let cell = WaitCell::new(cx.waker().clone());
-                Waiting {
-                    waker: Waker::from(cell.clone()),
-                    cell,
-                    edge: old.and_then(|w| w.edge),
-                }
-            }
-        };
-        let waiting = this.waiting.insert(waiting);
-        let mut side = (!req.track.waits_unlocked()).then(|| req.track.side());
-        let Some(fut) = this.fut.as_mut().as_pin_mut() else {
+        let mut side = (!unlocked).then(|| req.track.side());
+        let Some(mut fut) = this.fut.as_mut().as_pin_mut() else {
             panic!("goro::sync: a lock acquire polled after it completed");
         };
-        let polled = fut.poll(&mut Context::from_waker(&waiting.waker));
+        let polled = if unlocked {
+            // tokio has the task's own waker (see module docs).
+            fut.poll(cx)
+        } else {
+            let waking = match this.waking.take() {
+                Some(w) if w.edge.will_wake(cx.waker()) => w,
+                _ => Waking::new(req, cx),
+            };
+            let waking = this.waking.insert(waking);
+            let mut polled = fut.as_mut().poll(&mut Context::from_waker(&waking.waker));
+            if polled.is_pending() && waking.edge.is_woken() {
+                *waking = Waking::new(req, cx);
+                polled = fut.poll(&mut Context::from_waker(&waking.waker));
+            }
+            polled
+        };
         match polled {
             Poll::Ready(result) => {
                 this.fut.set(None);
-                let (edge, cell) = this.waiting.take().map(Waiting::end).unzip();
-                let edge = edge.flatten();
+                drop(this.waking.take());
+                let listed = this.listed.take();
                 let done = match result {
                     Ok(permit) => {
                         permit.forget();
-                        Ok(granted(req, side.as_deref_mut(), edge))
+                        Ok(granted(req, side.as_deref_mut(), listed))
                     }
                     Err(closed) => {
-                        if let Some(edge) = edge {
-                            req.track.unregister(side.as_deref_mut(), &edge);
+                        if let Some(listed) = listed {
+                            req.track.unregister(side.as_deref_mut(), listed);
                         }
                         Err(closed)
                     }
                 };
                 drop(side);
-                if let Some(cell) = cell {
-                    WaitCell::give_back(cell);
-                }
                 spent.made_progress();
                 Poll::Ready(done)
             }
             Poll::Pending => {
-                let current = waiting
-                    .edge
-                    .as_ref()
-                    .is_some_and(|e| Arc::ptr_eq(&e.cell, &waiting.cell));
-                if !current {
-                    let edge = Arc::new(Edge {
-                        task: current_task(),
-                        track: req.track.clone(),
-                        want: req.want,
-                        cell: waiting.cell.clone(),
-                        op: req.op,
-                        at: req.at,
-                    });
-                    req.track
-                        .register(side.as_deref_mut(), waiting.edge.take(), &edge);
-                    waiting.edge = Some(edge);
+                match &this.waking {
+                    Some(w) if *this.listed != Some(w.edge.id()) => {
+                        let old = this.listed.take();
+                        let id = req.track.register(side.as_deref_mut(), old, w.edge.clone());
+                        *this.listed = Some(id);
+                    }
+                    None if this.listed.is_none() => {
+                        let edge = Edge::new(None, req.track, req.want, req.op, req.at);
+                        *this.listed = Some(req.track.register(None, None, edge));
+                    }
+                    _ => {}
                 }
                 drop(side);
                 note_suspension(req.op, req.at);

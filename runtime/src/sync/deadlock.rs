@@ -20,9 +20,10 @@
 //!
 //! **Prove** (under the locks). Phase one read each lock at a different moment, so it only
 //! proposes. The candidate is then checked again with the side mutex of every lock involved
-//! held at once (taken in address order): every edge still the same and not woken, every
-//! task still justified inside the candidate, and every task idle with exactly one waker
-//! in existence: the one its edge gave tokio. While those side mutexes are held nothing the
+//! held at once (taken in address order) and every such lock watched (`owner.rs`): every
+//! edge still the same and not woken, every task still justified inside the candidate, and
+//! every task idle with exactly one waker in existence: the one its edge gave tokio. While
+//! those side mutexes are held and the locks watched, nothing the
 //! check reads can change (see `track.rs`), so the check sees one real moment of the
 //! program. At that moment each task waits for a task of the set and nothing outside the
 //! set holds a waker of any of them: no timer, socket or other task can wake one, so none
@@ -34,7 +35,7 @@
 //! are not reported as part of it: the cycle is.
 
 use super::edge::{self, Edge};
-use super::track::{Blockers, SideGuard, Track};
+use super::track::{Blockers, SideGuard, Track, Watch};
 use goro_stats::{Deadlock, DeadlockLink, Hold, Primitive, TaskInfo, TaskState};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
@@ -107,10 +108,10 @@ fn blocked_by_a_waiter(start: u64) -> bool {
         return false;
     };
     if edge.track.kind == Primitive::Mutex {
-        // Only the owner holds a mutex: read it without the side mutex. A hint, which
-        // cannot miss a cycle closing now: the owner of a lock in a cycle cannot change.
-        let (owner, _) = edge.track.owner();
-        return edge::is_waiting(owner);
+        // Only the owner holds a mutex: read it without the side mutex, and without
+        // writing its cache line. A hint, which cannot miss a cycle closing now: the owner
+        // of a lock in a cycle cannot change.
+        return edge::is_waiting(edge.track.owner_hint());
     }
     let blockers = edge.track.blockers(&edge.track.side(), edge.want);
     tasks_of(&blockers).iter().any(|&t| edge::is_waiting(t))
@@ -209,6 +210,9 @@ fn prove(graph: &Graph, candidate: &Candidate, handle: &goro_sched::Handle) -> O
     tracks.sort_by_key(|t| Arc::as_ptr(t));
     tracks.dedup_by(|a, b| Arc::ptr_eq(a, b));
     let sides: Vec<SideGuard<'_>> = tracks.iter().map(|t| t.side()).collect();
+    // Before any owner is read: from now on an unlock of these locks waits for the side
+    // mutex (`owner.rs`), so no grant happens behind the proof's back.
+    let _watches: Vec<Watch<'_>> = tracks.iter().map(|t| t.watch()).collect();
     let side_of = |track: &Arc<Track>| {
         let i = tracks.iter().position(|t| Arc::ptr_eq(t, track))?;
         Some(&*sides[i])

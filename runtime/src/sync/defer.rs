@@ -4,10 +4,10 @@
 //! A release gives permits back to tokio under the side mutex (`track.rs` tells why), and
 //! tokio wakes the waiter it granted them to right there. Waking a goro task may wake a
 //! parked processor; done under the side mutex, that stretches the critical section that
-//! every other waiter and releaser of the lock waits on. So [`WaitCell`](super::edge)
+//! every other waiter and releaser of the lock waits on. So [`Edge`](super::edge)
 //! sets its `woken` flag at once (the deadlock walk reads it under the side mutex) and,
 //! while a [`Deferring`] is alive on this thread, queues itself as a waker ([`push`]);
-//! the last `Deferring` to go (after its mutex guard) wakes the queue, and the cell wakes
+//! the last `Deferring` to go (after its mutex guard) wakes the queue, and the edge wakes
 //! its task then. A wake is delayed by the rest of a critical section, never lost: every
 //! `Deferring` is dropped.
 

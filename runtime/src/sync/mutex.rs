@@ -56,6 +56,13 @@ unsafe impl<T: ?Sized + Send> Send for Mutex<T> {}
 // which needs `T: Send` (the data may be used from any thread), not `T: Sync`.
 unsafe impl<T: ?Sized + Send> Sync for Mutex<T> {}
 
+/// A mutex is only ever held exclusively: its guards keep no [`Held`] (a guard is one
+/// pointer, as tokio's is).
+#[inline]
+fn exclusive(held: Held) {
+    debug_assert_eq!(held, Held::Exclusive);
+}
+
 /// A lock's semaphore is private and never closed, so acquiring it cannot fail.
 pub(crate) const NEVER_CLOSED: &str = "goro::sync: a lock's semaphore is never closed";
 
@@ -124,8 +131,8 @@ impl<T: ?Sized> Mutex<T> {
     pub fn lock(&self) -> impl Future<Output = MutexGuard<'_, T>> {
         let req = self.request(Location::caller());
         async move {
-            let held = acquire(req).await.expect(NEVER_CLOSED);
-            MutexGuard::new(self, held)
+            exclusive(acquire(req).await.expect(NEVER_CLOSED));
+            MutexGuard::new(self)
         }
     }
 
@@ -141,7 +148,10 @@ impl<T: ?Sized> Mutex<T> {
     pub fn try_lock(&self) -> Result<MutexGuard<'_, T>, TryLockError> {
         let req = self.request(Location::caller());
         match self.track.try_hold(&self.sem, req.want, req.at, true) {
-            Some(held) => Ok(MutexGuard::new(self, held)),
+            Some(held) => {
+                exclusive(held);
+                Ok(MutexGuard::new(self))
+            }
             None => Err(TryLockError::would_block()),
         }
     }
@@ -162,8 +172,8 @@ impl<T: ?Sized> Mutex<T> {
     pub fn lock_owned(self: Arc<Self>) -> impl Future<Output = OwnedMutexGuard<T>> {
         let at = Location::caller();
         async move {
-            let held = acquire(self.request(at)).await.expect(NEVER_CLOSED);
-            OwnedMutexGuard::new(self, held)
+            exclusive(acquire(self.request(at)).await.expect(NEVER_CLOSED));
+            OwnedMutexGuard::new(self)
         }
     }
 
@@ -172,7 +182,10 @@ impl<T: ?Sized> Mutex<T> {
     pub fn try_lock_owned(self: Arc<Self>) -> Result<OwnedMutexGuard<T>, TryLockError> {
         let at = Location::caller();
         match self.track.try_hold(&self.sem, Want::Exclusive(1), at, true) {
-            Some(held) => Ok(OwnedMutexGuard::new(self, held)),
+            Some(held) => {
+                exclusive(held);
+                Ok(OwnedMutexGuard::new(self))
+            }
             None => Err(TryLockError::would_block()),
         }
     }
@@ -182,8 +195,8 @@ impl<T: ?Sized> Mutex<T> {
         self.data.get_mut()
     }
 
-    fn unlock(&self, held: Held) {
-        self.track.release(&self.sem, held, 1);
+    fn unlock(&self) {
+        self.track.release(&self.sem, Held::Exclusive, 1);
     }
 }
 
@@ -214,16 +227,14 @@ impl<T: ?Sized + fmt::Debug> fmt::Debug for Mutex<T> {
 #[must_use = "if unused the Mutex will immediately unlock"]
 pub struct MutexGuard<'a, T: ?Sized> {
     lock: &'a Mutex<T>,
-    held: Held,
     /// Send and Sync like `&mut T`, on top of `&Mutex<T>` (tokio's bounds).
     _data: PhantomData<&'a mut T>,
 }
 
 impl<'a, T: ?Sized> MutexGuard<'a, T> {
-    fn new(lock: &'a Mutex<T>, held: Held) -> MutexGuard<'a, T> {
+    fn new(lock: &'a Mutex<T>) -> MutexGuard<'a, T> {
         MutexGuard {
             lock,
-            held,
             _data: PhantomData,
         }
     }
@@ -251,7 +262,7 @@ impl<T: ?Sized> DerefMut for MutexGuard<'_, T> {
 
 impl<T: ?Sized> Drop for MutexGuard<'_, T> {
     fn drop(&mut self) {
-        self.lock.unlock(self.held);
+        self.lock.unlock();
     }
 }
 
@@ -272,7 +283,6 @@ impl<T: ?Sized + fmt::Display> fmt::Display for MutexGuard<'_, T> {
 #[must_use = "if unused the Mutex will immediately unlock"]
 pub struct OwnedMutexGuard<T: ?Sized> {
     lock: Arc<Mutex<T>>,
-    held: Held,
 }
 
 // SAFETY: the guard is the unique user of the data; moving it moves that use, which needs
@@ -282,8 +292,8 @@ unsafe impl<T: ?Sized + Send> Send for OwnedMutexGuard<T> {}
 unsafe impl<T: ?Sized + Send + Sync> Sync for OwnedMutexGuard<T> {}
 
 impl<T: ?Sized> OwnedMutexGuard<T> {
-    fn new(lock: Arc<Mutex<T>>, held: Held) -> OwnedMutexGuard<T> {
-        OwnedMutexGuard { lock, held }
+    fn new(lock: Arc<Mutex<T>>) -> OwnedMutexGuard<T> {
+        OwnedMutexGuard { lock }
     }
 
     /// The mutex this guard holds.
@@ -311,7 +321,7 @@ impl<T: ?Sized> DerefMut for OwnedMutexGuard<T> {
 
 impl<T: ?Sized> Drop for OwnedMutexGuard<T> {
     fn drop(&mut self) {
-        self.lock.unlock(self.held);
+        self.lock.unlock();
     }
 }
 

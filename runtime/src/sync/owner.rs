@@ -1,23 +1,27 @@
 //! The owner word of a lock held exclusively (a `Mutex`, an `RwLock` writer) and the count
-//! of the lock's registered waiters: the lock-free part of `track.rs`.
+//! of the lock's *watchers*: the lock-free part of `track.rs`.
 //!
-//! An uncontended unlock must not take the side mutex, yet the deadlock walk, which proves
-//! a cycle with the side mutex held, must not see a lock granted to a waiter behind its
-//! back. The two meet on these two words:
+//! An unlock should not take the side mutex, yet the deadlock walk, which proves a cycle
+//! with the side mutex held, must not see a lock granted to a waiter behind its back. The
+//! two meet on these two words:
 //!
-//! * unlock: `clear` swaps the owner to 0 (a read-modify-write), then loads `waiting`; if
-//!   a waiter is registered, the caller gives the lock back under the side mutex;
-//! * a waiter `add_waiter`s under the side mutex, and the walk later reads the owner with a
-//!   read-modify-write (`get`) under the side mutex.
+//! * unlock: `clear` swaps the owner to 0 (a read-modify-write), then loads `watchers`; if
+//!   anyone watches, the caller gives the lock back under the side mutex;
+//! * a watcher `watch`es before it reads the owner with a read-modify-write (`get`) under
+//!   the side mutex, and `unwatch`es once done. The walk's proof watches every lock it
+//!   checks; waiters that are listed in the side state (`RwLock`, `Semaphore`) watch for as
+//!   long as they wait. A `Mutex` waiter does not: the contended `Mutex`, the common case,
+//!   then hands its lock over without the side mutex and with no shared counter written by
+//!   every waiter (cache lines that ping-pong between cores).
 //!
 //! If the walk reads owner H, its read-modify-write comes before H's swap in the owner's
-//! modification order, and H's swap reads from it (acquire/release): the waiter's increment
-//! happens before H's load of `waiting`, which therefore sees the waiter, and H gives the
-//! lock back under the side mutex: not while the walk holds it. (Plain SeqCst stores and
+//! modification order, and H's swap reads from it (acquire/release): the walk's `watch`
+//! happens before H's load of `watchers`, which therefore sees it, and H gives the lock
+//! back under the side mutex: not while the walk holds it. (Plain SeqCst stores and
 //! loads would do on paper; loom models SeqCst as acquire/release and finds the
 //! store-buffering outcome, so the protocol is written in the terms loom checks.) The
-//! unlock costs an `xchg` and a plain load; the read-modify-write is on the walk's side.
-//! `loom-tests` checks this file (`models::lock_owner`).
+//! unlock costs an `xchg` and a plain load; the read-modify-writes are on the walk's side.
+//! `loom-tests` checks this file (`models::lock_owner`), and fails without the `watch`.
 //!
 //! This file takes its atomics from `crate::sync::atomic`, so `goro-loom-tests` can compile
 //! it against loom's.
@@ -31,15 +35,15 @@ use crate::sync::atomic::{
 pub(crate) struct OwnerWord {
     /// The owning task's id; 0: not held exclusively, or by an unknown task.
     owner: AtomicU64,
-    /// Waiters registered on the lock.
-    waiting: AtomicUsize,
+    /// Walks in their proof, and waiters listed in the side state.
+    watchers: AtomicUsize,
 }
 
 impl OwnerWord {
     pub(crate) fn new() -> OwnerWord {
         OwnerWord {
             owner: AtomicU64::new(0),
-            waiting: AtomicUsize::new(0),
+            watchers: AtomicUsize::new(0),
         }
     }
 
@@ -49,10 +53,16 @@ impl OwnerWord {
         self.owner.store(task, Relaxed);
     }
 
-    /// The owner now (0: none or unknown); the walk reads it under the side mutex.
+    /// The owner now (0: none or unknown); a watcher reads it under the side mutex.
     #[inline]
     pub(crate) fn get(&self) -> u64 {
         self.owner.fetch_add(0, AcqRel)
+    }
+
+    /// The owner as a hint (it may be changing as it is read); writes nothing.
+    #[inline]
+    pub(crate) fn peek(&self) -> u64 {
+        self.owner.load(Acquire)
     }
 
     /// A guard is used by `task` (it may have moved there): `task` owns the lock now.
@@ -63,21 +73,21 @@ impl OwnerWord {
         }
     }
 
-    /// The owner lets go. Returns whether a waiter is registered: then the caller must give
-    /// the lock back under the side mutex.
+    /// The owner lets go. Returns whether anyone watches: then the caller must give the
+    /// lock back under the side mutex.
     #[inline]
     pub(crate) fn clear(&self) -> bool {
         self.owner.swap(0, AcqRel);
-        self.waiting.load(Acquire) != 0
+        self.watchers.load(Acquire) != 0
     }
 
-    /// A waiter registers (caller holds the side mutex).
-    pub(crate) fn add_waiter(&self) {
-        self.waiting.fetch_add(1, AcqRel);
+    /// A watcher starts (before it reads the owner with [`get`](OwnerWord::get)).
+    pub(crate) fn watch(&self) {
+        self.watchers.fetch_add(1, AcqRel);
     }
 
-    /// A waiter leaves (caller holds the side mutex).
-    pub(crate) fn remove_waiter(&self) {
-        self.waiting.fetch_sub(1, AcqRel);
+    /// A watcher is done.
+    pub(crate) fn unwatch(&self) {
+        self.watchers.fetch_sub(1, AcqRel);
     }
 }

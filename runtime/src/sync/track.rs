@@ -4,8 +4,8 @@
 //! [`Track`]. The track knows:
 //!
 //! * the **owner**: the task holding it exclusively (a `Mutex`, an `RwLock` writer) and
-//!   where it acquired it, in two atomics. An uncontended lock stores them, an unlock
-//!   clears the owner and reads one counter: no lock, no allocation.
+//!   where it acquired it, in two atomics. A lock stores them, an unlock clears the owner
+//!   and reads one counter: no lock, no allocation.
 //! * the **shared holders** (`RwLock` readers, semaphore permits) and the **waiters**, in
 //!   the side state behind a `parking_lot` mutex. Shared acquires and releases, and every
 //!   change of a waiter, happen under it.
@@ -27,23 +27,25 @@
 //!   unlock will give the lock back under the side mutex (`owner.rs` tells why), so no
 //!   grant happens behind the walk's back.
 //! * A waiter's edge is added, replaced and removed under the side mutex; a wake (a grant
-//!   from a release elsewhere, a close) sets its cell's `woken` flag before the wake, and an
-//!   edge whose cell is woken does not count.
+//!   from a release elsewhere, a close) sets the edge's `woken` flag before the wake, and
+//!   an edge that was woken does not count.
 //! * Except on a `Mutex` ([`Track::waits_unlocked`]), whose contended acquire takes no side
-//!   mutex: it polls tokio's future, then registers its edge (in the edge map and the
-//!   waiter count, not in the side state, which no `Mutex` walk reads), and removes it after
-//!   the grant. What the walk relies on still holds. A grant to it either comes from a
-//!   release that saw the waiter count (under the side mutex, so not during a proof) or
-//!   comes before the edge is registered and leaves the cell woken: the edge never counts.
-//!   Its edge goes away unlocked only once woken, or when the acquire is dropped (under
-//!   the side mutex, as tokio may hand the permit on). The owner is recorded after the
-//!   grant, as on the locked path: a lock granted but not yet recorded has no known owner,
-//!   which blocks no one in a walk (that task is running, not stuck).
+//!   mutex: it polls tokio's future, then lists its edge (in the edge map only: no `Mutex`
+//!   walk reads the side state's waiters), and unlists it after the grant; and its unlock
+//!   takes the side mutex only while a walk watches the lock (`owner.rs`). What the walk
+//!   relies on still holds. A grant on a lock whose owner the walk read comes from that
+//!   owner's unlock, which sees the walk's watch and waits for the side mutex: not during
+//!   the proof. A grant from an unlock before that read leaves the lock without a known
+//!   owner until the new owner records itself after its edge is gone, and a lock without
+//!   a known owner keeps no one waiting in a walk: so a `Mutex` edge needs no `woken` flag
+//!   (it has none; tokio wakes the task's own waker). An edge goes away unlocked only
+//!   after its grant, or when the acquire is dropped (under the side mutex, as tokio may
+//!   hand the permit on).
 //!
 //! `loom-tests/src/models/lock_owner.rs` checks the unlock-versus-walk protocol (`owner.rs`).
 
 use super::defer;
-use super::edge::{self, Edge};
+use super::edge::{self, Edge, EdgeId};
 use super::owner::OwnerWord;
 use goro_stats::{Primitive, Site};
 use parking_lot::{Mutex, MutexGuard};
@@ -126,10 +128,24 @@ pub(crate) enum Blockers {
 
 /// The holders and waiters of one lock; see the module docs.
 pub(crate) struct Track {
+    owner: Owner,
     pub(crate) kind: Primitive,
-    owner: OwnerWord,
-    owner_site: AtomicPtr<Location<'static>>,
     side: Mutex<Side>,
+}
+
+/// The exclusive owner and where it acquired the lock (see the module docs).
+struct Owner {
+    word: OwnerWord,
+    site: AtomicPtr<Location<'static>>,
+}
+
+/// A watch of a lock's owner (`owner.rs`), for as long as it lives.
+pub(crate) struct Watch<'a>(&'a Track);
+
+impl Drop for Watch<'_> {
+    fn drop(&mut self) {
+        self.0.owner.word.unwatch();
+    }
 }
 
 impl std::fmt::Debug for Track {
@@ -154,9 +170,11 @@ impl Track {
             goro_sched::task::set_lock_wait_hook(super::deadlock::on_lock_wait);
         });
         Arc::new(Track {
+            owner: Owner {
+                word: OwnerWord::new(),
+                site: AtomicPtr::new(ptr::null_mut()),
+            },
             kind,
-            owner: OwnerWord::new(),
-            owner_site: AtomicPtr::new(ptr::null_mut()),
             side: Mutex::new(Side::default()),
         })
     }
@@ -179,23 +197,36 @@ impl Track {
 
     /// The exclusive owner (0: none or unknown) and where it acquired the lock.
     pub(crate) fn owner(&self) -> (u64, Option<Site>) {
-        let task = self.owner.get();
+        let task = self.owner.word.get();
         // SAFETY: a non-null pointer here was stored from a `&'static Location`.
-        let site = unsafe { self.owner_site.load(Relaxed).as_ref() };
+        let site = unsafe { self.owner.site.load(Relaxed).as_ref() };
         (task, site)
+    }
+
+    /// The exclusive owner as a hint, read without writing (0: none or unknown).
+    #[inline]
+    pub(crate) fn owner_hint(&self) -> u64 {
+        self.owner.word.peek()
+    }
+
+    /// Watches the owner (`owner.rs`) until the returned guard is dropped: an unlock then
+    /// gives the lock back under the side mutex. Before reading the owner under it.
+    pub(crate) fn watch(&self) -> Watch<'_> {
+        self.owner.word.watch();
+        Watch(self)
     }
 
     /// Records the owner of a lock just granted exclusively.
     #[inline]
     pub(crate) fn set_owner(&self, task: u64, at: Site) {
-        self.owner_site.store(ptr::from_ref(at).cast_mut(), Relaxed);
-        self.owner.set(task);
+        self.owner.site.store(ptr::from_ref(at).cast_mut(), Relaxed);
+        self.owner.word.set(task);
     }
 
     /// An owned guard is used by a task: it holds the lock now (the guard may have moved).
     #[inline]
     pub(crate) fn touch_owner(&self) {
-        self.owner.touch(current_task());
+        self.owner.word.touch(current_task());
     }
 
     /// Takes `want` without waiting if tokio has it free, recording the holder.
@@ -238,13 +269,13 @@ impl Track {
     pub(crate) fn granted(
         &self,
         side: &mut Side,
-        edge: Option<Arc<Edge>>,
+        edge: Option<EdgeId>,
         want: Want,
         at: Site,
         known: bool,
     ) -> Held {
         if let Some(edge) = edge {
-            self.unregister(Some(side), &edge);
+            self.unregister(Some(side), edge);
         }
         match want {
             Want::Exclusive(_) => {
@@ -260,7 +291,7 @@ impl Track {
     pub(crate) fn release(&self, sem: &Semaphore, held: Held, permits: usize) {
         match held {
             Held::Exclusive => {
-                if self.owner.clear() {
+                if self.owner.word.clear() {
                     let _side = self.side();
                     sem.add_permits(permits);
                 } else {
@@ -281,7 +312,7 @@ impl Track {
     pub(crate) fn downgrade(&self, sem: &Semaphore, give_back: usize, known: bool) -> Held {
         let mut side = self.side();
         let (_, site) = self.owner();
-        let _ = self.owner.clear();
+        let _ = self.owner.word.clear();
         let held = self.add_shared(&mut side, known, site.unwrap_or(Location::caller()));
         sem.add_permits(give_back);
         held
@@ -292,7 +323,7 @@ impl Track {
         match held {
             Held::Exclusive => {
                 // No permit goes back, so no waiter can be granted: nothing to order.
-                let _ = self.owner.clear();
+                let _ = self.owner.word.clear();
             }
             Held::Shared(token) => self.side().shared.retain(|h| h.token != token),
         }
@@ -313,7 +344,8 @@ impl Track {
     }
 
     /// Whether waits on this lock are registered without the side mutex (a `Mutex`: see
-    /// the module docs): its waiters are not listed in the side state, only in the edge map.
+    /// the module docs): its waiters are not listed in the side state, only in the edge map,
+    /// and they do not watch the owner.
     #[inline]
     pub(crate) fn waits_unlocked(&self) -> bool {
         self.kind == Primitive::Mutex
@@ -321,36 +353,43 @@ impl Track {
 
     /// Makes `edge` the waiter's current edge, replacing `old` (its edge of an earlier
     /// poll): under the side mutex (`side`), or, for a lock whose waits are registered
-    /// without it, with `side` `None`.
+    /// without it, with `side` `None`. The edge map keeps the edge; the waiter keeps its id.
     pub(crate) fn register(
         &self,
         mut side: Option<&mut Side>,
-        old: Option<Arc<Edge>>,
-        edge: &Arc<Edge>,
-    ) {
+        old: Option<EdgeId>,
+        edge: Arc<Edge>,
+    ) -> EdgeId {
         match old {
             Some(old) => {
                 if let Some(side) = side.as_deref_mut() {
-                    side.waiters.retain(|e| !Arc::ptr_eq(e, &old));
+                    side.waiters.retain(|e| e.id() != old);
                 }
-                edge::remove(&old);
+                drop(edge::remove(old));
             }
-            None => self.owner.add_waiter(),
+            None if !self.waits_unlocked() => self.owner.word.watch(),
+            None => {}
         }
         if let Some(side) = side {
             side.waiters.push(edge.clone());
         }
+        let id = edge.id();
         edge::insert(edge);
+        id
     }
 
     /// Removes a waiter's edge, under the side mutex or as [`register`](Track::register)
-    /// says.
-    pub(crate) fn unregister(&self, side: Option<&mut Side>, edge: &Arc<Edge>) {
+    /// says, and gives it back to this thread if no one else has it ([`Edge::give_back`]).
+    pub(crate) fn unregister(&self, side: Option<&mut Side>, edge: EdgeId) {
         if let Some(side) = side {
-            side.waiters.retain(|e| !Arc::ptr_eq(e, edge));
+            side.waiters.retain(|e| e.id() != edge);
         }
-        edge::remove(edge);
-        self.owner.remove_waiter();
+        if let Some(edge) = edge::remove(edge) {
+            Edge::give_back(edge);
+        }
+        if !self.waits_unlocked() {
+            self.owner.word.unwatch();
+        }
     }
 
     /// Which tasks keep a waiter wanting `want` waiting, read under the side mutex.
