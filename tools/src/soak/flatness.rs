@@ -6,10 +6,12 @@
 //!
 //! * **Live heap** (exact, from the counting allocator): the median of the last third of
 //!   the samples after the warm-up may exceed the median of the first third by at most
-//!   [`HEAP_SLACK`]. Medians, because one sample may land in the middle of a round (the
-//!   heap of a quiet 60 s run at 1 processor moves between 560 and 790 KiB; its medians
-//!   differ by less than 100 KiB). A leak of 16 bytes per 100 churn tasks, injected once,
-//!   failed a 40 s soak with medians of 1.6 MB and 2.8 MB, while its RSS passed.
+//!   [`HEAP_SLACK`]. Medians, because one sample may land in the middle of a round. The
+//!   heap also follows the thread count (each machine and blocking thread holds some):
+//!   60 s runs beside other builds moved between 600 and 790 KiB at 1 processor (medians
+//!   +96 KiB) and 740 and 1090 KiB at 2 (+158 KiB). A leak of 16 bytes per 100 churn
+//!   tasks, injected once, failed a 40 s soak with medians of 1.6 MB and 2.8 MB, while
+//!   its RSS passed.
 //! * **RSS** (what an operator sees, noisy): the mean of the last third at most 10% +
 //!   4 MiB above the mean of the first. RSS moves by whole pages and thread stacks and
 //!   keeps what the allocator keeps, so it checks only gross growth.
@@ -28,7 +30,7 @@ use std::time::Duration;
 /// The fewest samples after the warm-up that the check needs.
 pub const MIN_SAMPLES: usize = 6;
 /// How much the live heap's median may grow from the first third to the last, in bytes.
-pub const HEAP_SLACK: u64 = 256 * 1024;
+pub const HEAP_SLACK: u64 = 512 * 1024;
 /// The most threads the second half after the warm-up may peak at, when the first
 /// peaked at `early`.
 pub fn thread_limit(early: u64) -> u64 {
@@ -128,13 +130,13 @@ mod tests {
 
     #[test]
     fn a_growing_heap_fails_even_when_rss_stays_flat() {
-        // 200 KiB a second: within RSS's slack, beyond the heap's.
-        let heap = [100, 900, 1_100, 1_300, 1_500, 1_700, 1_900, 2_100];
+        // 300 KiB a second: within RSS's slack, beyond the heap's.
+        let heap = [100, 900, 1_200, 1_500, 1_800, 2_100, 2_400, 2_700];
         let problems = check_flat(&series(&RSS, &heap, &THREADS), WARMUP).unwrap();
         assert_eq!(problems.len(), 1, "{problems:?}");
         assert!(problems[0].contains("live heap grew"), "{problems:?}");
         // Just within the slack passes.
-        let heap = [100, 900, 1_000, 1_000, 1_100, 1_200, 1_200, 1_200];
+        let heap = [100, 900, 1_000, 1_000, 1_300, 1_400, 1_500, 1_500];
         assert_eq!(
             check_flat(&series(&RSS, &heap, &THREADS), WARMUP),
             Some(vec![])

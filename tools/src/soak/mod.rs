@@ -14,7 +14,7 @@
 //! as the books say, none live, none orphaned. Meanwhile (`sampler`) the live heap bytes
 //! (`heap`: `goro-soak` counts every allocation), RSS and the threads by kind (`census`)
 //! are read once a second, and must stay flat after the warm-up, a quarter of the run and
-//! at most 15 s (`flatness`: the heap to 256 KiB, RSS and the thread count loosely).
+//! at most 15 s (`flatness`: the heap to 512 KiB, RSS and the thread count loosely).
 //! `report` prints it all, with how many threads of each kind came and went.
 //!
 //! ## What the series show (1 processor, 180 s, a quiet machine)
