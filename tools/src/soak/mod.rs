@@ -106,6 +106,8 @@ pub fn run(config: Config) -> io::Result<Report> {
     // A task's JoinHandle can wake just before the task leaves goro's registry.
     let stats = quiesce(&handle, Duration::from_secs(1));
     problems.extend(ledger.check(&stats, handle.leak_report().orphaned_total));
+    // The series covers the run, not the runtime's drop.
+    let samples = sampler.finish()?;
     drop(rt);
     let left = census::Census::goro_threads_left(Duration::from_secs(2))?;
     if left.total() > 0 {
@@ -113,7 +115,6 @@ pub fn run(config: Config) -> io::Result<Report> {
             "threads of goro still there 2 s after the runtime dropped: {left}"
         ));
     }
-    let samples = sampler.finish()?;
     let warmup = Duration::from_secs((config.seconds / 4).min(15));
     let flatness = flatness::check_flat(&samples.series, warmup);
     let flatness_checked = flatness.is_some();
