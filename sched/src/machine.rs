@@ -12,9 +12,11 @@
 //! it.
 //!
 //! A handoff must not wait for a thread to be created (tens to hundreds of microseconds,
-//! more on a loaded machine): the runtime starts with one spare, and a handoff that takes
-//! the last waiting spare starts a replacement after the processor is on its way. Spares
-//! beyond one that were not needed during a window of [`SPARE_KEEP_ALIVE`] exit (see
+//! more on a loaded machine): the runtime starts with one spare, and a handoff that leaves
+//! no spare for the next one starts a replacement after the processor is on its way (every
+//! spare counts, woken or not, and every machine started and not yet waiting: each takes a
+//! queued processor or waits as a spare). Machines are named `{thread_name}-machine-{id}`,
+//! ids counting every machine of the process. Spares beyond one that were not needed during a window of [`SPARE_KEEP_ALIVE`] exit (see
 //! `low_water.rs`: the spares are woken in turn, so none of them waits a whole keep-alive
 //! while handoffs go on); the last one stays.
 
