@@ -51,7 +51,8 @@ pub struct Builder {
 
 impl Builder {
     /// A builder with the defaults: processors from `GORO_PROCS` or the number of CPUs,
-    /// no pinning, threads named `goro-worker`, up to 512 blocking threads.
+    /// no pinning, threads named `goro-*` (see [`Builder::thread_name`]), up to 512 blocking
+    /// threads.
     pub fn new() -> Builder {
         Builder::default()
     }
@@ -93,7 +94,19 @@ impl Builder {
         self
     }
 
-    /// The name of the runtime's threads.
+    /// The prefix of the runtime's thread names (default `goro`): machines are
+    /// `{prefix}-machine-{id}` (ids count every machine the process started), the blocking
+    /// pool's threads `{prefix}-blocking`, the monitor `{prefix}-monitor` and the tokio
+    /// context's (feature `tokio-compat`) `{prefix}-tokio`. Linux shows the first 15 bytes
+    /// of a name in `/proc` and `top`, so a short prefix keeps the kinds apart there.
+    ///
+    /// ```
+    /// let rt = goro::Builder::new().processors(1).thread_name("svc").build().unwrap();
+    /// let name = rt.block_on(async {
+    ///     goro::spawn(async { std::thread::current().name().map(str::to_owned) }).await
+    /// });
+    /// assert!(name.unwrap().unwrap().starts_with("svc-machine-"));
+    /// ```
     pub fn thread_name(&mut self, name: impl Into<String>) -> &mut Builder {
         self.thread_name = Some(name.into());
         self

@@ -55,12 +55,12 @@ fn builder_options_build_working_runtimes() {
         let worker = names.0.unwrap_or_default();
         let blocking = names.1.unwrap_or_default();
         assert!(
-            worker.starts_with("goro-test-worker"),
+            worker.starts_with("goro-test-worker-machine-"),
             "a task ran on a thread named {worker:?}"
         );
-        assert!(
-            blocking.starts_with("goro-test-worker"),
-            "a blocking closure ran on a thread named {blocking:?}"
+        assert_eq!(
+            blocking, "goro-test-worker-blocking",
+            "the thread a blocking closure ran on"
         );
         let unpinned = Builder::new()
             .processors(n)

@@ -184,10 +184,19 @@ fn metrics_answer_quickly_through_a_crowd_of_idle_slow_and_garbage_connections()
         for thread in load {
             thread.join().unwrap();
         }
+        // The crowd's sockets closed with its thread; the server times out its ends.
+        thread::sleep(Duration::from_millis(1500));
+        let after = probe(addr);
+        let (threads_after, rss_after) = (status("Threads"), status("VmRSS"));
+        eprintln!(
+            "threads before {threads_before}, during {threads_during}, after {threads_after}; \
+             RSS before {rss_before} kB, during {rss_during} kB, after {rss_after} kB; \
+             /metrics after the crowd left: {after:?}"
+        );
+        assert_eq!(threads_after, threads_before, "the load's threads are gone");
         // Bounded memory: 1024 connections' head buffers are 8 MiB at worst; the idle
         // ones hold none. Allow that and some allocator slack.
         let grown = rss_during.saturating_sub(rss_before);
-        eprintln!("RSS before {rss_before} kB, during the crowd {rss_during} kB");
         assert!(grown < 16 * 1024, "RSS grew by {grown} kB");
     });
 }

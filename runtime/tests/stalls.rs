@@ -314,11 +314,10 @@ async fn serve(mut stream: TcpStream, hog: bool) {
 /// created; machines left by handoffs are reused as spares.
 #[test]
 fn spare_machines_are_ready_and_reused() {
-    const NAME: &str = "goro-spare-t"; // under 16 bytes: /proc shows 15
+    const NAME: &str = "spare"; // machines are "spare-machine-<id>", cut to 15 bytes in /proc
     let machines = || -> Vec<_> {
-        threads_named(NAME)
+        threads_named(&format!("{NAME}-machine-"))
             .into_iter()
-            .filter(|(_, name)| name == NAME)
             .map(|(path, _)| path)
             .collect()
     };

@@ -77,7 +77,7 @@ impl BlockingPool {
             exited: Condvar::new(),
             max_threads: config.max_blocking_threads,
             keep_alive: config.blocking_keep_alive,
-            thread_name: config.thread_name.clone(),
+            thread_name: format!("{}-blocking", config.thread_name),
             stack_size: config.thread_stack_size,
         }
     }
@@ -111,10 +111,15 @@ impl BlockingPool {
         }
         state.queue.push_back(task);
         if state.idle > state.notified {
-            state.notified += 1;
-            let available = state.idle - state.notified;
-            state.low_water.claimed(available);
-            self.work.notify_one();
+            // No waiter to wake means every idle thread not yet notified is past a timed-out
+            // wait, about to look at the queue: it takes the task. Counting it as notified
+            // would leave the count one too high for good (one idle thread fewer seen, one
+            // thread more started, none retired).
+            if self.work.notify_one() {
+                state.notified += 1;
+                let available = state.idle - state.notified;
+                state.low_water.claimed(available);
+            }
         } else if state.threads < self.max_threads {
             state.threads += 1;
             drop(state);
@@ -205,5 +210,44 @@ impl BlockingPool {
             }
         }
         true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{Config, Scheduler};
+    use std::time::{Duration, Instant};
+
+    /// A push that lands while an idle thread's keep-alive wait is timing out finds no
+    /// waiter to wake. If it counted that thread as notified anyway, the count would stay
+    /// one too high for good: one idle thread fewer seen from then on, so one thread more
+    /// started, and never retired.
+    #[test]
+    fn pushes_racing_keep_alive_timeouts_leave_no_phantom_notification() {
+        let mut config = Config::with_processors(1);
+        config.blocking_keep_alive = Duration::from_millis(1);
+        let rt = Scheduler::new(config).unwrap();
+        let h = rt.handle();
+        let shared = h
+            .block_on(h.spawn_blocking(crate::context::current_runtime))
+            .unwrap()
+            .expect("a blocking thread sees its runtime");
+        for i in 0..2000u64 {
+            h.block_on(h.spawn_blocking(|| ())).unwrap();
+            // Around the keep-alive, so that some pushes meet a wait timing out.
+            std::thread::sleep(Duration::from_micros(850 + (i % 7) * 50));
+        }
+        // The pool keeps no idle thread: within a few keep-alives, all retire.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let state = shared.blocking.state.lock();
+            if state.threads == 0 {
+                assert_eq!(state.notified, 0, "notifications nobody received");
+                break;
+            }
+            assert!(Instant::now() < deadline, "{} threads left", state.threads);
+            drop(state);
+            std::thread::sleep(Duration::from_millis(5));
+        }
     }
 }

@@ -37,7 +37,8 @@ pub struct Config {
     pub processors: usize,
     /// Pin machine threads to cores, round-robin.
     pub pin_threads: bool,
-    /// Name of the runtime's threads.
+    /// The prefix of the runtime's thread names: machines are `{prefix}-machine-{id}`, the
+    /// blocking pool's threads `{prefix}-blocking`, the monitor `{prefix}-monitor`.
     pub thread_name: String,
     /// Most threads the blocking pool starts. At least 1.
     pub max_blocking_threads: usize,
@@ -76,7 +77,7 @@ impl Config {
         Config {
             processors,
             pin_threads: false,
-            thread_name: "goro-worker".to_string(),
+            thread_name: "goro".to_string(),
             max_blocking_threads: 512,
             blocking_keep_alive: Duration::from_secs(10),
             thread_stack_size: None,

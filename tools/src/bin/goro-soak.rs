@@ -1,8 +1,14 @@
 //! `goro-soak --seconds N --processors P`: runs goro's soak (see `goro_tools::soak`) and
-//! prints its counts and RSS series; exits with 1 on any mismatch, 2 on a bad command line.
+//! prints its counts and its RSS, live heap and thread series; exits with 1 on any mismatch,
+//! 2 on a bad command line.
 
+use goro_tools::soak::heap::CountingAlloc;
 use goro_tools::soak::{self, Config};
 use std::process::ExitCode;
+
+/// Counts live heap bytes, so that the soak checks the heap exactly (see `soak::heap`).
+#[global_allocator]
+static HEAP: CountingAlloc = CountingAlloc;
 
 const USAGE: &str = "usage: goro-soak --seconds N --processors P  (N >= 1, P >= 1)";
 
