@@ -15,7 +15,7 @@
 //!
 //! [`MachineClock`] is what a machine publishes about itself when it acquires a processor
 //! (packed in one word, so the monitor reads it with one load); [`MachineClock::cpu_time`]
-//! and [`MachineClock::asleep_in_kernel`] are the monitor's two reads. The `stat` file stays
+//! and [`MachineClock::kernel_state`] are the monitor's two reads. The `stat` file stays
 //! open between reads ([`StatFile`]): opening it costs a path walk on every read, and a
 //! `pread` of an open one is about four times cheaper (measured on this project's VM: about
 //! 9 µs against 39 µs under load; a thread clock read costs about 1-2 µs). Where the clock is
@@ -77,15 +77,30 @@ impl MachineClock {
         (rc == 0).then(|| Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32))
     }
 
-    /// Whether the thread is asleep in the kernel right now (`S` or `D` in its `stat`),
-    /// read through `file`, which keeps the thread's `stat` open between calls.
-    pub(crate) fn asleep_in_kernel(self, file: &mut StatFile) -> bool {
+    /// What the thread is doing in the kernel right now, from the state letter of its
+    /// `stat`, read through `file`, which keeps the thread's `stat` open between calls.
+    pub(crate) fn kernel_state(self, file: &mut StatFile) -> KernelState {
         let mut buf = [0u8; 512];
         let Some(len) = file.read(self.tid, &mut buf) else {
-            return false;
+            return KernelState::Unknown;
         };
-        matches!(state_of(&buf[..len]), Some(b'S' | b'D'))
+        match state_of(&buf[..len]) {
+            Some(b'S' | b'D') => KernelState::Asleep,
+            Some(b'R') => KernelState::Runnable,
+            _ => KernelState::Unknown,
+        }
     }
+}
+
+/// A thread's state in the kernel, as [`MachineClock::kernel_state`] read it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum KernelState {
+    /// Sleeping (`S`) or in an uninterruptible wait (`D`): blocked in a system call.
+    Asleep,
+    /// Running or waiting for a CPU (`R`).
+    Runnable,
+    /// Stopped, traced, a zombie, or its `stat` could not be read.
+    Unknown,
 }
 
 /// A thread's `/proc/self/task/<tid>/stat`, kept open for repeated reads.
@@ -157,7 +172,10 @@ mod tests {
             ran < Duration::from_millis(5),
             "a sleeping thread ran {ran:?}"
         );
-        assert!(clock.asleep_in_kernel(&mut StatFile::default()));
+        assert_eq!(
+            clock.kernel_state(&mut StatFile::default()),
+            KernelState::Asleep
+        );
         sleeper.join().unwrap();
 
         let (tx, rx) = mpsc::channel();
@@ -177,9 +195,10 @@ mod tests {
             "a spinning thread ran only {ran:?}"
         );
         let mut file = StatFile::default();
-        assert!(!clock.asleep_in_kernel(&mut file));
-        assert!(
-            !clock.asleep_in_kernel(&mut file),
+        assert_eq!(clock.kernel_state(&mut file), KernelState::Runnable);
+        assert_eq!(
+            clock.kernel_state(&mut file),
+            KernelState::Runnable,
             "read again through the open file"
         );
         spinner.join().unwrap();

@@ -96,7 +96,8 @@ fn monitor_backs_off_when_idle_and_speeds_up_when_it_acts() {
 /// (250 µs), not every 25 µs while it lasts. (Before, the 60 ms poll below took 756 rounds.)
 #[test]
 fn a_long_running_poll_is_checked_not_hammered() {
-    let (rt, rounds) = runtime_with(1, "goro-hog", None);
+    // Long enough that the 60 ms poll is not handed off.
+    let (rt, rounds) = runtime_with(1, "goro-hog", Duration::from_secs(5), None);
     let handle = rt.handle().clone();
     let spin = handle.spawn(
         async {
@@ -129,24 +130,52 @@ fn a_long_running_poll_is_checked_not_hammered() {
 /// machine shares CPU 0 with a thread that spins.
 #[test]
 fn preempted_short_polls_keep_the_monitor_calm() {
+    let Some((rounds, handoffs)) = preempted_short_polls(1, Duration::from_secs(5)) else {
+        return;
+    };
+    assert!(
+        rounds < 400,
+        "{rounds} monitor rounds in 200 ms of preempted short polls (calm is 200-400; \
+         counting them as stalls made it about 550)"
+    );
+    assert_eq!(handoffs, 0);
+}
+
+/// Nor does a poll of microseconds lose its processor because its thread waited more than
+/// `handoff_after` for a CPU (here behind three spinning threads): a new machine would
+/// wait for a CPU as well.
+#[test]
+fn a_machine_waiting_for_a_cpu_keeps_its_processor() {
+    let Some((_, handoffs)) = preempted_short_polls(3, Duration::from_millis(2)) else {
+        return;
+    };
+    assert_eq!(handoffs, 0, "handoffs of polls that only waited for a CPU");
+}
+
+/// 200 ms of polls of about 20 µs of CPU each, on a machine pinned to CPU 0 beside
+/// `spinners` threads that spin there; returns the monitor's rounds meanwhile and the
+/// handoffs. `None` (skipped) with fewer than 2 CPUs.
+fn preempted_short_polls(spinners: usize, handoff_after: Duration) -> Option<(usize, u64)> {
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
     if cpus < 2 {
         eprintln!("skipped: needs 2 CPUs (one to share, one for the test's other threads)");
-        return;
+        return None;
     }
     let pin = ThreadStartHook(Arc::new(|| pin_to_cpu(0)));
-    let (rt, rounds) = runtime_with(1, "goro-preempt", Some(pin));
+    let (rt, rounds) = runtime_with(1, "goro-preempt", handoff_after, Some(pin));
     let handle = rt.handle().clone();
     let stop = Arc::new(AtomicBool::new(false));
-    let competitor = {
-        let stop = stop.clone();
-        std::thread::spawn(move || {
-            pin_to_cpu(0);
-            while !stop.load(Relaxed) {
-                std::hint::spin_loop();
-            }
+    let competitors: Vec<_> = (0..spinners)
+        .map(|_| {
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                pin_to_cpu(0);
+                while !stop.load(Relaxed) {
+                    std::hint::spin_loop();
+                }
+            })
         })
-    };
+        .collect();
     let work = handle.spawn(
         async {
             let began = Instant::now();
@@ -164,14 +193,16 @@ fn preempted_short_polls_keep_the_monitor_calm() {
     );
     let began = handle.block_on(work).unwrap();
     stop.store(true, Relaxed);
-    competitor.join().unwrap();
-    let during = gaps(&rounds, began, began + Duration::from_millis(200));
-    assert!(
-        during.len() < 400,
-        "{} monitor rounds in 200 ms of preempted short polls (calm is 200-400; counting \
-         them as stalls made it about 550)",
-        during.len()
-    );
+    for competitor in competitors {
+        competitor.join().unwrap();
+    }
+    let during = gaps(&rounds, began, began + Duration::from_millis(200)).len();
+    let counters = handle.counters();
+    let handoffs: u64 = counters.iter().map(|c| c.handoffs).sum();
+    if handoffs > 0 {
+        eprintln!("handoffs: {counters:?}");
+    }
+    Some((during, handoffs))
 }
 
 /// Lets the other runnable tasks run (the waker sends the task to the back of the queue).
@@ -188,19 +219,19 @@ async fn yield_once() {
     .await
 }
 
-/// A runtime whose monitor records the time of each of its rounds; `on_start` runs on each
-/// of its machine threads.
+/// A runtime whose monitor records the time of each of its rounds, handing off polls after
+/// `handoff_after`; `on_start` runs on each of its machine threads.
 fn runtime_with(
     processors: usize,
     name: &str,
+    handoff_after: Duration,
     on_start: Option<ThreadStartHook>,
 ) -> (Scheduler, Arc<Mutex<Vec<Instant>>>) {
     let rounds = Arc::new(Mutex::new(Vec::new()));
     let record = rounds.clone();
     let mut config = Config::with_processors(processors);
     config.thread_name = name.to_string();
-    // Long enough that no poll of these tests is handed off.
-    config.handoff_after = Duration::from_secs(5);
+    config.handoff_after = handoff_after;
     config.on_thread_start = on_start;
     config.monitor_hook = Some(MonitorHook(Arc::new(move |now| {
         record.lock().unwrap().push(now);

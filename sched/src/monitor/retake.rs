@@ -11,7 +11,7 @@ use crate::ownership::{Retake, RunState};
 use crate::processor::{HandoffReason, ProcShared, Processor};
 use crate::shared::Shared;
 use crate::stats::PauseTracker;
-use crate::thread_clock::{MachineClock, StatFile};
+use crate::thread_clock::{KernelState, MachineClock, StatFile};
 use crate::time::clock_now;
 use std::sync::atomic::Ordering::*;
 use std::sync::Arc;
@@ -48,16 +48,24 @@ pub(super) struct LongPoll {
 /// What the last check of a long poll's thread found.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum ThreadSeen {
-    /// Not checked yet: first seen long this round, or checked less than [`BLOCKED_GRACE`]
-    /// after its mark.
+    /// Not checked yet: first seen long this round, or looked at again less than
+    /// [`BLOCKED_GRACE`] after its mark.
     Unchecked,
+    /// Its CPU clock cannot be read (the owner published none, or the read failed), or it
+    /// stood still and `/proc` does not say the thread sleeps or waits for a CPU (stopped,
+    /// or unreadable): only the wall time tells.
+    Unknown,
     /// Its CPU clock stood still and it sleeps in the kernel: blocked.
     Asleep,
     /// Its CPU clock ran for nine tenths of the wall time or more: it computes.
     OnCpu,
-    /// Its CPU clock ran for less than that, and it is not asleep: the kernel gave its CPU
-    /// to other threads for a while (the load generator, another machine). That is no sign
-    /// that the program's tasks stall.
+    /// Its CPU clock ran, for less than nine tenths of the wall time: it computes, on a CPU
+    /// it shares with other threads.
+    Sharing,
+    /// Its CPU clock stood still, and `/proc` says runnable: it waits for a CPU the kernel gave
+    /// to other threads (the load generator, another machine, a parallel build). The poll
+    /// itself may be microseconds long: no sign that the program's tasks stall, and no
+    /// reason to hand its processor to another thread, which would wait for a CPU as well.
     Preempted,
 }
 
@@ -129,7 +137,16 @@ impl ProcWatch {
         if !long_poll {
             return Verdict::Fine;
         }
-        let seen = self.check_thread(now);
+        let first_look = self.cpu.is_none();
+        if first_look {
+            // First seen long: mark the owner's CPU clock now, check it in a moment.
+            self.cpu = read_mark(ps, now);
+        }
+        let seen = match self.cpu {
+            None => ThreadSeen::Unknown,
+            Some(_) if first_look => ThreadSeen::Unchecked,
+            Some(_) => self.check_thread(now),
+        };
         if let Some(reason) = self.handoff_reason(seen, now, shared.config.handoff_after) {
             if Processor::retake(ps, run_state, reason) == Retake::Taken {
                 Machines::hand_off(shared, index);
@@ -142,10 +159,6 @@ impl ProcWatch {
             ps.counters.watch_handoffs.add_shared(1);
         }
         let helped = waiting && self.help(shared, ps, now);
-        if self.cpu.is_none() {
-            // First seen long: mark the owner's CPU clock now, check it in a moment.
-            self.cpu = read_mark(ps, now);
-        }
         Verdict::LongPoll(LongPoll {
             helped,
             checking: self
@@ -165,17 +178,25 @@ impl ProcWatch {
         self.cpu = None;
     }
 
-    /// Whether the long poll must lose its processor, and by which rule.
+    /// Whether the long poll must lose its processor, and by which rule: its thread sleeps in
+    /// the kernel, or the poll has been seen for `handoff_after` and its thread was not
+    /// found waiting for a CPU at the last check.
     fn handoff_reason(
         &self,
         seen: ThreadSeen,
         now: Instant,
         handoff_after: Duration,
     ) -> Option<HandoffReason> {
-        if seen == ThreadSeen::Asleep {
-            return Some(HandoffReason::Blocked);
+        match seen {
+            ThreadSeen::Asleep => Some(HandoffReason::Blocked),
+            // Waiting for a CPU, not running: the poll has not run long, the machine has.
+            // Not checked yet: the check comes after BLOCKED_GRACE (the first round to see
+            // the poll long may come late, on a starved machine, and its age is no proof).
+            ThreadSeen::Preempted | ThreadSeen::Unchecked => None,
+            ThreadSeen::Unknown | ThreadSeen::OnCpu | ThreadSeen::Sharing => {
+                (now.duration_since(self.since) >= handoff_after).then_some(HandoffReason::Running)
+            }
         }
-        (now.duration_since(self.since) >= handoff_after).then_some(HandoffReason::Running)
     }
 
     /// Checks the owner thread of the long poll, once [`BLOCKED_GRACE`] has passed since its
@@ -184,7 +205,7 @@ impl ProcWatch {
     /// so one that computes and then blocks is seen.
     fn check_thread(&mut self, now: Instant) -> ThreadSeen {
         let Some(mark) = self.cpu else {
-            return ThreadSeen::Unchecked;
+            return ThreadSeen::Unknown;
         };
         let wall = now.duration_since(mark.at);
         if wall < BLOCKED_GRACE {
@@ -192,23 +213,24 @@ impl ProcWatch {
         }
         let Some(used) = mark.clock.cpu_time() else {
             self.cpu = None;
-            return ThreadSeen::Unchecked;
+            return ThreadSeen::Unknown;
         };
         let ran = used.saturating_sub(mark.used);
-        let seen = if ran * 10 < wall {
-            if mark.clock.asleep_in_kernel(&mut self.stat) {
-                return ThreadSeen::Asleep;
-            }
-            // Runnable, waiting for a CPU: keep the mark, the stillness may go on.
-            self.cpu = Some(CpuMark {
-                seen: ThreadSeen::Preempted,
-                ..mark
-            });
-            return ThreadSeen::Preempted;
-        } else if ran * 10 >= wall * 9 {
+        if ran * 10 < wall {
+            let seen = match mark.clock.kernel_state(&mut self.stat) {
+                KernelState::Asleep => return ThreadSeen::Asleep,
+                KernelState::Runnable => ThreadSeen::Preempted,
+                // Stopped, or `/proc` unreadable: the wall time must tell.
+                KernelState::Unknown => ThreadSeen::Unknown,
+            };
+            // Keep the mark: the stillness may go on.
+            self.cpu = Some(CpuMark { seen, ..mark });
+            return seen;
+        }
+        let seen = if ran * 10 >= wall * 9 {
             ThreadSeen::OnCpu
         } else {
-            ThreadSeen::Preempted
+            ThreadSeen::Sharing
         };
         self.cpu = Some(CpuMark {
             used,
