@@ -31,15 +31,16 @@
 //! ## How often
 //!
 //! A round costs the monitor little work (a few atomics per processor, and one
-//! `clock_gettime` of the owner thread's CPU clock for a poll first seen long) but a thread
+//! `clock_gettime` of the owner thread's CPU clock per new poll it sees) but a thread
 //! wake-up, which is most of its cost: about 14 µs of CPU on this project's 2-core VM. How
 //! often it looks is therefore a trade between that cost and how soon a blocked poll is
 //! seen, and the monitor lets the program's own history decide it:
 //!
-//! * [`FAST_PERIOD`] for one round after an idle processor was woken for work waiting
-//!   behind a long poll, and just after acting; [`BLOCKED_GRACE`] after a poll is first
-//!   seen long, for the one check of its thread's CPU clock that tells a blocked thread
-//!   from a running one;
+//! * [`FAST_PERIOD`] while work waits behind a long poll whose thread computes, or that an
+//!   idle processor can be woken for (or the long poll's I/O was left unwatched), and just
+//!   after acting (the help itself is repeated every 200 µs at most); [`BLOCKED_GRACE`]
+//!   when a long poll's thread could not be checked yet (its CPU clock, marked when the
+//!   poll was first seen, tells a blocked thread from a running one only after that long);
 //! * [`SAMPLE_PERIOD`] while any processor is awake (running or searching) or has polled
 //!   since the last round, *and* the program stalled within the last [`WATCHFUL_FOR`]: the
 //!   monitor handed a processor off, or saw a long poll's thread compute (its CPU clock
@@ -53,10 +54,10 @@
 //!   retakes nothing: the first stall after a long calm costs up to about `2 * CALM_PERIOD`.
 //!   A long poll alone is no stall: under load a machine's thread is often preempted in
 //!   the middle of a short poll (by the load generator, by another machine), and its CPU
-//!   clock then stands still without the thread sleeping. Counting that (and the help it
-//!   calls for) kept the monitor at `SAMPLE_PERIOD`, and at `FAST_PERIOD` while tasks were
-//!   queued behind the preempted poll: at 2 processors under HTTP load, 2 700 rounds a
-//!   second and 3% of a core;
+//!   clock then stands still without the thread sleeping. Counting that kept the monitor at
+//!   `SAMPLE_PERIOD`, and at `FAST_PERIOD` while tasks were queued behind the preempted
+//!   poll even with nobody idle to take them: at 2 processors under HTTP load, 2 700 rounds
+//!   a second and 3% of a core;
 //! * while every processor is parked there is nothing to watch: the delay doubles after
 //!   [`IDLE_ROUNDS_BEFORE_BACKOFF`] rounds up to [`MAX_DELAY`]. The first processor to
 //!   leave its park then wakes the monitor (`MonitorSignal::processor_woke`: one relaxed
@@ -168,8 +169,7 @@ struct Schedule {
 struct RoundSummary {
     /// A processor was handed off or a starved poller had events.
     acted: bool,
-    /// An idle processor was just woken for the work waiting behind a long poll: look
-    /// again soon.
+    /// Work waits behind a long poll and an idle processor can take it: look again soon.
     urgent: bool,
     /// A long poll's first blocked-in-kernel check is due after [`BLOCKED_GRACE`].
     checking: bool,
@@ -270,7 +270,7 @@ fn watch_processors(
         match watch.observe(shared, index, run_state, now, cycle_start) {
             Verdict::Fine => {}
             Verdict::LongPoll(seen) => {
-                round.urgent |= seen.helped;
+                round.urgent |= seen.help_due;
                 round.checking |= seen.checking;
                 round.stalled |= seen.hogging;
             }
