@@ -133,10 +133,10 @@
 //! blocking driver call) or computes for long inside one poll cannot be interrupted. goro's
 //! answer is Go's: the processor is a value, and another machine can take it. The *monitor*
 //! (`monitor`, Go's sysmon) is a thread without a processor that samples every processor's
-//! `run_state` while any processor is busy: every 250 µs for a second after it last saw a
-//! long poll, every millisecond in a program whose polls are all short (a round costs a
-//! thread wake-up; the first stall after a long calm is seen a little later). A processor
-//! seen in the same poll twice is in a long poll, and then:
+//! `run_state` while any processor is busy: every 250 µs for a second after a stall (a
+//! handoff, or a long poll seen computing), every millisecond in a program whose polls are
+//! all short (a round costs a thread wake-up; the first stall after a long calm is seen a
+//! little later). A processor seen in the same poll twice is in a long poll, and then:
 //!
 //! * work waiting behind the poll (its queue, its `runnext` task, its due timers, or ready
 //!   I/O that nobody watches) gets an idle processor woken for it, which steals it, within
@@ -144,8 +144,10 @@
 //! * a machine whose thread CPU clock stood still for 50 µs and that `/proc` shows asleep in
 //!   the kernel loses its processor to a spare machine at once (Go retakes a P in a system
 //!   call the same way, with `entersyscall` to tell it; we read the clock instead);
-//! * a poll running on a CPU for `handoff_after` (10 ms) loses it too, since its poller and
-//!   timers need an owner when every processor is busy.
+//! * a poll seen for `handoff_after` (10 ms) loses it too, since its poller and timers need
+//!   an owner when every processor is busy; unless its thread only waits for a CPU (its
+//!   clock stood still and `/proc` says runnable): a thread preempted in a poll of
+//!   microseconds is no stuck task, and a new machine would wait for a CPU as well.
 //!
 //! A handoff is one CAS on the processor's `run_state` (`ownership.rs`): the monitor swaps
 //! the long poll's value for "handed off" and gives the processor, queue, poller, timers and all, to a spare
