@@ -51,7 +51,7 @@ pub(super) struct LongPoll {
 /// What the last check of a long poll's thread found.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum ThreadSeen {
-    /// Not checked yet: first seen long this round, or looked at again less than
+    /// Not checked yet: marked only this round, or looked at again less than
     /// [`BLOCKED_GRACE`] after its mark.
     Unchecked,
     /// Its CPU clock cannot be read (the owner published none, or the read failed), or it
@@ -142,7 +142,8 @@ impl ProcWatch {
         }
         let first_look = self.cpu.is_none();
         if first_look {
-            // First seen long: mark the owner's CPU clock now, check it in a moment.
+            // No mark: the clock could not be read when the poll began, or a read failed
+            // since. Mark it now, check it in a moment.
             self.cpu = read_mark(ps, now);
         }
         let seen = match self.cpu {
