@@ -14,6 +14,7 @@
 //! | `sched/src/time/entry.rs`  | one timer: ARMED → FIRED or CANCELLED, and its waker slot      |
 //! | `netpoll/src/readiness.rs` | an I/O registration's readiness word and read/write wakers     |
 //! | `runtime/src/sync/owner.rs` | a lock's owner word against the deadlock walk (`goro::sync`) |
+//! | `runtime/src/sync/mutex/raw.rs` | `goro::sync::Mutex`'s lock: state word and waiter queue |
 //!
 //! ## The shim trick
 //!
@@ -113,6 +114,16 @@
 //!   holds the side mutex, also with two walkers and a waiter leaving; the unlock always
 //!   completes.
 //!
+//! * `models::raw_mutex` — `RawMutex` driven like `mutex/lock.rs` (try, queue, sleep until
+//!   woken, ask again; or give up when woken) by three tasks, one of which locks twice in a
+//!   row and so barges in on the waiter its unlock woke; waiters whose waits count as short
+//!   (normal mode) or long (starvation mode: unlocks grant the lock). Checks: mutual
+//!   exclusion (the guarded data is a loom cell); every task that does not give up gets the
+//!   lock, and one that gives up passes its wake or grant on (else a loom deadlock); the
+//!   lock ends free with no flags; every waker the queue kept is dropped. Fails with the
+//!   `QUEUED` mark made apart from its check of the lock, with a woken waiter's give-up not
+//!   passing the wake on, and with a grant that frees the lock.
+//!
 //! A lost wake-up shows up as a loom deadlock ("deadlock; threads = [...]"). Loom 0.7 cannot
 //! unwind out of a deadlock and aborts the test binary, so a failing `park` or `idle` model,
 //! or a failing read/write loop of `readiness`, ends the whole run; the first message printed
@@ -131,6 +142,11 @@ pub(crate) mod sync {
 
     pub(crate) mod hint {
         pub(crate) use loom::hint::spin_loop;
+    }
+
+    /// The blocking mutex, by the name `runtime/src/sync/mutex/raw.rs` uses.
+    pub(crate) mod blocking {
+        pub(crate) use super::Mutex;
     }
 
     /// `loom::sync::Mutex` with a parking_lot-style `lock()` (no poisoning).
@@ -156,6 +172,10 @@ mod state;
 #[allow(dead_code)]
 #[path = "../../runtime/src/sync/owner.rs"]
 mod owner;
+
+#[allow(dead_code)]
+#[path = "../../runtime/src/sync/mutex/raw.rs"]
+mod raw_mutex;
 
 #[allow(dead_code)]
 #[path = "../../sched/src/ownership.rs"]

@@ -95,6 +95,54 @@ fn mutex_serves_waiters_in_order() {
     });
 }
 
+/// Polls `fut` once with a waker that does nothing (the test drives every step itself).
+fn poll_once<F: std::future::Future + Unpin>(fut: &mut F) -> std::task::Poll<F::Output> {
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    std::pin::Pin::new(fut).poll(&mut cx)
+}
+
+#[test]
+fn mutex_lets_a_running_task_in_first_but_hands_over_to_a_waiter_after_1_ms() {
+    let m = Mutex::new(());
+    let held = m.try_lock().unwrap();
+    let mut waiter = Box::pin(m.lock());
+    assert!(poll_once(&mut waiter).is_pending());
+    // Normal mode: the unlock wakes the waiter, and a task that is running takes the lock
+    // before the waiter is back.
+    drop(held);
+    let barged = m
+        .try_lock()
+        .expect("a running task may take a just-freed lock");
+    assert!(poll_once(&mut waiter).is_pending());
+    drop(barged);
+    // The waiter is back first this time: it holds the lock.
+    assert!(poll_once(&mut waiter).is_ready());
+    drop(waiter);
+
+    let held = m.try_lock().unwrap();
+    let mut waiter = Box::pin(m.lock());
+    assert!(poll_once(&mut waiter).is_pending());
+    std::thread::sleep(Duration::from_millis(3));
+    drop(held);
+    let barged = m.try_lock().unwrap();
+    // The waiter lost after waiting over 1 ms: starvation mode.
+    assert!(poll_once(&mut waiter).is_pending());
+    drop(barged);
+    assert!(
+        m.try_lock().is_err(),
+        "after a long wait the unlock hands the lock to the waiter"
+    );
+    match poll_once(&mut waiter) {
+        std::task::Poll::Ready(guard) => drop(guard),
+        std::task::Poll::Pending => panic!("the waiter was handed the lock"),
+    }
+    drop(waiter);
+    assert!(
+        m.try_lock().is_ok(),
+        "starvation mode ends once the queue is empty"
+    );
+}
+
 #[test]
 fn rwlock_readers_share_writers_exclude_and_are_not_starved() {
     each_procs(LIMIT, |n| {

@@ -6,6 +6,7 @@ mod ownership;
 mod park;
 mod poller;
 mod probe;
+mod raw_mutex;
 mod readiness;
 mod runnext;
 mod task_state;

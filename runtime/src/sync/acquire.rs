@@ -7,7 +7,7 @@
 //! * hands tokio the wait-for [`Edge`] as a waker around the task's waker, so a grant or
 //!   close is visible to the deadlock walk before the task runs again;
 //! * lists the edge, under the lock's side mutex;
-//! * names the task's suspension point (`Mutex::lock` at the caller's line, ...), which
+//! * names the task's suspension point (`RwLock::write` at the caller's line, ...), which
 //!   makes the scheduler call the deadlock walk once the task is idle.
 //!
 //! The edge stays for the whole wait: a later `Pending` poll (the task was polled for
@@ -21,18 +21,10 @@
 //! a holder in the same step, and dropping a waiting acquire (a timeout, a `select!`) gives
 //! back the permits tokio had set aside for it and removes its edge in one step too.
 //!
-//! ## A `Mutex`
-//!
-//! A `Mutex` acquire, the contended lock of most programs, does less: it polls tokio's
-//! future with the task's own waker and lists an edge that wakes nothing; no side mutex,
-//! except in its drop. A grant to it needs no `woken` flag to stay out of a proof: the
-//! lock's owner is cleared before its unlock gives the lock back and recorded by the new
-//! owner only after its edge is gone, so a walk that reads the lock in between finds no
-//! owner, which keeps no one waiting (`track.rs`). The contended lock then costs tokio's
-//! wait and wake plus listing and unlisting the edge and the deadlock hint (`deadlock.rs`).
+//! A `Mutex` does not come here: it is not a tokio semaphore (`mutex/`).
 
 use super::edge::{Edge, EdgeId};
-use super::track::{current_task, Held, Side, Track, Want};
+use super::track::{Held, Track, Want};
 use goro_sched::{coop, task::note_suspension};
 use goro_stats::{Site, WaitOp};
 use std::future::Future;
@@ -119,22 +111,6 @@ pin_project_lite::pin_project! {
     }
 }
 
-/// Records the grant of `req` (and drops its edge): under the side mutex (`side`), or,
-/// for a lock whose waits are registered without it (always an exclusive want), without.
-fn granted(req: Request<'_>, side: Option<&mut Side>, edge: Option<EdgeId>) -> Held {
-    match side {
-        Some(side) => req.track.granted(side, edge, req.want, req.at, req.known),
-        None => {
-            if let Some(edge) = edge {
-                req.track.unregister(None, edge);
-            }
-            let task = if req.known { current_task() } else { 0 };
-            req.track.set_owner(task, req.at);
-            Held::Exclusive
-        }
-    }
-}
-
 impl<'a, F> Future for Acquire<'a, F>
 where
     F: Future<Output = Result<SemaphorePermit<'a>, AcquireError>>,
@@ -146,33 +122,26 @@ where
         let mut this = self.project();
         let req = *this.req;
         let spent = ready!(coop::poll_proceed(cx));
-        let unlocked = req.track.waits_unlocked();
         if this.waking.is_none() && this.listed.is_none() {
             if let Some(held) = req.track.try_hold(req.sem, req.want, req.at, req.known) {
                 spent.made_progress();
                 return Poll::Ready(Ok(held));
             }
         }
-        let mut side = (!unlocked).then(|| req.track.side());
+        let mut side = req.track.side();
         let Some(mut fut) = this.fut.as_mut().as_pin_mut() else {
             panic!("goro::sync: a lock acquire polled after it completed");
         };
-        let polled = if unlocked {
-            // tokio has the task's own waker (see module docs).
-            fut.poll(cx)
-        } else {
-            let waking = match this.waking.take() {
-                Some(w) if w.edge.will_wake(cx.waker()) => w,
-                _ => Waking::new(req, cx),
-            };
-            let waking = this.waking.insert(waking);
-            let mut polled = fut.as_mut().poll(&mut Context::from_waker(&waking.waker));
-            if polled.is_pending() && waking.edge.is_woken() {
-                *waking = Waking::new(req, cx);
-                polled = fut.poll(&mut Context::from_waker(&waking.waker));
-            }
-            polled
+        let waking = match this.waking.take() {
+            Some(w) if w.edge.will_wake(cx.waker()) => w,
+            _ => Waking::new(req, cx),
         };
+        let waking = this.waking.insert(waking);
+        let mut polled = fut.as_mut().poll(&mut Context::from_waker(&waking.waker));
+        if polled.is_pending() && waking.edge.is_woken() {
+            *waking = Waking::new(req, cx);
+            polled = fut.poll(&mut Context::from_waker(&waking.waker));
+        }
         match polled {
             Poll::Ready(result) => {
                 this.fut.set(None);
@@ -181,11 +150,13 @@ where
                 let done = match result {
                     Ok(permit) => {
                         permit.forget();
-                        Ok(granted(req, side.as_deref_mut(), listed))
+                        Ok(req
+                            .track
+                            .granted(&mut side, listed, req.want, req.at, req.known))
                     }
                     Err(closed) => {
                         if let Some(listed) = listed {
-                            req.track.unregister(side.as_deref_mut(), listed);
+                            req.track.unregister(Some(&mut side), listed);
                         }
                         Err(closed)
                     }
@@ -195,17 +166,12 @@ where
                 Poll::Ready(done)
             }
             Poll::Pending => {
-                match &this.waking {
-                    Some(w) if *this.listed != Some(w.edge.id()) => {
-                        let old = this.listed.take();
-                        let id = req.track.register(side.as_deref_mut(), old, w.edge.clone());
-                        *this.listed = Some(id);
-                    }
-                    None if this.listed.is_none() => {
-                        let edge = Edge::new(None, req.track, req.want, req.op, req.at);
-                        *this.listed = Some(req.track.register(None, None, edge));
-                    }
-                    _ => {}
+                if *this.listed != Some(waking.edge.id()) {
+                    let old = this.listed.take();
+                    let id = req
+                        .track
+                        .register(Some(&mut side), old, waking.edge.clone());
+                    *this.listed = Some(id);
                 }
                 drop(side);
                 note_suspension(req.op, req.at);

@@ -3,7 +3,12 @@
 //!
 //! The API is tokio's (`tokio::sync`), names, signatures and semantics, owned guards and
 //! permits included: moving over is a change of path. Underneath it *is* tokio's `sync`
-//! (its fair semaphore, its channels): goro does not rewrite them. What goro adds:
+//! (its fair semaphore for `RwLock` and `Semaphore`, its channels), with one exception:
+//! [`Mutex`] is Go's mutex (`mutex/raw.rs`). tokio's hands the lock to the longest waiter at
+//! every unlock, so under contention every lock costs a task switch (a lock convoy); goro's
+//! lets a running task take a just-freed lock ahead of the woken waiter, and hands the lock
+//! to waiters in order only once one has waited 1 ms (Go's starvation mode), so no waiter
+//! starves. What goro adds:
 //!
 //! * **Named waits.** Every wait is a goro leaf future: it takes the cooperative budget,
 //!   and while it is pending the task's suspension point is the operation and the line
@@ -12,11 +17,11 @@
 //! * **Holders.** Locks and semaphores know which tasks hold them and where they were
 //!   acquired, and which tasks wait (`track.rs`). An uncontended `Mutex` lock and unlock
 //!   store and clear the owner in two atomics; nothing is allocated and no extra lock is
-//!   taken. A contended one adds to tokio's wait and wake the listing of its wait-for edge
-//!   (one cache line, no allocation: `edge.rs`), its unlisting after the grant, and the
-//!   look whether the holder waits itself (`deadlock.rs`); its unlock takes no extra lock
-//!   while no deadlock walk is proving a cycle through it (`owner.rs`). The `sync` bench
-//!   measures both against tokio's.
+//!   taken. A wait adds the listing of its wait-for edge (one cache line, no allocation:
+//!   `edge.rs`), its unlisting once the lock is taken, and the look whether the holder
+//!   waits itself (`deadlock.rs`); an unlock takes no extra lock while no deadlock walk is
+//!   proving a cycle through it (`owner.rs`). The `sync` bench measures both against
+//!   tokio's.
 //! * **Deadlocks, exact and at once.** When a task starts to wait on a lock or semaphore,
 //!   the wait-for edges are followed from it (`deadlock.rs`); a cycle back to it is proved
 //!   under the locks involved and recorded in
@@ -73,10 +78,15 @@ mod semaphore;
 mod track;
 pub mod watch;
 
-/// The atomics the protocol file `owner.rs` uses (`goro-loom-tests` compiles it against
-/// loom's instead).
+/// The atomics the protocol files `owner.rs` and `mutex/raw.rs` use (`goro-loom-tests`
+/// compiles them against loom's instead).
 pub(crate) mod atomic {
     pub(crate) use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+}
+
+/// The blocking mutex `mutex/raw.rs` keeps its queue behind (loom's, in `goro-loom-tests`).
+pub(crate) mod blocking {
+    pub(crate) use parking_lot::Mutex;
 }
 
 pub use barrier::{Barrier, BarrierWaitResult};

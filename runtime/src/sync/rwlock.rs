@@ -8,7 +8,7 @@
 //! waits for that same reader) possible, and the deadlock walk follows it.
 
 use super::acquire::{acquire, Request};
-use super::mutex::{TryLockError, NEVER_CLOSED};
+use super::mutex::TryLockError;
 use super::track::{Held, Track, Want};
 use goro_stats::{Primitive, Site, WaitOp};
 use std::cell::UnsafeCell;
@@ -19,6 +19,9 @@ use std::ops::{Deref, DerefMut};
 use std::panic::Location;
 use std::sync::Arc;
 use tokio::sync::Semaphore;
+
+/// A lock's semaphore is private and never closed, so acquiring it cannot fail.
+const NEVER_CLOSED: &str = "goro::sync: a lock's semaphore is never closed";
 
 /// The most readers an [`RwLock::new`] admits at once (tokio's limit).
 const MAX_READS: u32 = u32::MAX >> 3;

@@ -1,7 +1,7 @@
-//! A lock's holders and waiters, kept next to the tokio semaphore that does the locking.
+//! A lock's holders and waiters, kept next to the lock itself.
 //!
-//! Every `Mutex`, `RwLock` and `Semaphore` of `goro::sync` is a tokio semaphore plus a
-//! [`Track`]. The track knows:
+//! Every `RwLock` and `Semaphore` of `goro::sync` is a tokio semaphore plus a [`Track`]; a
+//! `Mutex` is goro's own lock (`mutex/raw.rs`) plus a `Track`. The track knows:
 //!
 //! * the **owner**: the task holding it exclusively (a `Mutex`, an `RwLock` writer) and
 //!   where it acquired it, in two atomics. A lock stores them, an unlock clears the owner
@@ -22,25 +22,24 @@
 //! * A shared holder is added and removed (and its permits given back to tokio, which hands
 //!   them to waiters and wakes them) under the side mutex, so the shared holders are exact
 //!   and no grant happens.
-//! * The owner is recorded after tokio granted the lock and cleared before it is given
+//! * The owner is recorded after the lock was granted and cleared before it is given
 //!   back, so a recorded owner really holds it; if the walk sees the owner, the owner's
 //!   unlock will give the lock back under the side mutex (`owner.rs` tells why), so no
 //!   grant happens behind the walk's back.
 //! * A waiter's edge is added, replaced and removed under the side mutex; a wake (a grant
 //!   from a release elsewhere, a close) sets the edge's `woken` flag before the wake, and
 //!   an edge that was woken does not count.
-//! * Except on a `Mutex` ([`Track::waits_unlocked`]), whose contended acquire takes no side
-//!   mutex: it polls tokio's future, then lists its edge (in the edge map only: no `Mutex`
-//!   walk reads the side state's waiters), and unlists it after the grant; and its unlock
-//!   takes the side mutex only while a walk watches the lock (`owner.rs`). What the walk
-//!   relies on still holds. A grant on a lock whose owner the walk read comes from that
+//! * Except on a `Mutex` ([`Track::waits_unlocked`]), whose contended lock takes no side
+//!   mutex: it queues on its own lock, then lists its edge (in the edge map only: no
+//!   `Mutex` walk reads the side state's waiters), and unlists it once it holds the lock;
+//!   and its unlock takes the side mutex only while a walk watches the lock (`owner.rs`).
+//!   What the walk relies on still holds. A grant on a lock whose owner the walk read comes from that
 //!   owner's unlock, which sees the walk's watch and waits for the side mutex: not during
 //!   the proof. A grant from an unlock before that read leaves the lock without a known
 //!   owner until the new owner records itself after its edge is gone, and a lock without
 //!   a known owner keeps no one waiting in a walk: so a `Mutex` edge needs no `woken` flag
-//!   (it has none; tokio wakes the task's own waker). An edge goes away unlocked only
-//!   after its grant, or when the acquire is dropped (under the side mutex, as tokio may
-//!   hand the permit on).
+//!   (it is never woken: the lock's queue wakes the task's own waker). An edge goes away
+//!   only once its task holds the lock, or when the lock future is dropped.
 //!
 //! `loom-tests/src/models/lock_owner.rs` checks the unlock-versus-walk protocol (`owner.rs`).
 
@@ -290,19 +289,24 @@ impl Track {
     #[inline]
     pub(crate) fn release(&self, sem: &Semaphore, held: Held, permits: usize) {
         match held {
-            Held::Exclusive => {
-                if self.owner.word.clear() {
-                    let _side = self.side();
-                    sem.add_permits(permits);
-                } else {
-                    sem.add_permits(permits);
-                }
-            }
+            Held::Exclusive => self.release_exclusive(|| sem.add_permits(permits)),
             Held::Shared(token) => {
                 let mut side = self.side();
                 side.shared.retain(|h| h.token != token);
                 sem.add_permits(permits);
             }
+        }
+    }
+
+    /// Clears the owner, then runs `give_back` (which gives the lock back and may grant it
+    /// to a waiter): under the side mutex while a walk watches the lock (`owner.rs`).
+    #[inline]
+    pub(crate) fn release_exclusive(&self, give_back: impl FnOnce()) {
+        if self.owner.word.clear() {
+            let _side = self.side();
+            give_back();
+        } else {
+            give_back();
         }
     }
 
