@@ -50,7 +50,12 @@ impl<F> Leaf<F> {
 }
 
 /// Polls `poll` as the wait `op` at `at`: budget first, suspension point on `Pending`.
-#[inline]
+///
+/// Always inlined, as [`Leaf::poll`] is: what goro adds to a wait is then a few loads and
+/// stores inside the caller's poll. Left to itself the compiler makes each `Leaf::poll` a
+/// call of its own, whose frame alone costs about as much again (the `sync` bench's
+/// `ping_pong` spends a third of its overhead over tokio's there).
+#[inline(always)]
 pub(crate) fn poll_wait<T>(
     cx: &mut Context<'_>,
     op: WaitOp,
@@ -73,6 +78,7 @@ pub(crate) fn poll_wait<T>(
 impl<F: Future> Future for Leaf<F> {
     type Output = F::Output;
 
+    #[inline(always)]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let this = self.project();
         let inner = this.inner;
