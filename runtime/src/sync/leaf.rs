@@ -53,8 +53,9 @@ impl<F> Leaf<F> {
 ///
 /// Always inlined, as [`Leaf::poll`] is: what goro adds to a wait is then a few loads and
 /// stores inside the caller's poll. Left to itself the compiler makes each `Leaf::poll` a
-/// call of its own, whose frame alone costs about as much again (the `sync` bench's
-/// `ping_pong` spends a third of its overhead over tokio's there).
+/// call of its own, and that frame (registers saved and restored) was 85 of the 218
+/// instructions per round trip that goro's waits cost over tokio's in the `sync` bench's
+/// `ping_pong`.
 #[inline(always)]
 pub(crate) fn poll_wait<T>(
     cx: &mut Context<'_>,
