@@ -1,4 +1,6 @@
-//! What the current thread is doing for the runtime, in one thread-local.
+//! What the current thread is doing for the runtime, in two thread-locals.
+//!
+//! In `CONTEXT`:
 //!
 //! * `runtime`: the runtime whose `Handle::current()` this thread sees (machines, blocking
 //!   threads, and threads inside `block_on`), and `role`: which of those the thread is.
