@@ -1,4 +1,6 @@
-//! What the current thread is doing for the runtime, in one thread-local.
+//! What the current thread is doing for the runtime, in two thread-locals.
+//!
+//! In `CONTEXT`:
 //!
 //! * `runtime`: the runtime whose `Handle::current()` this thread sees (machines, blocking
 //!   threads, and threads inside `block_on`), and `role`: which of those the thread is.
@@ -7,12 +9,20 @@
 //! * `processor`: the processor this machine holds, so a wake on this thread can go to its
 //!   `runnext` slot instead of the injector; `machine`: this machine's id, which the
 //!   processor's ownership check compares against.
-//! * `task`: the id of the task being polled (`task::try_id`).
 //! * `yielded`: a task that asked to run again as its poll ended (it yielded, or was woken
 //!   while running); the machine queues it once it knows it still owns its processor.
+//!
+//! What the current task poll is doing lives in a second thread-local, `POLL`, read and
+//! written by every goro leaf future's poll:
+//!
+//! * `task`: the id of the task being polled (`task::try_id`).
 //! * `budget`: the cooperative budget of the current poll (see `coop`).
 //! * `suspension`: the goro leaf future that last returned `Pending` in the current poll
 //!   (see `task/suspend.rs`).
+//!
+//! `POLL` holds only plain values (nothing to drop), so it needs no destructor: an access is
+//! one load or store off the thread pointer, without the check whether the thread-local is
+//! registered or already destroyed that `CONTEXT` (which holds an `Arc` and a task) costs.
 
 use crate::coop::Budget;
 use crate::ownership::MachineId;
@@ -29,8 +39,12 @@ struct Context {
     entered: Cell<bool>,
     processor: Cell<Option<NonNull<Processor>>>,
     machine: Cell<Option<MachineId>>,
-    task: Cell<Option<Id>>,
     yielded: Cell<Option<Notified>>,
+}
+
+/// The state of the task poll running on this thread (see the module essay).
+struct PollState {
+    task: Cell<Option<Id>>,
     budget: Cell<Budget>,
     suspension: Cell<Option<Suspension>>,
 }
@@ -43,8 +57,12 @@ thread_local! {
             entered: Cell::new(false),
             processor: Cell::new(None),
             machine: Cell::new(None),
-            task: Cell::new(None),
             yielded: Cell::new(None),
+        }
+    };
+    static POLL: PollState = const {
+        PollState {
+            task: Cell::new(None),
             budget: Cell::new(Budget::unconstrained()),
             suspension: Cell::new(None),
         }
@@ -218,17 +236,17 @@ pub(crate) fn with_current_task<R>(id: Id, f: impl FnOnce() -> R) -> R {
     struct Reset(Option<Id>, Budget);
     impl Drop for Reset {
         fn drop(&mut self) {
-            let _ = CONTEXT.try_with(|cx| {
-                cx.task.set(self.0);
-                cx.budget.set(self.1);
+            POLL.with(|poll| {
+                poll.task.set(self.0);
+                poll.budget.set(self.1);
             });
         }
     }
-    let _reset = CONTEXT.with(|cx| {
-        cx.suspension.set(None);
+    let _reset = POLL.with(|poll| {
+        poll.suspension.set(None);
         Reset(
-            cx.task.replace(Some(id)),
-            cx.budget.replace(Budget::initial()),
+            poll.task.replace(Some(id)),
+            poll.budget.replace(Budget::initial()),
         )
     });
     f()
@@ -237,45 +255,41 @@ pub(crate) fn with_current_task<R>(id: Id, f: impl FnOnce() -> R) -> R {
 /// The id of the task being polled on this thread.
 #[inline]
 pub(crate) fn current_task() -> Option<Id> {
-    CONTEXT.try_with(|cx| cx.task.get()).ok().flatten()
+    POLL.with(|poll| poll.task.get())
 }
 
 #[inline]
 pub(crate) fn set_suspension(suspension: Option<Suspension>) {
-    let _ = CONTEXT.try_with(|cx| cx.suspension.set(suspension));
+    POLL.with(|poll| poll.suspension.set(suspension));
 }
 
 /// The suspension point noted during the poll that just ended, if any.
 #[inline]
 pub(crate) fn take_suspension() -> Option<Suspension> {
-    CONTEXT.try_with(|cx| cx.suspension.take()).ok().flatten()
+    POLL.with(|poll| poll.suspension.take())
 }
 
 #[inline]
 pub(crate) fn budget() -> Budget {
-    CONTEXT
-        .try_with(|cx| cx.budget.get())
-        .unwrap_or(Budget::unconstrained())
+    POLL.with(|poll| poll.budget.get())
 }
 
 /// Takes one unit of the budget of the task being polled, in one thread-local access:
 /// returns the budget as it was (left as is when unconstrained or exhausted).
 #[inline]
 pub(crate) fn take_budget_unit() -> Budget {
-    CONTEXT
-        .try_with(|cx| {
-            let budget = cx.budget.get();
-            if let Some(less) = budget.less_one() {
-                cx.budget.set(less);
-            }
-            budget
-        })
-        .unwrap_or(Budget::unconstrained())
+    POLL.with(|poll| {
+        let budget = poll.budget.get();
+        if let Some(less) = budget.less_one() {
+            poll.budget.set(less);
+        }
+        budget
+    })
 }
 
 #[inline]
 pub(crate) fn set_budget(budget: Budget) {
-    let _ = CONTEXT.try_with(|cx| cx.budget.set(budget));
+    POLL.with(|poll| poll.budget.set(budget));
 }
 
 /// Hands a task that must run again to the machine whose poll is ending on this thread.

@@ -14,30 +14,34 @@ use std::task::{Context, Poll};
 /// Units per task poll.
 pub const INITIAL_BUDGET: u8 = 128;
 
-/// The remaining budget of the current poll; `None` is unconstrained.
-#[derive(Clone, Copy, Debug)]
-pub struct Budget(Option<u8>);
+/// The remaining budget of the current poll: units left (at most [`INITIAL_BUDGET`]), or
+/// unconstrained. One byte, so that taking a unit is one load, two compares and one store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Budget(u8);
 
 impl Budget {
+    /// No limit (outside a task poll). Above any count of units.
+    const UNCONSTRAINED: u8 = u8::MAX;
+
     pub(crate) const fn initial() -> Budget {
-        Budget(Some(INITIAL_BUDGET))
+        Budget(INITIAL_BUDGET)
     }
 
     pub(crate) const fn unconstrained() -> Budget {
-        Budget(None)
+        Budget(Self::UNCONSTRAINED)
     }
 
     /// Units left, or `None` when unconstrained.
     pub fn remaining(self) -> Option<u8> {
-        self.0
+        (self.0 != Self::UNCONSTRAINED).then_some(self.0)
     }
 
     /// The budget with one unit taken, if it has units to take.
     #[inline]
     pub(crate) fn less_one(self) -> Option<Budget> {
         match self.0 {
-            Some(n @ 1..) => Some(Budget(Some(n - 1))),
-            _ => None,
+            0 | Self::UNCONSTRAINED => None,
+            n => Some(Budget(n - 1)),
         }
     }
 }
@@ -46,20 +50,23 @@ impl Budget {
 /// gives the unit back (the operation returned `Pending` and did no work).
 #[must_use]
 pub struct Spent {
-    restore: Option<Budget>,
+    /// The budget to put back on drop; unconstrained: nothing to put back.
+    restore: Budget,
 }
 
 impl Spent {
     /// The operation did work: keep the unit spent.
+    #[inline]
     pub fn made_progress(mut self) {
-        self.restore = None;
+        self.restore = Budget::unconstrained();
     }
 }
 
 impl Drop for Spent {
+    #[inline]
     fn drop(&mut self) {
-        if let Some(budget) = self.restore {
-            crate::context::set_budget(budget);
+        if self.restore != Budget::unconstrained() {
+            crate::context::set_budget(self.restore);
         }
     }
 }
@@ -70,20 +77,78 @@ impl Drop for Spent {
 #[inline]
 pub fn poll_proceed(cx: &mut Context<'_>) -> Poll<Spent> {
     let budget = crate::context::take_budget_unit();
-    match budget.0 {
-        None => Poll::Ready(Spent { restore: None }),
-        Some(0) => {
-            crate::processor::count_budget_yield();
-            cx.waker().wake_by_ref();
-            Poll::Pending
-        }
-        Some(_) => Poll::Ready(Spent {
-            restore: Some(budget),
-        }),
+    if budget.0 == 0 {
+        crate::processor::count_budget_yield();
+        cx.waker().wake_by_ref();
+        return Poll::Pending;
     }
+    // Unconstrained, `restore` is unconstrained too: nothing to put back.
+    Poll::Ready(Spent { restore: budget })
 }
 
 /// The current budget (for tests and statistics).
 pub fn current() -> Budget {
     crate::context::budget()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::context::with_current_task;
+    use crate::task::Id;
+    use crate::wake_counter::WakeCounter;
+    use std::task::Waker;
+
+    #[test]
+    fn outside_a_task_the_budget_is_unconstrained() {
+        let waker = Waker::noop();
+        let mut cx = Context::from_waker(waker);
+        for _ in 0..1000 {
+            let Poll::Ready(spent) = poll_proceed(&mut cx) else {
+                panic!("an unconstrained budget ran out");
+            };
+            spent.made_progress();
+        }
+        assert_eq!(current().remaining(), None);
+    }
+
+    #[test]
+    fn a_unit_is_kept_on_progress_and_given_back_otherwise() {
+        let waker = Waker::noop();
+        let mut cx = Context::from_waker(waker);
+        with_current_task(Id::next(), || {
+            assert_eq!(current().remaining(), Some(INITIAL_BUDGET));
+            let Poll::Ready(spent) = poll_proceed(&mut cx) else {
+                panic!("a fresh budget ran out");
+            };
+            assert_eq!(current().remaining(), Some(INITIAL_BUDGET - 1));
+            drop(spent);
+            assert_eq!(current().remaining(), Some(INITIAL_BUDGET));
+            let Poll::Ready(spent) = poll_proceed(&mut cx) else {
+                panic!("a fresh budget ran out");
+            };
+            spent.made_progress();
+            assert_eq!(current().remaining(), Some(INITIAL_BUDGET - 1));
+        });
+        assert_eq!(current().remaining(), None, "the poll's budget outlived it");
+    }
+
+    #[test]
+    fn a_spent_budget_wakes_the_task_and_refuses() {
+        let counter = WakeCounter::new();
+        let waker = counter.waker();
+        let mut cx = Context::from_waker(&waker);
+        with_current_task(Id::next(), || {
+            for _ in 0..INITIAL_BUDGET {
+                let Poll::Ready(spent) = poll_proceed(&mut cx) else {
+                    panic!("the budget ran out early");
+                };
+                spent.made_progress();
+            }
+            assert_eq!(current().remaining(), Some(0));
+            assert!(poll_proceed(&mut cx).is_pending());
+            assert_eq!(counter.wakes(), 1, "the refused task was not woken");
+            assert_eq!(current().remaining(), Some(0));
+        });
+    }
 }

@@ -217,6 +217,8 @@ mod sync;
 pub mod task;
 mod thread_clock;
 pub mod time;
+#[cfg(test)]
+mod wake_counter;
 
 pub use config::{
     Config, MonitorHook, ThreadStartHook, DEFAULT_HANDOFF_AFTER, MAX_PROCESSORS, MIN_HANDOFF_AFTER,

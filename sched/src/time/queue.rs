@@ -248,32 +248,20 @@ impl TimerQueue {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::AtomicUsize;
-    use std::task::Wake;
-
-    struct Count(AtomicUsize);
-    impl Wake for Count {
-        fn wake(self: Arc<Self>) {
-            self.0.fetch_add(1, SeqCst);
-        }
-    }
-
-    fn waker(count: &Arc<Count>) -> Waker {
-        Waker::from(count.clone())
-    }
+    use crate::wake_counter::WakeCounter;
 
     #[test]
     fn fires_in_deadline_order_and_only_when_due() {
         let q = TimerQueue::new();
-        let count = Arc::new(Count(AtomicUsize::new(0)));
-        assert!(q.arm(300, waker(&count)).1);
-        assert!(q.arm(100, waker(&count)).1);
-        assert!(!q.arm(200, waker(&count)).1);
+        let count = WakeCounter::new();
+        assert!(q.arm(300, count.waker()).1);
+        assert!(q.arm(100, count.waker()).1);
+        assert!(!q.arm(200, count.waker()).1);
         assert_eq!(q.next_deadline(), 100);
         assert_eq!(q.fire_due(99), 0);
         assert_eq!(q.fire_due(200), 2);
         assert_eq!(q.next_deadline(), 300);
-        assert_eq!(count.0.load(SeqCst), 2);
+        assert_eq!(count.wakes(), 2);
         assert_eq!(q.fire_due(1000), 1);
         assert_eq!(q.next_deadline(), NO_DEADLINE);
     }
@@ -281,9 +269,9 @@ mod tests {
     #[test]
     fn cancelled_timers_never_fire_and_are_compacted() {
         let q = TimerQueue::new();
-        let count = Arc::new(Count(AtomicUsize::new(0)));
+        let count = WakeCounter::new();
         let entries: Vec<_> = (0..1000)
-            .map(|i| q.arm(1000 + i, waker(&count)).0)
+            .map(|i| q.arm(1000 + i, count.waker()).0)
             .collect();
         for e in entries.iter().take(900) {
             assert!(e.cancel());
@@ -291,16 +279,16 @@ mod tests {
         }
         assert!(q.heap.lock().entries.len() < 1000, "compacted");
         assert_eq!(q.fire_due(u64::MAX - 1), 100);
-        assert_eq!(count.0.load(SeqCst), 100);
+        assert_eq!(count.wakes(), 100);
     }
 
     #[test]
     fn entries_of_dropped_sleeps_are_reused_and_rearmed() {
         let q = TimerQueue::new();
-        let count = Arc::new(Count(AtomicUsize::new(0)));
+        let count = WakeCounter::new();
         // Arm and cancel, as a request's timeout does, dropping each entry as `Sleep` does.
         for i in 0..200 {
-            let (entry, _) = q.arm(1_000_000 + i, waker(&count));
+            let (entry, _) = q.arm(1_000_000 + i, count.waker());
             assert!(entry.cancel());
             drop(entry);
             q.note_cancelled();
@@ -311,23 +299,23 @@ mod tests {
         let spare = Arc::as_ptr(heap.spare.last().unwrap());
         drop(heap);
         // The next arm takes that entry, armed again: it fires, and only once.
-        let (entry, _) = q.arm(10, waker(&count));
+        let (entry, _) = q.arm(10, count.waker());
         assert_eq!(Arc::as_ptr(&entry), spare, "a spare entry was reused");
         assert!(!entry.is_fired() && !entry.is_cancelled());
         assert_eq!(q.fire_due(10), 1);
         assert!(entry.is_fired());
-        assert_eq!(count.0.load(SeqCst), 1);
+        assert_eq!(count.wakes(), 1);
         assert_eq!(q.fire_due(u64::MAX - 1), 0, "cancelled ones never fire");
-        assert_eq!(count.0.load(SeqCst), 1);
+        assert_eq!(count.wakes(), 1);
     }
 
     #[test]
     fn an_entry_whose_sleep_is_alive_is_not_reused() {
         let q = TimerQueue::new();
-        let count = Arc::new(Count(AtomicUsize::new(0)));
-        let (kept, _) = q.arm(5, waker(&count));
+        let count = WakeCounter::new();
+        let (kept, _) = q.arm(5, count.waker());
         assert_eq!(q.fire_due(5), 1);
-        let (next, _) = q.arm(6, waker(&count));
+        let (next, _) = q.arm(6, count.waker());
         assert!(!Arc::ptr_eq(&kept, &next), "the fired entry is still held");
         assert!(kept.is_fired() && !next.is_fired());
     }
