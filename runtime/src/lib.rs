@@ -31,8 +31,8 @@
 //! * [`spawn`], [`task`]: tasks, `JoinHandle`, `yield_now`, `spawn_blocking`.
 //! * [`net`], [`io`]: TCP, UDP and Unix sockets on the processors' pollers, and the
 //!   `futures_io` traits with `async` extension methods.
-//! * [`sync`]: tokio's locks, semaphores and channels, with named waits, lock holders and
-//!   deadlocks reported the moment they close.
+//! * [`sync`]: tokio's locks, semaphores and channels (and Go's mutex), with named waits,
+//!   lock holders and deadlocks reported the moment they close.
 //! * [`stats`]: counters, pauses, task dumps and leak reports; `GORO_SCHEDTRACE` and the
 //!   `GORO_DEBUG_ADDR` HTTP server.
 //! * [`fs`], [`process`], [`signal`]: files on the blocking pool, child processes and
