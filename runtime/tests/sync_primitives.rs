@@ -143,6 +143,75 @@ fn mutex_lets_a_running_task_in_first_but_hands_over_to_a_waiter_after_1_ms() {
     );
 }
 
+/// Many tasks lock one mutex in every way at once: `lock`, `try_lock`, `lock_owned` with
+/// the guard moved to another task, and waits given up by a timeout (some right after
+/// being woken or handed the lock). Checks that the lock excludes (a plain counter updated
+/// in two steps around a yield never loses an update), that every wait that did not give
+/// up ends, and that the mutex is free at the end.
+#[test]
+fn mutex_stays_exclusive_under_mixed_use_and_cancellation() {
+    each_procs(LIMIT, |n| {
+        let rt = rt(n);
+        rt.block_on(async {
+            BUMPS.store(0, SeqCst);
+            let m = Arc::new(Mutex::new(0u64));
+            let done = Arc::new(AtomicUsize::new(0));
+            let tasks: Vec<_> = (0..8u64)
+                .map(|t| {
+                    let (m, done) = (m.clone(), done.clone());
+                    goro::spawn(async move {
+                        for i in 0..300u64 {
+                            match (t + i) % 4 {
+                                0 => bump(&mut *m.lock().await).await,
+                                1 => {
+                                    if let Ok(mut g) = m.try_lock() {
+                                        bump(&mut g).await;
+                                    }
+                                }
+                                2 => {
+                                    let g = m.clone().lock_owned().await;
+                                    goro::spawn(async move {
+                                        let mut g = g;
+                                        bump(&mut g).await;
+                                    })
+                                    .await
+                                    .unwrap();
+                                }
+                                _ => {
+                                    let wait = Duration::from_micros(20 * (i % 5));
+                                    if let Ok(mut g) = goro::time::timeout(wait, m.lock()).await {
+                                        bump(&mut g).await;
+                                    }
+                                }
+                            }
+                        }
+                        done.fetch_add(1, SeqCst);
+                    })
+                })
+                .collect();
+            for t in tasks {
+                t.await.unwrap();
+            }
+            assert_eq!(done.load(SeqCst), 8);
+            let total = *m.try_lock().expect("the mutex is free at the end");
+            assert_eq!(total, BUMPS.load(SeqCst) as u64, "an update was lost");
+            assert!(total >= 8 * 150, "{total} updates: too few locks succeeded");
+        });
+    });
+}
+
+/// Successful [`bump`]s, counted apart from the value the mutex guards.
+static BUMPS: AtomicUsize = AtomicUsize::new(0);
+
+/// Adds one to `value` in two steps with a yield between (another holder at the same time
+/// would lose an update), and counts it in [`BUMPS`].
+async fn bump(value: &mut u64) {
+    let seen = *value;
+    goro::task::yield_now().await;
+    *value = seen + 1;
+    BUMPS.fetch_add(1, SeqCst);
+}
+
 #[test]
 fn rwlock_readers_share_writers_exclude_and_are_not_starved() {
     each_procs(LIMIT, |n| {
