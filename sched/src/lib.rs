@@ -218,6 +218,7 @@ pub mod task;
 mod thread_clock;
 pub mod time;
 
+pub use block_on::block_thread_on;
 pub use config::{
     Config, MonitorHook, ThreadStartHook, DEFAULT_HANDOFF_AFTER, MAX_PROCESSORS, MIN_HANDOFF_AFTER,
 };

@@ -8,9 +8,12 @@
 //! * `lock.rs`: the future of `lock()`, a goro leaf future (`Mutex::lock` at its call site)
 //!   that takes the cooperative budget, lists its wait-for edge while it waits, and
 //!   records the owner (task and acquire site) when it gets the lock.
+//! * `mapped.rs`: the guards of a part of the data (`MutexGuard::map`), which hold the
+//!   whole lock: its owner stays recorded until they drop.
 //! * this file: the public types, which guard an `UnsafeCell` with the lock.
 
 mod lock;
+mod mapped;
 pub(crate) mod raw;
 #[cfg(test)]
 mod tests;
@@ -18,6 +21,7 @@ mod tests;
 use super::track::Track;
 use goro_stats::{Primitive, Site};
 use lock::Lock;
+pub use mapped::{MappedMutexGuard, OwnedMappedMutexGuard};
 use raw::RawMutex;
 use std::cell::UnsafeCell;
 use std::fmt;
@@ -187,6 +191,56 @@ impl<T: ?Sized> Mutex<T> {
         }
     }
 
+    /// Locks the mutex from outside the runtime, blocking this thread until it gets the
+    /// lock (tokio's `blocking_lock`): for code on plain threads, `spawn_blocking` threads
+    /// or inside `block_in_place` that shares data with tasks. While it waits, the thread
+    /// is not a task: it holds no processor, and as the lock's owner it counts as unknown.
+    ///
+    /// # Panics
+    /// When called on a thread that drives the runtime: inside a goro task (it would stop
+    /// the processor's other tasks, and could wait on one of them forever) or inside
+    /// `block_on`. Use `lock().await` there.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// # goro::Runtime::new().unwrap().block_on(async {
+    /// let m = Arc::new(goro::sync::Mutex::new(1));
+    /// let m2 = m.clone();
+    /// goro::task::spawn_blocking(move || *m2.blocking_lock() += 1)
+    ///     .await
+    ///     .unwrap();
+    /// assert_eq!(*m.lock().await, 2);
+    /// # });
+    /// ```
+    #[track_caller]
+    pub fn blocking_lock(&self) -> MutexGuard<'_, T> {
+        let lock = self.lock_at(Location::caller());
+        goro_sched::block_thread_on("Mutex::blocking_lock", lock);
+        MutexGuard::new(self)
+    }
+
+    /// [`blocking_lock`](Mutex::blocking_lock) through an `Arc`; the guard keeps the mutex
+    /// alive.
+    ///
+    /// # Panics
+    /// As [`blocking_lock`](Mutex::blocking_lock): inside a goro task or `block_on`.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// let m = Arc::new(goro::sync::Mutex::new(1));
+    /// let m2 = m.clone();
+    /// std::thread::spawn(move || *m2.blocking_lock_owned() += 1)
+    ///     .join()
+    ///     .unwrap();
+    /// assert_eq!(*m.try_lock().unwrap(), 2);
+    /// ```
+    #[track_caller]
+    pub fn blocking_lock_owned(self: Arc<Self>) -> OwnedMutexGuard<T> {
+        let lock = self.lock_at(Location::caller());
+        goro_sched::block_thread_on("Mutex::blocking_lock_owned", lock);
+        OwnedMutexGuard::new(self)
+    }
+
     /// [`lock_owned`](Mutex::lock_owned) if the mutex is free.
     #[track_caller]
     pub fn try_lock_owned(self: Arc<Self>) -> Result<OwnedMutexGuard<T>, TryLockError> {
@@ -204,8 +258,13 @@ impl<T: ?Sized> Mutex<T> {
     }
 
     fn unlock(&self) {
-        self.track.release_exclusive(|| self.raw.unlock());
+        unlock(&self.raw, &self.track);
     }
+}
+
+/// Clears the owner of `raw` (tracked by `track`) and unlocks it.
+fn unlock(raw: &RawMutex, track: &Track) {
+    track.release_exclusive(|| raw.unlock());
 }
 
 impl<T: Default> Default for Mutex<T> {
@@ -250,6 +309,59 @@ impl<'a, T: ?Sized> MutexGuard<'a, T> {
     /// The mutex this guard holds.
     pub fn mutex(this: &Self) -> &'a Mutex<T> {
         this.lock
+    }
+
+    /// A guard of the part of the data `f` picks, holding the whole lock (the lock's
+    /// owner stays recorded until it drops).
+    ///
+    /// ```
+    /// use goro::sync::{Mutex, MutexGuard};
+    /// # goro::Runtime::new().unwrap().block_on(async {
+    /// let m = Mutex::new((1, String::from("a")));
+    /// let mut name = MutexGuard::map(m.lock().await, |pair| &mut pair.1);
+    /// name.push('b');
+    /// assert!(m.try_lock().is_err());
+    /// drop(name);
+    /// assert_eq!(m.lock().await.1, "ab");
+    /// # });
+    /// ```
+    pub fn map<U: ?Sized, F>(mut this: Self, f: F) -> MappedMutexGuard<'a, U>
+    where
+        F: FnOnce(&mut T) -> &mut U,
+    {
+        let data: *mut U = f(&mut *this);
+        MappedMutexGuard::new(Self::into_mutex(this), data)
+    }
+
+    /// [`map`](MutexGuard::map) if `f` returns a part; else the guard back.
+    ///
+    /// ```
+    /// use goro::sync::{Mutex, MutexGuard};
+    /// # goro::Runtime::new().unwrap().block_on(async {
+    /// let m = Mutex::new(vec![1, 2]);
+    /// let guard = MutexGuard::try_map(m.lock().await, |v| v.get_mut(5)).unwrap_err();
+    /// let mut first = MutexGuard::try_map(guard, |v| v.first_mut()).unwrap();
+    /// *first = 7;
+    /// drop(first);
+    /// assert_eq!(*m.lock().await, [7, 2]);
+    /// # });
+    /// ```
+    pub fn try_map<U: ?Sized, F>(mut this: Self, f: F) -> Result<MappedMutexGuard<'a, U>, Self>
+    where
+        F: FnOnce(&mut T) -> Option<&mut U>,
+    {
+        let data: *mut U = match f(&mut *this) {
+            Some(data) => data,
+            None => return Err(this),
+        };
+        Ok(MappedMutexGuard::new(Self::into_mutex(this), data))
+    }
+
+    /// The mutex, which stays locked: the guard's unlock is skipped.
+    fn into_mutex(this: Self) -> &'a Mutex<T> {
+        let lock = this.lock;
+        std::mem::forget(this);
+        lock
     }
 }
 
@@ -309,6 +421,60 @@ impl<T: ?Sized> OwnedMutexGuard<T> {
     pub fn mutex(this: &Self) -> &Arc<Mutex<T>> {
         &this.lock
     }
+
+    /// A guard of the part of the data `f` picks, holding the whole lock and keeping the
+    /// mutex alive (the task that dereferences it is the lock's recorded owner).
+    ///
+    /// ```
+    /// use goro::sync::{Mutex, OwnedMutexGuard};
+    /// use std::sync::Arc;
+    /// # goro::Runtime::new().unwrap().block_on(async {
+    /// let m = Arc::new(Mutex::new((1, 2)));
+    /// let mut second = OwnedMutexGuard::map(m.clone().lock_owned().await, |p| &mut p.1);
+    /// goro::spawn(async move { *second += 40 }).await.unwrap();
+    /// assert_eq!(*m.lock().await, (1, 42));
+    /// # });
+    /// ```
+    pub fn map<U: ?Sized, F>(mut this: Self, f: F) -> OwnedMappedMutexGuard<T, U>
+    where
+        F: FnOnce(&mut T) -> &mut U,
+    {
+        let data: *mut U = f(&mut *this);
+        OwnedMappedMutexGuard::new(Self::into_mutex(this), data)
+    }
+
+    /// [`map`](OwnedMutexGuard::map) if `f` returns a part; else the guard back.
+    ///
+    /// ```
+    /// use goro::sync::{Mutex, OwnedMutexGuard};
+    /// use std::sync::Arc;
+    /// # goro::Runtime::new().unwrap().block_on(async {
+    /// let m = Arc::new(Mutex::new(Some(1)));
+    /// let mut inner = OwnedMutexGuard::try_map(m.clone().lock_owned().await, Option::as_mut)
+    ///     .unwrap();
+    /// *inner = 2;
+    /// drop(inner);
+    /// assert_eq!(*m.lock().await, Some(2));
+    /// # });
+    /// ```
+    pub fn try_map<U: ?Sized, F>(mut this: Self, f: F) -> Result<OwnedMappedMutexGuard<T, U>, Self>
+    where
+        F: FnOnce(&mut T) -> Option<&mut U>,
+    {
+        let data: *mut U = match f(&mut *this) {
+            Some(data) => data,
+            None => return Err(this),
+        };
+        Ok(OwnedMappedMutexGuard::new(Self::into_mutex(this), data))
+    }
+
+    /// The mutex, which stays locked: the guard's unlock is skipped.
+    fn into_mutex(this: Self) -> Arc<Mutex<T>> {
+        let this = std::mem::ManuallyDrop::new(this);
+        // SAFETY: `this` is never dropped nor used again, so the `Arc` is moved out of it
+        // exactly once and the guard's `Drop` (which would unlock) never runs.
+        unsafe { std::ptr::read(&this.lock) }
+    }
 }
 
 impl<T: ?Sized> Deref for OwnedMutexGuard<T> {
@@ -338,5 +504,11 @@ impl<T: ?Sized> Drop for OwnedMutexGuard<T> {
 impl<T: ?Sized + fmt::Debug> fmt::Debug for OwnedMutexGuard<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Debug::fmt(&**self, f)
+    }
+}
+
+impl<T: ?Sized + fmt::Display> fmt::Display for OwnedMutexGuard<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&**self, f)
     }
 }
