@@ -112,6 +112,8 @@ wait_ops! {
     WatchClosed = "watch::Sender::closed", InProcess;
     /// `sync::broadcast::Receiver::recv`.
     BroadcastRecv = "broadcast::Receiver::recv", InProcess;
+    /// `sync::broadcast::Sender::closed`.
+    BroadcastClosed = "broadcast::Sender::closed", InProcess;
 }
 
 impl WaitOp {

@@ -132,6 +132,81 @@ impl Semaphore {
         }
     }
 
+    /// Waits for one permit from outside the runtime, blocking this thread (tokio's
+    /// `blocking_acquire`; the permit's holder counts as unknown).
+    ///
+    /// # Panics
+    /// When called inside a goro task or `block_on` (see
+    /// [`Mutex::blocking_lock`](super::Mutex::blocking_lock)); use `acquire().await` there.
+    ///
+    /// ```
+    /// let sem = goro::sync::Semaphore::new(1);
+    /// let permit = sem.blocking_acquire().unwrap();
+    /// assert_eq!(sem.available_permits(), 0);
+    /// drop(permit);
+    /// ```
+    #[track_caller]
+    pub fn blocking_acquire(&self) -> Result<SemaphorePermit<'_>, AcquireError> {
+        self.blocking_acquire_at(1, Location::caller(), "Semaphore::blocking_acquire")
+    }
+
+    /// Waits for `n` permits from outside the runtime, blocking this thread.
+    ///
+    /// # Panics
+    /// When called inside a goro task or `block_on`.
+    #[track_caller]
+    pub fn blocking_acquire_many(&self, n: u32) -> Result<SemaphorePermit<'_>, AcquireError> {
+        self.blocking_acquire_at(n, Location::caller(), "Semaphore::blocking_acquire_many")
+    }
+
+    fn blocking_acquire_at(
+        &self,
+        n: u32,
+        at: Site,
+        what: &str,
+    ) -> Result<SemaphorePermit<'_>, AcquireError> {
+        goro_sched::block_thread_on(what, self.acquire_at(n, at))
+    }
+
+    /// [`blocking_acquire`](Semaphore::blocking_acquire) of a permit owned through an
+    /// `Arc`.
+    ///
+    /// # Panics
+    /// When called inside a goro task or `block_on`.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// # goro::Runtime::new().unwrap().block_on(async {
+    /// let sem = Arc::new(goro::sync::Semaphore::new(1));
+    /// let s2 = sem.clone();
+    /// let permit = goro::task::spawn_blocking(move || s2.blocking_acquire_owned().unwrap())
+    ///     .await
+    ///     .unwrap();
+    /// assert_eq!((permit.num_permits(), sem.available_permits()), (1, 0));
+    /// # });
+    /// ```
+    #[track_caller]
+    pub fn blocking_acquire_owned(self: Arc<Self>) -> Result<OwnedSemaphorePermit, AcquireError> {
+        let at = Location::caller();
+        let what = "Semaphore::blocking_acquire_owned";
+        goro_sched::block_thread_on(what, self.acquire_many_owned_at(1, at))
+    }
+
+    /// [`blocking_acquire_many`](Semaphore::blocking_acquire_many) of permits owned
+    /// through an `Arc`.
+    ///
+    /// # Panics
+    /// When called inside a goro task or `block_on`.
+    #[track_caller]
+    pub fn blocking_acquire_many_owned(
+        self: Arc<Self>,
+        n: u32,
+    ) -> Result<OwnedSemaphorePermit, AcquireError> {
+        let at = Location::caller();
+        let what = "Semaphore::blocking_acquire_many_owned";
+        goro_sched::block_thread_on(what, self.acquire_many_owned_at(n, at))
+    }
+
     /// Takes one permit if one is available.
     #[track_caller]
     pub fn try_acquire(&self) -> Result<SemaphorePermit<'_>, TryAcquireError> {
@@ -215,6 +290,31 @@ impl<S: Deref<Target = Semaphore>> Permits<S> {
             self.sem.track.forget(held);
         }
     }
+
+    /// Takes over `other`'s permits (of the same semaphore).
+    #[track_caller]
+    fn merge(&mut self, mut other: Permits<S>) {
+        assert!(
+            std::ptr::eq(&*self.sem, &*other.sem),
+            "goro::sync: merging permits of different semaphores"
+        );
+        if let Some(held) = other.held.take() {
+            self.sem.track.forget(held);
+            self.permits += other.permits;
+        }
+    }
+
+    /// `n` of these permits as separate ones (recorded with the same holder), if there are
+    /// that many.
+    fn split(&mut self, n: usize) -> Option<Permits<S>>
+    where
+        S: Clone,
+    {
+        let n = u32::try_from(n).ok().filter(|&n| n <= self.permits)?;
+        let held = self.sem.track.split(self.held?);
+        self.permits -= n;
+        Some(Permits::new(self.sem.clone(), held, n))
+    }
 }
 
 impl<S: Deref<Target = Semaphore>> Drop for Permits<S> {
@@ -244,6 +344,43 @@ impl<'a> SemaphorePermit<'a> {
     pub fn num_permits(&self) -> usize {
         self.0.permits as usize
     }
+
+    /// Takes over `other`'s permits: both go back together when this drops.
+    ///
+    /// # Panics
+    /// If `other` is of another semaphore.
+    ///
+    /// ```
+    /// let sem = goro::sync::Semaphore::new(3);
+    /// let mut a = sem.try_acquire().unwrap();
+    /// a.merge(sem.try_acquire_many(2).unwrap());
+    /// assert_eq!(a.num_permits(), 3);
+    /// drop(a);
+    /// assert_eq!(sem.available_permits(), 3);
+    /// ```
+    #[track_caller]
+    pub fn merge(&mut self, other: Self) {
+        self.0.merge(other.0);
+    }
+
+    /// Splits `n` permits off into a permit of their own; `None` if this holds fewer.
+    ///
+    /// ```
+    /// let sem = goro::sync::Semaphore::new(3);
+    /// let mut a = sem.try_acquire_many(3).unwrap();
+    /// let b = a.split(1).unwrap();
+    /// assert!(a.split(5).is_none());
+    /// drop(b);
+    /// assert_eq!((a.num_permits(), sem.available_permits()), (2, 1));
+    /// ```
+    pub fn split(&mut self, n: usize) -> Option<Self> {
+        self.0.split(n).map(SemaphorePermit)
+    }
+
+    /// The semaphore the permits belong to.
+    pub fn semaphore(&self) -> &Semaphore {
+        self.0.sem
+    }
 }
 
 /// Permits of a [`Semaphore`] behind an `Arc`; they go back when dropped.
@@ -264,6 +401,36 @@ impl OwnedSemaphorePermit {
     /// How many permits this holds.
     pub fn num_permits(&self) -> usize {
         self.0.permits as usize
+    }
+
+    /// Takes over `other`'s permits: both go back together when this drops.
+    ///
+    /// # Panics
+    /// If `other` is of another semaphore.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// let sem = Arc::new(goro::sync::Semaphore::new(2));
+    /// let mut a = sem.clone().try_acquire_owned().unwrap();
+    /// a.merge(sem.clone().try_acquire_owned().unwrap());
+    /// assert_eq!((a.num_permits(), sem.available_permits()), (2, 0));
+    /// ```
+    #[track_caller]
+    pub fn merge(&mut self, other: Self) {
+        self.0.merge(other.0);
+    }
+
+    /// Splits `n` permits off into a permit of their own; `None` if this holds fewer.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// let sem = Arc::new(goro::sync::Semaphore::new(2));
+    /// let mut a = sem.clone().try_acquire_many_owned(2).unwrap();
+    /// drop(a.split(1).unwrap());
+    /// assert_eq!((a.num_permits(), sem.available_permits()), (1, 1));
+    /// ```
+    pub fn split(&mut self, n: usize) -> Option<Self> {
+        self.0.split(n).map(OwnedSemaphorePermit)
     }
 
     /// The semaphore the permits belong to.

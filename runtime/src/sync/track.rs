@@ -252,14 +252,14 @@ impl Track {
     }
 
     fn add_shared(&self, side: &mut Side, known: bool, at: Site) -> Held {
+        let task = if known { current_task() } else { 0 };
+        Self::push_shared(side, task, at)
+    }
+
+    fn push_shared(side: &mut Side, task: u64, site: Site) -> Held {
         side.next_token += 1;
         let token = side.next_token;
-        let task = if known { current_task() } else { 0 };
-        side.shared.push(Holder {
-            token,
-            task,
-            site: at,
-        });
+        side.shared.push(Holder { token, task, site });
         Held::Shared(token)
     }
 
@@ -331,6 +331,20 @@ impl Track {
             }
             Held::Shared(token) => self.side().shared.retain(|h| h.token != token),
         }
+    }
+
+    /// A second record of the holder of `held` (permits split off a permit), for the same
+    /// task and site.
+    #[track_caller]
+    pub(crate) fn split(&self, held: Held) -> Held {
+        let Held::Shared(token) = held else {
+            unreachable!("goro::sync: only semaphore permits, shared holds, are split");
+        };
+        let mut side = self.side();
+        let holder = side.shared.iter().find(|h| h.token == token).copied();
+        // The record lives as long as the permits: the fallback is never taken.
+        let (task, site) = holder.map_or((0, Location::caller()), |h| (h.task, h.site));
+        Self::push_shared(&mut side, task, site)
     }
 
     /// Permits are added from outside any holder (`Semaphore::add_permits`): `add` runs
