@@ -7,7 +7,7 @@ mod common;
 
 use common::{each_procs, rt_with_orphans, wait_until};
 use goro::stats::{Deadlock, LeakReport, Primitive, TaskState, WaitOp};
-use goro::sync::{Barrier, Mutex, Notify, RwLock, Semaphore};
+use goro::sync::{Barrier, Mutex, MutexGuard, Notify, RwLock, RwLockWriteGuard, Semaphore};
 use goro::Runtime;
 use std::sync::Arc;
 use std::time::Duration;
@@ -238,6 +238,38 @@ fn a_cycle_through_an_owned_guard_moved_into_another_task() {
         let d = first_deadlock(&rt);
         assert_cycle(&d, 2);
     });
+}
+
+/// A mapped guard holds the whole lock: a task that locks again while it holds one (of a
+/// `Mutex`, an `RwLock` writer) is deadlocked, and the
+/// report names the lock as held where it was first locked.
+#[test]
+fn a_task_locking_again_while_it_holds_a_mapped_guard() {
+    each_procs(LIMIT, |n| {
+        let rt = rt_with_orphans(n);
+        let (m, l) = (Arc::new(Mutex::new((0, 0))), Arc::new(RwLock::new((0, 0))));
+        let (m1, l1) = (m.clone(), l.clone());
+        rt.spawn(async move {
+            let part = MutexGuard::map(m1.lock().await, |p| &mut p.0);
+            let _whole = m1.lock().await;
+            drop(part);
+        });
+        assert_mapped_holder(&first_deadlock(&rt), WaitOp::MutexLock);
+
+        let rt = rt_with_orphans(n);
+        rt.spawn(async move {
+            let part = RwLockWriteGuard::map(l1.write().await, |p| &mut p.0);
+            let _read = l1.read().await;
+            drop(part);
+        });
+        assert_mapped_holder(&first_deadlock(&rt), WaitOp::RwLockRead);
+    });
+}
+
+fn assert_mapped_holder(d: &Deadlock, op: WaitOp) {
+    assert_cycle(d, 1);
+    assert_eq!(d.links[0].wait_op, op, "{d}");
+    assert_eq!(d.links[0].holds.len(), 1, "{d}");
 }
 
 /// Runs `body` and checks that its tasks all finished and no deadlock was reported.
