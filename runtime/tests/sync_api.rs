@@ -104,9 +104,12 @@ fn blocking_acquire_and_blocking_recv_wait_for_a_task() {
     });
 }
 
+/// A `blocking_*` call, ready to run.
+type BlockingCall = Box<dyn FnOnce() + Send>;
+
 /// Every `blocking_*` call, each on a free lock or a ready channel so that it would
 /// return at once if it did not check where it runs.
-fn every_blocking_call() -> Vec<(&'static str, Box<dyn FnOnce() + Send>)> {
+fn every_blocking_call() -> Vec<(&'static str, BlockingCall)> {
     let m = Arc::new(Mutex::new(()));
     let lock = Arc::new(RwLock::new(()));
     let sem = Arc::new(Semaphore::new(4));

@@ -36,9 +36,9 @@ pub struct RwLockMappedWriteGuard<'a, T: ?Sized> {
     _data: PhantomData<&'a mut T>,
 }
 
-// SAFETY (all six): a read guard shares `&T` with other readers (sending it needs
-// `T: Sync`); a write guard is the unique user of the data, which it may hand to another
-// thread mutably (`T: Send`) and shares as `&T` (`T: Sync`). tokio's bounds.
+// SAFETY: (this and the five below) a read guard shares `&T` with other readers (sending
+// it needs `T: Sync`); a write guard is the unique user of the data, which it may hand to
+// another thread mutably (`T: Send`) and shares as `&T` (`T: Sync`). tokio's bounds.
 unsafe impl<T: ?Sized + Sync> Send for RwLockReadGuard<'_, T> {}
 // SAFETY: see above.
 unsafe impl<T: ?Sized + Send + Sync> Sync for RwLockReadGuard<'_, T> {}

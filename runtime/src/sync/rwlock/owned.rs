@@ -39,8 +39,8 @@ pub struct OwnedRwLockMappedWriteGuard<T: ?Sized, U: ?Sized = T> {
     data: *mut U,
 }
 
-// SAFETY (all six): as for the borrowed guards (`guard.rs`), and a guard may drop the last
-// `Arc`, dropping `T` on its thread (`T: Send`). tokio's bounds.
+// SAFETY: (this and the five below) as for the borrowed guards (`guard.rs`), and a guard
+// may drop the last `Arc`, dropping `T` on its thread (`T: Send`). tokio's bounds.
 unsafe impl<T: ?Sized + Send + Sync, U: ?Sized + Sync> Send for OwnedRwLockReadGuard<T, U> {}
 // SAFETY: see above.
 unsafe impl<T: ?Sized + Send + Sync, U: ?Sized + Send + Sync> Sync for OwnedRwLockReadGuard<T, U> {}
