@@ -7,7 +7,9 @@ mod common;
 
 use common::{each_procs, rt_with_orphans, wait_until};
 use goro::stats::{Deadlock, LeakReport, Primitive, TaskState, WaitOp};
-use goro::sync::{Barrier, Mutex, MutexGuard, Notify, RwLock, RwLockWriteGuard, Semaphore};
+use goro::sync::{
+    Barrier, Mutex, MutexGuard, Notify, OwnedMutexGuard, RwLock, RwLockWriteGuard, Semaphore,
+};
 use goro::Runtime;
 use std::sync::Arc;
 use std::time::Duration;
@@ -241,25 +243,39 @@ fn a_cycle_through_an_owned_guard_moved_into_another_task() {
 }
 
 /// A mapped guard holds the whole lock: a task that locks again while it holds one (of a
-/// `Mutex`, an `RwLock` writer) is deadlocked, and the
+/// `Mutex`, an owned `Mutex` guard moved into it, an `RwLock` writer) is deadlocked, and the
 /// report names the lock as held where it was first locked.
 #[test]
 fn a_task_locking_again_while_it_holds_a_mapped_guard() {
     each_procs(LIMIT, |n| {
         let rt = rt_with_orphans(n);
-        let (m, l) = (Arc::new(Mutex::new((0, 0))), Arc::new(RwLock::new((0, 0))));
-        let (m1, l1) = (m.clone(), l.clone());
+        // Fresh locks for each case: the deadlocked tasks keep theirs forever.
+        let m = Arc::new(Mutex::new((0, 0)));
         rt.spawn(async move {
-            let part = MutexGuard::map(m1.lock().await, |p| &mut p.0);
-            let _whole = m1.lock().await;
+            let part = MutexGuard::map(m.lock().await, |p| &mut p.0);
+            let _whole = m.lock().await;
             drop(part);
         });
         assert_mapped_holder(&first_deadlock(&rt), WaitOp::MutexLock);
 
         let rt = rt_with_orphans(n);
+        let m = Arc::new(Mutex::new((0, 0)));
         rt.spawn(async move {
-            let part = RwLockWriteGuard::map(l1.write().await, |p| &mut p.0);
-            let _read = l1.read().await;
+            let part = OwnedMutexGuard::map(m.clone().lock_owned().await, |p| &mut p.1);
+            // Moved into a new task, which holds the lock once it uses the guard.
+            goro::spawn(async move {
+                let mut part = part;
+                *part += 1;
+                let _whole = m.lock().await;
+            });
+        });
+        assert_mapped_holder(&first_deadlock(&rt), WaitOp::MutexLock);
+
+        let l = Arc::new(RwLock::new((0, 0)));
+        let rt = rt_with_orphans(n);
+        rt.spawn(async move {
+            let part = RwLockWriteGuard::map(l.write().await, |p| &mut p.0);
+            let _read = l.read().await;
             drop(part);
         });
         assert_mapped_holder(&first_deadlock(&rt), WaitOp::RwLockRead);
