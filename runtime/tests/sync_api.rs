@@ -7,8 +7,9 @@
 mod common;
 
 use common::{each_procs, expect_panic, rt, wait_until};
+use goro::stats::WaitOp;
 use goro::sync::{
-    broadcast, oneshot, watch, MappedMutexGuard, Mutex, MutexGuard, OwnedMutexGuard,
+    broadcast, oneshot, watch, MappedMutexGuard, Mutex, MutexGuard, Notify, OwnedMutexGuard,
     OwnedRwLockWriteGuard, RwLock, RwLockReadGuard, RwLockWriteGuard, Semaphore,
 };
 use std::sync::Arc;
@@ -363,5 +364,58 @@ fn watch_senders_clone_and_count() {
     drop((tx, tx2));
     wait_until(LIMIT, "the receiver sees the senders gone", || {
         rx.is_closed()
+    });
+}
+
+/// Where the task waiting on `op` is suspended, as the task dump shows it (file, line).
+async fn suspended_at(op: WaitOp) -> (String, u32) {
+    for _ in 0..5_000 {
+        let dump = goro::stats::tasks();
+        if let Some(at) = dump
+            .groups
+            .iter()
+            .find(|g| g.wait_op == Some(op))
+            .and_then(|g| g.suspended_at)
+        {
+            return (at.file().to_string(), at.line());
+        }
+        goro::time::sleep(Duration::from_millis(2)).await;
+    }
+    panic!("no task waits on {op}:\n{}", goro::stats::tasks());
+}
+
+#[test]
+fn owned_notified_waits_are_named_and_woken_by_notify_waiters() {
+    each_procs(LIMIT, |n| {
+        let rt = rt(n);
+        rt.block_on(async {
+            let notify = Arc::new(Notify::new());
+            let mut enabled = Box::pin(notify.clone().notified_owned());
+            assert!(!enabled.as_mut().enable());
+            let (waiting, line) = (notify.clone().notified_owned(), line!());
+            let waiter = goro::spawn(waiting);
+            assert_eq!(
+                suspended_at(WaitOp::NotifyNotified).await,
+                (file!().to_string(), line)
+            );
+            notify.notify_waiters();
+            waiter.await.unwrap();
+            enabled.await; // woken by the same `notify_waiters`: it was enabled before
+        });
+    });
+}
+
+#[test]
+fn broadcast_closed_is_named() {
+    each_procs(LIMIT, |n| {
+        let rt = rt(n);
+        rt.block_on(async {
+            let (tx, rx) = broadcast::channel::<u8>(1);
+            let waiter = goro::spawn(async move { (tx.closed().await, line!()).1 });
+            let (file, at) = suspended_at(WaitOp::BroadcastClosed).await;
+            drop(rx);
+            let line = waiter.await.unwrap();
+            assert_eq!((file.as_str(), at), (file!(), line));
+        });
     });
 }
