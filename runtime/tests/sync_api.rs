@@ -9,9 +9,11 @@ mod common;
 use common::{each_procs, expect_panic, rt, wait_until};
 use goro::stats::WaitOp;
 use goro::sync::{
-    broadcast, oneshot, watch, MappedMutexGuard, Mutex, MutexGuard, Notify, OwnedMutexGuard,
-    OwnedRwLockWriteGuard, RwLock, RwLockReadGuard, RwLockWriteGuard, Semaphore,
+    broadcast, oneshot, watch, MappedMutexGuard, Mutex, MutexGuard, Notify, OnceCell,
+    OwnedMutexGuard, OwnedRwLockWriteGuard, RwLock, RwLockReadGuard, RwLockWriteGuard, Semaphore,
+    SetError,
 };
+use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
@@ -416,6 +418,82 @@ fn broadcast_closed_is_named() {
             drop(rx);
             let line = waiter.await.unwrap();
             assert_eq!((file.as_str(), at), (file!(), line));
+        });
+    });
+}
+
+#[test]
+fn once_cell_runs_one_initializer_and_names_the_wait_for_it() {
+    each_procs(LIMIT, |n| {
+        let rt = rt(n);
+        rt.block_on(async {
+            let cell = Arc::new(OnceCell::new());
+            let runs = Arc::new(AtomicUsize::new(0));
+            let (go, gone) = oneshot::channel::<()>();
+            let (c, r) = (cell.clone(), runs.clone());
+            let first = goro::spawn(async move {
+                *c.get_or_init(|| async move {
+                    r.fetch_add(1, SeqCst);
+                    gone.await.unwrap();
+                    1
+                })
+                .await
+            });
+            while runs.load(SeqCst) == 0 {
+                goro::task::yield_now().await;
+            }
+            assert_eq!(cell.set(9), Err(SetError::InitializingError(9)));
+            let waiters: Vec<_> = (0..3)
+                .map(|_| {
+                    let (c, r) = (cell.clone(), runs.clone());
+                    goro::spawn(async move {
+                        let line = line!() + 1;
+                        let value = c.get_or_init(|| async move { r.fetch_add(1, SeqCst) });
+                        (*value.await, line)
+                    })
+                })
+                .collect();
+            let (file, at) = suspended_at(WaitOp::OnceCellInit).await;
+            go.send(()).unwrap();
+            assert_eq!(first.await.unwrap(), 1);
+            for w in waiters {
+                let (value, line) = w.await.unwrap();
+                assert_eq!((value, file.as_str(), at), (1, file!(), line));
+            }
+            assert_eq!(runs.load(SeqCst), 1, "one initializer ran");
+            assert_eq!(cell.set(9), Err(SetError::AlreadyInitializedError(9)));
+        });
+    });
+}
+
+#[test]
+fn a_cancelled_once_cell_initializer_lets_a_waiter_initialize() {
+    each_procs(LIMIT, |n| {
+        let rt = rt(n);
+        rt.block_on(async {
+            let cell = Arc::new(OnceCell::new());
+            let c = cell.clone();
+            let (started, running) = oneshot::channel();
+            let (_never, never_sent) = oneshot::channel::<u8>();
+            let stuck = goro::spawn(async move {
+                let init = || async move {
+                    started.send(()).unwrap();
+                    never_sent.await.unwrap()
+                };
+                *c.get_or_init(init).await
+            });
+            running.await.unwrap();
+            let c = cell.clone();
+            let waiter = goro::spawn(async move { *c.get_or_init(|| async { 2 }).await });
+            suspended_at(WaitOp::OnceCellInit).await;
+            stuck.abort();
+            assert_eq!(waiter.await.unwrap(), 2);
+            let failed = OnceCell::<u8>::new();
+            assert_eq!(
+                failed.get_or_try_init(|| async { Err("no") }).await,
+                Err("no")
+            );
+            assert!(!failed.initialized());
         });
     });
 }

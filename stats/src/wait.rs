@@ -114,6 +114,9 @@ wait_ops! {
     BroadcastRecv = "broadcast::Receiver::recv", InProcess;
     /// `sync::broadcast::Sender::closed`.
     BroadcastClosed = "broadcast::Sender::closed", InProcess;
+    /// `sync::OnceCell::get_or_init` (and `get_or_try_init`) while another task
+    /// initializes the cell.
+    OnceCellInit = "OnceCell::get_or_init", InProcess;
 }
 
 impl WaitOp {

@@ -1,5 +1,6 @@
 //! Synchronization for tasks: [`Mutex`], [`RwLock`], [`Semaphore`], [`Notify`],
-//! [`Barrier`], and the channels [`mpsc`], [`oneshot`], [`watch`] and [`broadcast`].
+//! [`Barrier`], [`OnceCell`], and the channels [`mpsc`], [`oneshot`], [`watch`] and
+//! [`broadcast`].
 //!
 //! The API is tokio's (`tokio::sync`), names, signatures and semantics, owned guards and
 //! permits included: moving over is a change of path. Underneath it *is* tokio's `sync`
@@ -71,6 +72,7 @@ mod leaf;
 pub mod mpsc;
 mod mutex;
 mod notify;
+mod once_cell;
 pub mod oneshot;
 mod owner;
 mod rwlock;
@@ -89,12 +91,18 @@ pub(crate) mod blocking {
     pub(crate) use parking_lot::Mutex;
 }
 
+/// The futures of `Notify` under tokio's path (`tokio::sync::futures`).
+pub mod futures {
+    pub use super::notify::{Notified, OwnedNotified};
+}
+
 pub use barrier::{Barrier, BarrierWaitResult};
 pub use leaf::Leaf;
 pub use mutex::{
     MappedMutexGuard, Mutex, MutexGuard, OwnedMappedMutexGuard, OwnedMutexGuard, TryLockError,
 };
 pub use notify::{Notified, Notify, OwnedNotified};
+pub use once_cell::{OnceCell, SetError};
 pub use rwlock::{
     OwnedRwLockMappedWriteGuard, OwnedRwLockReadGuard, OwnedRwLockWriteGuard, RwLock,
     RwLockMappedWriteGuard, RwLockReadGuard, RwLockWriteGuard,
