@@ -60,7 +60,16 @@
 //! stay with the task that locked (they borrow a lock that outlives it). An owned `Mutex` or
 //! `RwLock` write guard is attributed to the last task that dereferenced it; owned read
 //! guards and owned permits, which are commonly handed to the task they admit and never
-//! touched, count as held by an unknown task, which never closes a cycle.
+//! touched, count as held by an unknown task, which never closes a cycle. Mapped guards
+//! (`MutexGuard::map`, ...) hold the whole lock and keep its holder record until they drop.
+//!
+//! The `blocking_*` methods (`Mutex::blocking_lock`, `oneshot::Receiver::blocking_recv`,
+//! ...) block a thread outside the runtime (a plain thread, `spawn_blocking`,
+//! `block_in_place`); inside a goro task or `block_on` they panic, as tokio's do inside a
+//! runtime. The thread is not a task: as a holder it counts as unknown.
+//!
+//! Not yet tokio's: `const_new` of `Mutex`, `RwLock` and `Semaphore` (a lock's holder
+//! record is allocated when it is made), and `SetOnce`.
 
 mod acquire;
 mod barrier;
