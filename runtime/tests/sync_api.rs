@@ -197,6 +197,33 @@ fn blocking_calls_panic_inside_a_task_and_inside_block_on() {
 }
 
 #[test]
+fn blocking_calls_may_block_inside_block_in_place() {
+    each_procs(LIMIT, |n| {
+        let rt = rt(n);
+        let m = Arc::new(Mutex::new(0));
+        let held = rt.block_on(m.clone().lock_owned());
+        let (go, gone) = oneshot::channel::<()>();
+        let holder = rt.spawn(async move {
+            let mut held = held;
+            gone.await.unwrap();
+            *held += 1;
+        });
+        let m2 = m.clone();
+        let blocker = rt.spawn(async move {
+            goro::task::block_in_place(|| {
+                go.send(()).unwrap();
+                *m2.blocking_lock() += 10;
+            })
+        });
+        rt.block_on(async move {
+            blocker.await.unwrap();
+            holder.await.unwrap();
+        });
+        assert_eq!(*m.try_lock().unwrap(), 11);
+    });
+}
+
+#[test]
 fn a_mapped_mutex_guard_excludes_until_it_drops() {
     each_procs(LIMIT, |n| {
         let rt = rt(n);
