@@ -32,18 +32,27 @@ fn blocked<R: Send + 'static>(f: impl FnOnce() -> R + Send + 'static) -> thread:
     th
 }
 
+/// A task of `rt` holding `m` until told (through the sender), then adding 1 to it.
+fn held_until_told(
+    rt: &goro::Runtime,
+    m: &Arc<Mutex<u32>>,
+) -> (goro::task::JoinHandle<()>, oneshot::Sender<()>) {
+    let held = rt.block_on(m.clone().lock_owned());
+    let (go, gone) = oneshot::channel::<()>();
+    let holder = rt.spawn(async move {
+        let mut held = held;
+        gone.await.unwrap();
+        *held += 1;
+    });
+    (holder, go)
+}
+
 #[test]
 fn blocking_lock_waits_for_the_task_that_holds_the_mutex() {
     each_procs(LIMIT, |n| {
         let rt = rt(n);
         let m = Arc::new(Mutex::new(0));
-        let held = rt.block_on(m.clone().lock_owned());
-        let (go, gone) = oneshot::channel::<()>();
-        let holder = rt.spawn(async move {
-            let mut held = held;
-            gone.await.unwrap();
-            *held += 1;
-        });
+        let (holder, go) = held_until_told(&rt, &m);
         let (m1, m2) = (m.clone(), m.clone());
         let borrowed = blocked(move || *m1.blocking_lock() += 10);
         let owned = blocked(move || *m2.blocking_lock_owned() += 100);
@@ -201,13 +210,7 @@ fn blocking_calls_may_block_inside_block_in_place() {
     each_procs(LIMIT, |n| {
         let rt = rt(n);
         let m = Arc::new(Mutex::new(0));
-        let held = rt.block_on(m.clone().lock_owned());
-        let (go, gone) = oneshot::channel::<()>();
-        let holder = rt.spawn(async move {
-            let mut held = held;
-            gone.await.unwrap();
-            *held += 1;
-        });
+        let (holder, go) = held_until_told(&rt, &m);
         let m2 = m.clone();
         let blocker = rt.spawn(async move {
             goro::task::block_in_place(|| {
