@@ -282,6 +282,30 @@ fn a_task_locking_again_while_it_holds_a_mapped_guard() {
     });
 }
 
+/// Locks made by `const_new` (their holder record is made on first use) are tracked like
+/// the others: an AB-BA cycle through a `const_new` `RwLock` and `Semaphore` is reported.
+#[test]
+fn a_cycle_through_locks_made_by_const_new() {
+    each_procs(LIMIT, |n| {
+        let rt = rt_with_orphans(n);
+        let lock = Arc::new(RwLock::const_new(0));
+        let sem = Arc::new(Semaphore::const_new(1));
+        let both = Arc::new(Barrier::new(2));
+        let (lock1, sem1, both1) = (lock.clone(), sem.clone(), both.clone());
+        rt.spawn(async move {
+            let _w = lock1.write().await;
+            both1.wait().await;
+            let _p = sem1.acquire().await;
+        });
+        rt.spawn(async move {
+            let _p = sem.acquire().await;
+            both.wait().await;
+            let _r = lock.read().await;
+        });
+        assert_cycle(&first_deadlock(&rt), 2);
+    });
+}
+
 fn assert_mapped_holder(d: &Deadlock, op: WaitOp) {
     assert_cycle(d, 1);
     assert_eq!(d.links[0].wait_op, op, "{d}");

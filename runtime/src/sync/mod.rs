@@ -68,8 +68,9 @@
 //! `block_in_place`); inside a goro task or `block_on` they panic, as tokio's do inside a
 //! runtime. The thread is not a task: as a holder it counts as unknown.
 //!
-//! Not yet tokio's: `const_new` of `Mutex`, `RwLock` and `Semaphore` (a lock's holder
-//! record is allocated when it is made), and `SetOnce`.
+//! Not yet tokio's: `Mutex::const_new` (goro's lock and its holder record are not made in
+//! a `const` yet; `RwLock` and `Semaphore` make their record on first use instead), and
+//! `SetOnce`.
 
 mod acquire;
 mod barrier;

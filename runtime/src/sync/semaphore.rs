@@ -8,7 +8,7 @@
 //! permits were ever added with [`Semaphore::add_permits`] (then anyone could add more).
 
 use super::acquire::{acquire, Request};
-use super::track::{Held, Track, Want};
+use super::track::{Held, LazyTrack, Want};
 use goro_stats::{Primitive, Site, WaitOp};
 use std::future::Future;
 use std::ops::Deref;
@@ -39,7 +39,7 @@ pub use tokio::sync::{AcquireError, TryAcquireError};
 /// ```
 #[derive(Debug)]
 pub struct Semaphore {
-    track: Arc<Track>,
+    track: LazyTrack,
     sem: tokio::sync::Semaphore,
 }
 
@@ -53,8 +53,30 @@ impl Semaphore {
     /// If `permits` exceeds [`Semaphore::MAX_PERMITS`].
     pub fn new(permits: usize) -> Semaphore {
         Semaphore {
-            track: Track::new(Primitive::Semaphore),
+            track: LazyTrack::made(Primitive::Semaphore),
             sem: tokio::sync::Semaphore::new(permits),
+        }
+    }
+
+    /// A semaphore with `permits` permits, in a `const` (for statics).
+    ///
+    /// # Panics
+    /// If `permits` exceeds [`Semaphore::MAX_PERMITS`] (at compile time in a `const`).
+    ///
+    /// ```
+    /// use goro::sync::Semaphore;
+    ///
+    /// static CONNECTIONS: Semaphore = Semaphore::const_new(2);
+    ///
+    /// # goro::Runtime::new().unwrap().block_on(async {
+    /// let _a = CONNECTIONS.acquire().await.unwrap();
+    /// assert_eq!(CONNECTIONS.available_permits(), 1);
+    /// # });
+    /// ```
+    pub const fn const_new(permits: usize) -> Semaphore {
+        Semaphore {
+            track: LazyTrack::new(Primitive::Semaphore),
+            sem: tokio::sync::Semaphore::const_new(permits),
         }
     }
 
@@ -68,7 +90,7 @@ impl Semaphore {
     /// # Panics
     /// If the total would exceed [`Semaphore::MAX_PERMITS`].
     pub fn add_permits(&self, n: usize) {
-        self.track.feed(|| self.sem.add_permits(n));
+        self.track.get().feed(|| self.sem.add_permits(n));
     }
 
     /// Removes up to `n` available permits; returns how many were removed.
@@ -78,7 +100,7 @@ impl Semaphore {
 
     /// Closes the semaphore: waiting and future acquires fail with [`AcquireError`].
     pub fn close(&self) {
-        self.track.locked(|| self.sem.close());
+        self.track.get().locked(|| self.sem.close());
     }
 
     /// Whether [`close`](Semaphore::close) was called.
@@ -88,7 +110,7 @@ impl Semaphore {
 
     fn request(&self, n: u32, at: Site, known: bool) -> Request<'_> {
         Request {
-            track: &self.track,
+            track: self.track.get(),
             sem: &self.sem,
             want: Want::Permits(n),
             op: WaitOp::SemaphoreAcquire,
@@ -98,7 +120,11 @@ impl Semaphore {
     }
 
     fn try_hold(&self, n: u32, at: Site, known: bool) -> Result<Held, TryAcquireError> {
-        match self.track.try_hold(&self.sem, Want::Permits(n), at, known) {
+        match self
+            .track
+            .get()
+            .try_hold(&self.sem, Want::Permits(n), at, known)
+        {
             Some(held) => Ok(held),
             None if self.sem.is_closed() => Err(TryAcquireError::Closed),
             None => Err(TryAcquireError::NoPermits),
@@ -263,7 +289,7 @@ impl Semaphore {
     }
 
     fn give_back(&self, held: Held, n: u32) {
-        self.track.release(&self.sem, held, n as usize);
+        self.track.get().release(&self.sem, held, n as usize);
     }
 }
 
@@ -287,7 +313,7 @@ impl<S: Deref<Target = Semaphore>> Permits<S> {
 
     fn forget(&mut self) {
         if let Some(held) = self.held.take() {
-            self.sem.track.forget(held);
+            self.sem.track.get().forget(held);
         }
     }
 
@@ -298,9 +324,11 @@ impl<S: Deref<Target = Semaphore>> Permits<S> {
             std::ptr::eq(&*self.sem, &*other.sem),
             "goro::sync: merging permits of different semaphores"
         );
+        let total = self.permits.checked_add(other.permits);
+        let total = total.expect("goro::sync: merged permits would exceed u32::MAX");
         if let Some(held) = other.held.take() {
-            self.sem.track.forget(held);
-            self.permits += other.permits;
+            self.sem.track.get().forget(held);
+            self.permits = total;
         }
     }
 
@@ -311,7 +339,7 @@ impl<S: Deref<Target = Semaphore>> Permits<S> {
         S: Clone,
     {
         let n = u32::try_from(n).ok().filter(|&n| n <= self.permits)?;
-        let held = self.sem.track.split(self.held?);
+        let held = self.sem.track.get().split(self.held?);
         self.permits -= n;
         Some(Permits::new(self.sem.clone(), held, n))
     }
@@ -348,7 +376,7 @@ impl<'a> SemaphorePermit<'a> {
     /// Takes over `other`'s permits: both go back together when this drops.
     ///
     /// # Panics
-    /// If `other` is of another semaphore.
+    /// If `other` is of another semaphore, or the two hold more than `u32::MAX` permits.
     ///
     /// ```
     /// let sem = goro::sync::Semaphore::new(3);
@@ -406,7 +434,7 @@ impl OwnedSemaphorePermit {
     /// Takes over `other`'s permits: both go back together when this drops.
     ///
     /// # Panics
-    /// If `other` is of another semaphore.
+    /// If `other` is of another semaphore, or the two hold more than `u32::MAX` permits.
     ///
     /// ```
     /// use std::sync::Arc;

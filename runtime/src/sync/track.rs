@@ -51,7 +51,7 @@ use parking_lot::{Mutex, MutexGuard};
 use std::panic::Location;
 use std::ptr;
 use std::sync::atomic::{AtomicPtr, Ordering::Relaxed};
-use std::sync::{Arc, Once};
+use std::sync::{Arc, Once, OnceLock};
 use tokio::sync::Semaphore;
 
 /// What an acquire asks for.
@@ -160,6 +160,43 @@ impl std::fmt::Debug for Track {
 #[inline]
 pub(crate) fn current_task() -> u64 {
     goro_sched::current_task_id().map_or(0, |id| id.as_u64())
+}
+
+/// A lock's [`Track`], made on first use, so that the lock can be made in a `const`
+/// (`Semaphore::const_new`, `RwLock::const_new`); a lock made by `new` makes it at once.
+pub(crate) struct LazyTrack {
+    kind: Primitive,
+    track: OnceLock<Arc<Track>>,
+}
+
+impl LazyTrack {
+    /// A track not made yet.
+    pub(crate) const fn new(kind: Primitive) -> LazyTrack {
+        LazyTrack {
+            kind,
+            track: OnceLock::new(),
+        }
+    }
+
+    /// A track made now.
+    pub(crate) fn made(kind: Primitive) -> LazyTrack {
+        LazyTrack {
+            kind,
+            track: OnceLock::from(Track::new(kind)),
+        }
+    }
+
+    /// The track, made now if it was not yet.
+    #[inline]
+    pub(crate) fn get(&self) -> &Arc<Track> {
+        self.track.get_or_init(|| Track::new(self.kind))
+    }
+}
+
+impl std::fmt::Debug for LazyTrack {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(self.get(), f)
+    }
 }
 
 impl Track {

@@ -57,7 +57,7 @@ deref!(['a, T: ?Sized] RwLockMappedWriteGuard<'a, T>, T, write);
 
 fn parts<T: ?Sized>(lock: &RwLock<T>) -> Parts<'_> {
     Parts {
-        track: &lock.track,
+        track: lock.track.get(),
         sem: &lock.sem,
     }
 }

@@ -37,7 +37,7 @@ impl LockRef for Parts<'_> {
 
 impl<T: ?Sized> LockRef for Arc<RwLock<T>> {
     fn track(&self) -> &Track {
-        &self.track
+        self.track.get()
     }
     fn sem(&self) -> &Semaphore {
         &self.sem

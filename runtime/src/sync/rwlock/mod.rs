@@ -68,7 +68,7 @@ mod owned;
 
 use super::acquire::{acquire, Request};
 use super::mutex::TryLockError;
-use super::track::{Held, Track, Want};
+use super::track::{Held, LazyTrack, Want};
 use goro_stats::{Primitive, Site, WaitOp};
 use std::cell::UnsafeCell;
 use std::fmt;
@@ -106,7 +106,7 @@ const MAX_READS: u32 = u32::MAX >> 3;
 /// ```
 pub struct RwLock<T: ?Sized> {
     max_readers: u32,
-    track: Arc<Track>,
+    track: LazyTrack,
     sem: Semaphore,
     data: UnsafeCell<T>,
 }
@@ -135,8 +135,41 @@ impl<T> RwLock<T> {
         );
         RwLock {
             max_readers: max_reads,
-            track: Track::new(Primitive::RwLock),
+            track: LazyTrack::made(Primitive::RwLock),
             sem: Semaphore::new(max_reads as usize),
+            data: UnsafeCell::new(value),
+        }
+    }
+
+    /// A new unlocked lock holding `value`, in a `const` (for statics).
+    ///
+    /// ```
+    /// use goro::sync::RwLock;
+    ///
+    /// static ROUTES: RwLock<Vec<&str>> = RwLock::const_new(Vec::new());
+    ///
+    /// # goro::Runtime::new().unwrap().block_on(async {
+    /// ROUTES.write().await.push("/");
+    /// assert_eq!(*ROUTES.read().await, ["/"]);
+    /// # });
+    /// ```
+    pub const fn const_new(value: T) -> RwLock<T> {
+        RwLock::const_with_max_readers(value, MAX_READS)
+    }
+
+    /// [`with_max_readers`](RwLock::with_max_readers) in a `const` (for statics).
+    ///
+    /// # Panics
+    /// If `max_reads` is 0 or more than `u32::MAX >> 3` (at compile time in a `const`).
+    pub const fn const_with_max_readers(value: T, max_reads: u32) -> RwLock<T> {
+        assert!(
+            max_reads >= 1 && max_reads <= MAX_READS,
+            "goro::sync::RwLock::const_with_max_readers: max_reads must be in 1..=u32::MAX >> 3"
+        );
+        RwLock {
+            max_readers: max_reads,
+            track: LazyTrack::new(Primitive::RwLock),
+            sem: Semaphore::const_new(max_reads as usize),
             data: UnsafeCell::new(value),
         }
     }
@@ -150,7 +183,7 @@ impl<T> RwLock<T> {
 impl<T: ?Sized> RwLock<T> {
     fn request(&self, want: Want, op: WaitOp, at: Site, known: bool) -> Request<'_> {
         Request {
-            track: &self.track,
+            track: self.track.get(),
             sem: &self.sem,
             want,
             op,
@@ -308,6 +341,7 @@ impl<T: ?Sized> RwLock<T> {
 
     fn try_hold(&self, req: Request<'_>) -> Result<Held, TryLockError> {
         self.track
+            .get()
             .try_hold(&self.sem, req.want, req.at, req.known)
             .ok_or(TryLockError::would_block())
     }
