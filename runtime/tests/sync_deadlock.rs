@@ -283,7 +283,8 @@ fn a_task_locking_again_while_it_holds_a_mapped_guard() {
 }
 
 /// Locks made by `const_new` (their holder record is made on first use) are tracked like
-/// the others: an AB-BA cycle through a `const_new` `RwLock` and `Semaphore` is reported.
+/// the others: an AB-BA cycle through a `const_new` `RwLock` and `Semaphore` is reported,
+/// and so is a task locking a `const_new` `Mutex` it holds.
 #[test]
 fn a_cycle_through_locks_made_by_const_new() {
     each_procs(LIMIT, |n| {
@@ -303,6 +304,14 @@ fn a_cycle_through_locks_made_by_const_new() {
             let _r = lock.read().await;
         });
         assert_cycle(&first_deadlock(&rt), 2);
+
+        let rt = rt_with_orphans(n);
+        let m = Arc::new(Mutex::const_new(()));
+        rt.spawn(async move {
+            let _held = m.lock().await;
+            let _again = m.lock().await;
+        });
+        assert_cycle(&first_deadlock(&rt), 1);
     });
 }
 

@@ -68,9 +68,8 @@
 //! `block_in_place`); inside a goro task or `block_on` they panic, as tokio's do inside a
 //! runtime. The thread is not a task: as a holder it counts as unknown.
 //!
-//! Not yet tokio's: `Mutex::const_new` (goro's lock and its holder record are not made in
-//! a `const` yet; `RwLock` and `Semaphore` make their record on first use instead), and
-//! `SetOnce`.
+//! Locks made in a `const` (`Mutex::const_new`, ...) make their holder record on first
+//! use. Not yet tokio's: `SetOnce`.
 
 mod acquire;
 mod barrier;

@@ -49,7 +49,7 @@ impl<'a, T: ?Sized> MappedMutexGuard<'a, T> {
     pub(super) fn new<V: ?Sized>(lock: &'a Mutex<V>, data: *mut T) -> MappedMutexGuard<'a, T> {
         MappedMutexGuard {
             raw: &lock.raw,
-            track: &lock.track,
+            track: lock.track.get(),
             data,
             _data: PhantomData,
         }
@@ -193,7 +193,7 @@ impl<T: ?Sized, U: ?Sized> OwnedMappedMutexGuard<T, U> {
 impl<T: ?Sized, U: ?Sized> Deref for OwnedMappedMutexGuard<T, U> {
     type Target = U;
     fn deref(&self) -> &U {
-        self.lock.track.touch_owner();
+        self.lock.track.get().touch_owner();
         // SAFETY: `data` points into the data of the mutex this guard holds (exclusive) and
         // keeps alive: no other access exists.
         unsafe { &*self.data }
@@ -202,7 +202,7 @@ impl<T: ?Sized, U: ?Sized> Deref for OwnedMappedMutexGuard<T, U> {
 
 impl<T: ?Sized, U: ?Sized> DerefMut for OwnedMappedMutexGuard<T, U> {
     fn deref_mut(&mut self) -> &mut U {
-        self.lock.track.touch_owner();
+        self.lock.track.get().touch_owner();
         // SAFETY: as in `deref`, and `&mut self` makes this borrow unique.
         unsafe { &mut *self.data }
     }

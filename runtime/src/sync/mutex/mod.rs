@@ -18,11 +18,11 @@ pub(crate) mod raw;
 #[cfg(test)]
 mod tests;
 
-use super::track::Track;
+use super::track::{LazyTrack, Track};
 use goro_stats::{Primitive, Site};
 use lock::Lock;
 pub use mapped::{MappedMutexGuard, OwnedMappedMutexGuard};
-use raw::RawMutex;
+use raw::{Queue, RawMutex};
 use std::cell::UnsafeCell;
 use std::fmt;
 use std::future::Future;
@@ -65,7 +65,7 @@ use std::sync::Arc;
 /// # });
 /// ```
 pub struct Mutex<T: ?Sized> {
-    track: Arc<Track>,
+    track: LazyTrack,
     raw: RawMutex,
     data: UnsafeCell<T>,
 }
@@ -104,8 +104,31 @@ impl<T> Mutex<T> {
     /// ```
     pub fn new(value: T) -> Mutex<T> {
         Mutex {
-            track: Track::new(Primitive::Mutex),
+            track: LazyTrack::made(Primitive::Mutex),
             raw: RawMutex::new(),
+            data: UnsafeCell::new(value),
+        }
+    }
+
+    /// A new unlocked mutex holding `value`, in a `const` (for statics). Its holder
+    /// record is made when it is first used.
+    ///
+    /// ```
+    /// use goro::sync::Mutex;
+    ///
+    /// static HITS: Mutex<u64> = Mutex::const_new(0);
+    ///
+    /// # goro::Runtime::new().unwrap().block_on(async {
+    /// *HITS.lock().await += 1;
+    /// assert_eq!(*HITS.lock().await, 1);
+    /// # });
+    /// ```
+    pub const fn const_new(value: T) -> Mutex<T> {
+        let queue = crate::sync::blocking::Mutex::new(Queue::new());
+        let state = crate::sync::atomic::AtomicUsize::new(0);
+        Mutex {
+            track: LazyTrack::new(Primitive::Mutex),
+            raw: RawMutex::from_parts(state, queue),
             data: UnsafeCell::new(value),
         }
     }
@@ -118,14 +141,14 @@ impl<T> Mutex<T> {
 
 impl<T: ?Sized> Mutex<T> {
     fn lock_at(&self, at: Site) -> Lock<'_> {
-        Lock::new(&self.raw, &self.track, at)
+        Lock::new(&self.raw, self.track.get(), at)
     }
 
     /// Takes the lock if it is free, recording the caller's task as its owner.
     fn try_lock_at(&self, at: Site) -> bool {
         let locked = self.raw.try_lock();
         if locked {
-            self.track.set_owner(super::track::current_task(), at);
+            self.track.get().set_owner(super::track::current_task(), at);
         }
         locked
     }
@@ -258,7 +281,7 @@ impl<T: ?Sized> Mutex<T> {
     }
 
     fn unlock(&self) {
-        unlock(&self.raw, &self.track);
+        unlock(&self.raw, self.track.get());
     }
 }
 
@@ -480,7 +503,7 @@ impl<T: ?Sized> OwnedMutexGuard<T> {
 impl<T: ?Sized> Deref for OwnedMutexGuard<T> {
     type Target = T;
     fn deref(&self) -> &T {
-        self.lock.track.touch_owner();
+        self.lock.track.get().touch_owner();
         // SAFETY: this guard holds the mutex (the raw mutex is exclusive): no other access
         // exists.
         unsafe { &*self.lock.data.get() }
@@ -489,7 +512,7 @@ impl<T: ?Sized> Deref for OwnedMutexGuard<T> {
 
 impl<T: ?Sized> DerefMut for OwnedMutexGuard<T> {
     fn deref_mut(&mut self) -> &mut T {
-        self.lock.track.touch_owner();
+        self.lock.track.get().touch_owner();
         // SAFETY: as in `deref`, and `&mut self` makes this borrow unique.
         unsafe { &mut *self.lock.data.get() }
     }
