@@ -7,7 +7,9 @@ mod common;
 
 use common::{each_procs, rt_with_orphans, wait_until};
 use goro::stats::{Deadlock, LeakReport, Primitive, TaskState, WaitOp};
-use goro::sync::{Barrier, Mutex, Notify, RwLock, Semaphore};
+use goro::sync::{
+    Barrier, Mutex, MutexGuard, Notify, OwnedMutexGuard, RwLock, RwLockWriteGuard, Semaphore,
+};
 use goro::Runtime;
 use std::sync::Arc;
 use std::time::Duration;
@@ -238,6 +240,85 @@ fn a_cycle_through_an_owned_guard_moved_into_another_task() {
         let d = first_deadlock(&rt);
         assert_cycle(&d, 2);
     });
+}
+
+/// A mapped guard holds the whole lock: a task that locks again while it holds one (of a
+/// `Mutex`, an owned `Mutex` guard moved into it, an `RwLock` writer) is deadlocked, and the
+/// report names the lock as held where it was first locked.
+#[test]
+fn a_task_locking_again_while_it_holds_a_mapped_guard() {
+    each_procs(LIMIT, |n| {
+        let rt = rt_with_orphans(n);
+        // Fresh locks for each case: the deadlocked tasks keep theirs forever.
+        let m = Arc::new(Mutex::new((0, 0)));
+        rt.spawn(async move {
+            let part = MutexGuard::map(m.lock().await, |p| &mut p.0);
+            let _whole = m.lock().await;
+            drop(part);
+        });
+        assert_mapped_holder(&first_deadlock(&rt), WaitOp::MutexLock);
+
+        let rt = rt_with_orphans(n);
+        let m = Arc::new(Mutex::new((0, 0)));
+        rt.spawn(async move {
+            let part = OwnedMutexGuard::map(m.clone().lock_owned().await, |p| &mut p.1);
+            // Moved into a new task, which holds the lock once it uses the guard.
+            goro::spawn(async move {
+                let mut part = part;
+                *part += 1;
+                let _whole = m.lock().await;
+            });
+        });
+        assert_mapped_holder(&first_deadlock(&rt), WaitOp::MutexLock);
+
+        let l = Arc::new(RwLock::new((0, 0)));
+        let rt = rt_with_orphans(n);
+        rt.spawn(async move {
+            let part = RwLockWriteGuard::map(l.write().await, |p| &mut p.0);
+            let _read = l.read().await;
+            drop(part);
+        });
+        assert_mapped_holder(&first_deadlock(&rt), WaitOp::RwLockRead);
+    });
+}
+
+/// Locks made by `const_new` (their holder record is made on first use) are tracked like
+/// the others: an AB-BA cycle through a `const_new` `RwLock` and `Semaphore` is reported,
+/// and so is a task locking a `const_new` `Mutex` it holds.
+#[test]
+fn a_cycle_through_locks_made_by_const_new() {
+    each_procs(LIMIT, |n| {
+        let rt = rt_with_orphans(n);
+        let lock = Arc::new(RwLock::const_new(0));
+        let sem = Arc::new(Semaphore::const_new(1));
+        let both = Arc::new(Barrier::new(2));
+        let (lock1, sem1, both1) = (lock.clone(), sem.clone(), both.clone());
+        rt.spawn(async move {
+            let _w = lock1.write().await;
+            both1.wait().await;
+            let _p = sem1.acquire().await;
+        });
+        rt.spawn(async move {
+            let _p = sem.acquire().await;
+            both.wait().await;
+            let _r = lock.read().await;
+        });
+        assert_cycle(&first_deadlock(&rt), 2);
+
+        let rt = rt_with_orphans(n);
+        let m = Arc::new(Mutex::const_new(()));
+        rt.spawn(async move {
+            let _held = m.lock().await;
+            let _again = m.lock().await;
+        });
+        assert_cycle(&first_deadlock(&rt), 1);
+    });
+}
+
+fn assert_mapped_holder(d: &Deadlock, op: WaitOp) {
+    assert_cycle(d, 1);
+    assert_eq!(d.links[0].wait_op, op, "{d}");
+    assert_eq!(d.links[0].holds.len(), 1, "{d}");
 }
 
 /// Runs `body` and checks that its tasks all finished and no deadlock was reported.

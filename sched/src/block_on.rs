@@ -48,3 +48,28 @@ pub(crate) fn run<F: Future>(future: F) -> F::Output {
         }
     }
 }
+
+/// Blocks the calling thread until `future` completes, outside any runtime: the
+/// `blocking_*` methods of `goro::sync` (`Mutex::blocking_lock`, ...). It works on any
+/// thread that does not drive a goro runtime: a plain thread, a `spawn_blocking` thread,
+/// inside `block_in_place`. Tasks the future wakes run on their runtime's processors.
+///
+/// # Panics
+/// With `what` named, on a thread that drives a runtime (a goro machine thread, so inside a
+/// goro task, or inside `block_on`): blocking it would stop the tasks it runs, and could
+/// wait forever on one of them (tokio panics the same way).
+///
+/// ```
+/// let out = goro_sched::block_thread_on("example", async { 2 + 2 });
+/// assert_eq!(out, 4);
+/// ```
+#[track_caller]
+pub fn block_thread_on<F: Future>(what: &str, future: F) -> F::Output {
+    let _enter = context::enter(what);
+    // `run` makes the budget unconstrained; a thread inside `block_in_place` goes back to
+    // its task's budget after.
+    let budget = crate::coop::current();
+    let out = run(future);
+    context::set_budget(budget);
+    out
+}

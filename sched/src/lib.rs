@@ -220,6 +220,7 @@ pub mod time;
 #[cfg(test)]
 mod wake_counter;
 
+pub use block_on::block_thread_on;
 pub use config::{
     Config, MonitorHook, ThreadStartHook, DEFAULT_HANDOFF_AFTER, MAX_PROCESSORS, MIN_HANDOFF_AFTER,
 };

@@ -112,6 +112,11 @@ wait_ops! {
     WatchClosed = "watch::Sender::closed", InProcess;
     /// `sync::broadcast::Receiver::recv`.
     BroadcastRecv = "broadcast::Receiver::recv", InProcess;
+    /// `sync::broadcast::Sender::closed`.
+    BroadcastClosed = "broadcast::Sender::closed", InProcess;
+    /// `sync::OnceCell::get_or_init` (and `get_or_try_init`) while another task
+    /// initializes the cell.
+    OnceCellInit = "OnceCell::get_or_init", InProcess;
 }
 
 impl WaitOp {

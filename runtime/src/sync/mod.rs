@@ -1,5 +1,6 @@
 //! Synchronization for tasks: [`Mutex`], [`RwLock`], [`Semaphore`], [`Notify`],
-//! [`Barrier`], and the channels [`mpsc`], [`oneshot`], [`watch`] and [`broadcast`].
+//! [`Barrier`], [`OnceCell`], and the channels [`mpsc`], [`oneshot`], [`watch`] and
+//! [`broadcast`].
 //!
 //! The API is tokio's (`tokio::sync`), names, signatures and semantics, owned guards and
 //! permits included: moving over is a change of path. Underneath it *is* tokio's `sync`
@@ -59,7 +60,16 @@
 //! stay with the task that locked (they borrow a lock that outlives it). An owned `Mutex` or
 //! `RwLock` write guard is attributed to the last task that dereferenced it; owned read
 //! guards and owned permits, which are commonly handed to the task they admit and never
-//! touched, count as held by an unknown task, which never closes a cycle.
+//! touched, count as held by an unknown task, which never closes a cycle. Mapped guards
+//! (`MutexGuard::map`, ...) hold the whole lock and keep its holder record until they drop.
+//!
+//! The `blocking_*` methods (`Mutex::blocking_lock`, `oneshot::Receiver::blocking_recv`,
+//! ...) block a thread outside the runtime (a plain thread, `spawn_blocking`,
+//! `block_in_place`); inside a goro task or `block_on` they panic, as tokio's do inside a
+//! runtime. The thread is not a task: as a holder it counts as unknown.
+//!
+//! Locks made in a `const` (`Mutex::const_new`, ...) make their holder record on first
+//! use. Not yet tokio's: `SetOnce`.
 
 mod acquire;
 mod barrier;
@@ -71,6 +81,7 @@ mod leaf;
 pub mod mpsc;
 mod mutex;
 mod notify;
+mod once_cell;
 pub mod oneshot;
 mod owner;
 mod rwlock;
@@ -89,12 +100,21 @@ pub(crate) mod blocking {
     pub(crate) use parking_lot::Mutex;
 }
 
+/// The futures of `Notify` under tokio's path (`tokio::sync::futures`).
+pub mod futures {
+    pub use super::notify::{Notified, OwnedNotified};
+}
+
 pub use barrier::{Barrier, BarrierWaitResult};
 pub use leaf::Leaf;
-pub use mutex::{Mutex, MutexGuard, OwnedMutexGuard, TryLockError};
-pub use notify::{Notified, Notify};
+pub use mutex::{
+    MappedMutexGuard, Mutex, MutexGuard, OwnedMappedMutexGuard, OwnedMutexGuard, TryLockError,
+};
+pub use notify::{Notified, Notify, OwnedNotified};
+pub use once_cell::{OnceCell, SetError};
 pub use rwlock::{
-    OwnedRwLockReadGuard, OwnedRwLockWriteGuard, RwLock, RwLockReadGuard, RwLockWriteGuard,
+    OwnedRwLockMappedWriteGuard, OwnedRwLockReadGuard, OwnedRwLockWriteGuard, RwLock,
+    RwLockMappedWriteGuard, RwLockReadGuard, RwLockWriteGuard,
 };
 pub use semaphore::{
     AcquireError, OwnedSemaphorePermit, Semaphore, SemaphorePermit, TryAcquireError,

@@ -4,6 +4,7 @@ use super::leaf::{leaf, Leaf};
 use goro_stats::WaitOp;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 /// Wakes one waiting task, or all of them, without passing data (tokio's `Notify`).
@@ -49,6 +50,34 @@ impl Notify {
         }
     }
 
+    /// [`notified`](Notify::notified) through an `Arc`: the future keeps the `Notify`
+    /// alive and borrows nothing (it can be stored, or moved into a task).
+    ///
+    /// ```
+    /// use goro::sync::Notify;
+    /// use std::sync::Arc;
+    ///
+    /// # goro::Runtime::new().unwrap().block_on(async {
+    /// let notify = Arc::new(Notify::new());
+    /// let waiter = goro::spawn(notify.clone().notified_owned());
+    /// notify.notify_one();
+    /// waiter.await.unwrap();
+    /// # });
+    /// ```
+    #[track_caller]
+    pub fn notified_owned(self: Arc<Self>) -> OwnedNotified {
+        let notified = self.notified();
+        // SAFETY: only the lifetime changes. `notified` borrows the `Notify` in the `Arc`'s
+        // allocation, which does not move and lives as long as the `Arc` kept next to it;
+        // `OwnedNotified` drops `inner` before `notify` (field order) and never hands the
+        // `'static` borrow out.
+        let inner = unsafe { std::mem::transmute::<Notified<'_>, Notified<'static>>(notified) };
+        OwnedNotified {
+            inner,
+            _notify: self,
+        }
+    }
+
     /// Wakes one waiting task (the first), or stores a permit if none waits.
     pub fn notify_one(&self) {
         self.inner.notify_one();
@@ -84,6 +113,34 @@ impl Notified<'_> {
 }
 
 impl Future for Notified<'_> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        self.project().inner.poll(cx)
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The future of [`Notify::notified_owned`] (a `Notify::notified` wait).
+    #[derive(Debug)]
+    #[must_use = "futures do nothing unless polled"]
+    pub struct OwnedNotified {
+        // Declared first: dropped before the `Notify` it borrows.
+        #[pin]
+        inner: Notified<'static>,
+        _notify: Arc<Notify>,
+    }
+}
+
+impl OwnedNotified {
+    /// Registers this future as a waiter without polling it, so that `notify_waiters`
+    /// wakes it; returns whether it was already notified.
+    pub fn enable(self: Pin<&mut Self>) -> bool {
+        self.project().inner.enable()
+    }
+}
+
+impl Future for OwnedNotified {
     type Output = ();
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {

@@ -83,6 +83,24 @@ impl<T> Receiver<T> {
     pub fn is_empty(&self) -> bool {
         self.inner.is_empty()
     }
+
+    /// Waits for the value from outside the runtime, blocking this thread (tokio's
+    /// `blocking_recv`).
+    ///
+    /// # Panics
+    /// When called inside a goro task or `block_on` (see
+    /// [`Mutex::blocking_lock`](super::Mutex::blocking_lock)); use `.await` there.
+    ///
+    /// ```
+    /// let (tx, rx) = goro::sync::oneshot::channel();
+    /// let waiter = std::thread::spawn(move || rx.blocking_recv());
+    /// tx.send("done").unwrap();
+    /// assert_eq!(waiter.join().unwrap(), Ok("done"));
+    /// ```
+    #[track_caller]
+    pub fn blocking_recv(self) -> Result<T, error::RecvError> {
+        goro_sched::block_thread_on("oneshot::Receiver::blocking_recv", self.inner)
+    }
 }
 
 impl<T> Future for Receiver<T> {

@@ -51,7 +51,7 @@ use parking_lot::{Mutex, MutexGuard};
 use std::panic::Location;
 use std::ptr;
 use std::sync::atomic::{AtomicPtr, Ordering::Relaxed};
-use std::sync::{Arc, Once};
+use std::sync::{Arc, Once, OnceLock};
 use tokio::sync::Semaphore;
 
 /// What an acquire asks for.
@@ -162,6 +162,43 @@ pub(crate) fn current_task() -> u64 {
     goro_sched::current_task_id().map_or(0, |id| id.as_u64())
 }
 
+/// A lock's [`Track`], made on first use, so that the lock can be made in a `const`
+/// (`Semaphore::const_new`, `RwLock::const_new`); a lock made by `new` makes it at once.
+pub(crate) struct LazyTrack {
+    kind: Primitive,
+    track: OnceLock<Arc<Track>>,
+}
+
+impl LazyTrack {
+    /// A track not made yet.
+    pub(crate) const fn new(kind: Primitive) -> LazyTrack {
+        LazyTrack {
+            kind,
+            track: OnceLock::new(),
+        }
+    }
+
+    /// A track made now.
+    pub(crate) fn made(kind: Primitive) -> LazyTrack {
+        LazyTrack {
+            kind,
+            track: OnceLock::from(Track::new(kind)),
+        }
+    }
+
+    /// The track, made now if it was not yet.
+    #[inline]
+    pub(crate) fn get(&self) -> &Arc<Track> {
+        self.track.get_or_init(|| Track::new(self.kind))
+    }
+}
+
+impl std::fmt::Debug for LazyTrack {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(self.get(), f)
+    }
+}
+
 impl Track {
     pub(crate) fn new(kind: Primitive) -> Arc<Track> {
         static HOOK: Once = Once::new();
@@ -252,14 +289,14 @@ impl Track {
     }
 
     fn add_shared(&self, side: &mut Side, known: bool, at: Site) -> Held {
+        let task = if known { current_task() } else { 0 };
+        Self::push_shared(side, task, at)
+    }
+
+    fn push_shared(side: &mut Side, task: u64, site: Site) -> Held {
         side.next_token += 1;
         let token = side.next_token;
-        let task = if known { current_task() } else { 0 };
-        side.shared.push(Holder {
-            token,
-            task,
-            site: at,
-        });
+        side.shared.push(Holder { token, task, site });
         Held::Shared(token)
     }
 
@@ -331,6 +368,20 @@ impl Track {
             }
             Held::Shared(token) => self.side().shared.retain(|h| h.token != token),
         }
+    }
+
+    /// A second record of the holder of `held` (permits split off a permit), for the same
+    /// task and site.
+    #[track_caller]
+    pub(crate) fn split(&self, held: Held) -> Held {
+        let Held::Shared(token) = held else {
+            unreachable!("goro::sync: only semaphore permits, shared holds, are split");
+        };
+        let mut side = self.side();
+        let holder = side.shared.iter().find(|h| h.token == token).copied();
+        // The record lives as long as the permits: the fallback is never taken.
+        let (task, site) = holder.map_or((0, Location::caller()), |h| (h.task, h.site));
+        Self::push_shared(&mut side, task, site)
     }
 
     /// Permits are added from outside any holder (`Semaphore::add_permits`): `add` runs

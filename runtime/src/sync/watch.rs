@@ -22,13 +22,42 @@ pub fn channel<T>(init: T) -> (Sender<T>, Receiver<T>) {
     (Sender { inner: tx }, Receiver { inner: rx })
 }
 
-/// Publishes values.
+/// Publishes values; clone it for more publishers.
 #[derive(Debug)]
 pub struct Sender<T> {
     inner: tokio::sync::watch::Sender<T>,
 }
 
+impl<T> Clone for Sender<T> {
+    fn clone(&self) -> Self {
+        Sender {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+impl<T: Default> Default for Sender<T> {
+    fn default() -> Self {
+        Sender::new(T::default())
+    }
+}
+
 impl<T> Sender<T> {
+    /// A channel holding `init` with no receiver yet ([`subscribe`](Sender::subscribe)
+    /// makes them).
+    ///
+    /// ```
+    /// let tx = goro::sync::watch::Sender::new(1);
+    /// let rx = tx.subscribe();
+    /// tx.send_replace(2);
+    /// assert_eq!(*rx.borrow(), 2);
+    /// ```
+    pub fn new(init: T) -> Sender<T> {
+        Sender {
+            inner: tokio::sync::watch::Sender::new(init),
+        }
+    }
+
     /// Publishes `value`; fails (giving it back) if no receiver is left.
     pub fn send(&self, value: T) -> Result<(), error::SendError<T>> {
         self.inner.send(value)
@@ -64,6 +93,23 @@ impl<T> Sender<T> {
     /// Receivers alive now.
     pub fn receiver_count(&self) -> usize {
         self.inner.receiver_count()
+    }
+
+    /// Senders alive now (clones included).
+    pub fn sender_count(&self) -> usize {
+        self.inner.sender_count()
+    }
+
+    /// Whether both senders publish into the same channel.
+    ///
+    /// ```
+    /// let (tx, _rx) = goro::sync::watch::channel(0);
+    /// let tx2 = tx.clone();
+    /// assert!(tx.same_channel(&tx2));
+    /// assert_eq!(tx.sender_count(), 2);
+    /// ```
+    pub fn same_channel(&self, other: &Self) -> bool {
+        self.inner.same_channel(&other.inner)
     }
 
     /// Whether every receiver is gone.
@@ -106,6 +152,18 @@ impl<T> Receiver<T> {
     /// Whether a value not yet seen was published; fails if the sender is gone.
     pub fn has_changed(&self) -> Result<bool, error::RecvError> {
         self.inner.has_changed()
+    }
+
+    /// Whether every sender is gone.
+    ///
+    /// ```
+    /// let (tx, rx) = goro::sync::watch::channel(0);
+    /// assert!(!rx.is_closed());
+    /// drop(tx);
+    /// assert!(rx.is_closed());
+    /// ```
+    pub fn is_closed(&self) -> bool {
+        self.inner.is_closed()
     }
 
     /// Marks the current value as not seen.

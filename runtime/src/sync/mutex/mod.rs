@@ -8,17 +8,21 @@
 //! * `lock.rs`: the future of `lock()`, a goro leaf future (`Mutex::lock` at its call site)
 //!   that takes the cooperative budget, lists its wait-for edge while it waits, and
 //!   records the owner (task and acquire site) when it gets the lock.
+//! * `mapped.rs`: the guards of a part of the data (`MutexGuard::map`), which hold the
+//!   whole lock: its owner stays recorded until they drop.
 //! * this file: the public types, which guard an `UnsafeCell` with the lock.
 
 mod lock;
+mod mapped;
 pub(crate) mod raw;
 #[cfg(test)]
 mod tests;
 
-use super::track::Track;
+use super::track::{LazyTrack, Track};
 use goro_stats::{Primitive, Site};
 use lock::Lock;
-use raw::RawMutex;
+pub use mapped::{MappedMutexGuard, OwnedMappedMutexGuard};
+use raw::{Queue, RawMutex};
 use std::cell::UnsafeCell;
 use std::fmt;
 use std::future::Future;
@@ -61,7 +65,7 @@ use std::sync::Arc;
 /// # });
 /// ```
 pub struct Mutex<T: ?Sized> {
-    track: Arc<Track>,
+    track: LazyTrack,
     raw: RawMutex,
     data: UnsafeCell<T>,
 }
@@ -100,8 +104,31 @@ impl<T> Mutex<T> {
     /// ```
     pub fn new(value: T) -> Mutex<T> {
         Mutex {
-            track: Track::new(Primitive::Mutex),
+            track: LazyTrack::made(Primitive::Mutex),
             raw: RawMutex::new(),
+            data: UnsafeCell::new(value),
+        }
+    }
+
+    /// A new unlocked mutex holding `value`, in a `const` (for statics). Its holder
+    /// record is made when it is first used.
+    ///
+    /// ```
+    /// use goro::sync::Mutex;
+    ///
+    /// static HITS: Mutex<u64> = Mutex::const_new(0);
+    ///
+    /// # goro::Runtime::new().unwrap().block_on(async {
+    /// *HITS.lock().await += 1;
+    /// assert_eq!(*HITS.lock().await, 1);
+    /// # });
+    /// ```
+    pub const fn const_new(value: T) -> Mutex<T> {
+        let queue = crate::sync::blocking::Mutex::new(Queue::new());
+        let state = crate::sync::atomic::AtomicUsize::new(0);
+        Mutex {
+            track: LazyTrack::new(Primitive::Mutex),
+            raw: RawMutex::from_parts(state, queue),
             data: UnsafeCell::new(value),
         }
     }
@@ -114,14 +141,14 @@ impl<T> Mutex<T> {
 
 impl<T: ?Sized> Mutex<T> {
     fn lock_at(&self, at: Site) -> Lock<'_> {
-        Lock::new(&self.raw, &self.track, at)
+        Lock::new(&self.raw, self.track.get(), at)
     }
 
     /// Takes the lock if it is free, recording the caller's task as its owner.
     fn try_lock_at(&self, at: Site) -> bool {
         let locked = self.raw.try_lock();
         if locked {
-            self.track.set_owner(super::track::current_task(), at);
+            self.track.get().set_owner(super::track::current_task(), at);
         }
         locked
     }
@@ -187,6 +214,56 @@ impl<T: ?Sized> Mutex<T> {
         }
     }
 
+    /// Locks the mutex from outside the runtime, blocking this thread until it gets the
+    /// lock (tokio's `blocking_lock`): for code on plain threads, `spawn_blocking` threads
+    /// or inside `block_in_place` that shares data with tasks. While it waits, the thread
+    /// is not a task: it holds no processor, and as the lock's owner it counts as unknown.
+    ///
+    /// # Panics
+    /// When called on a thread that drives the runtime: inside a goro task (it would stop
+    /// the processor's other tasks, and could wait on one of them forever) or inside
+    /// `block_on`. Use `lock().await` there.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// # goro::Runtime::new().unwrap().block_on(async {
+    /// let m = Arc::new(goro::sync::Mutex::new(1));
+    /// let m2 = m.clone();
+    /// goro::task::spawn_blocking(move || *m2.blocking_lock() += 1)
+    ///     .await
+    ///     .unwrap();
+    /// assert_eq!(*m.lock().await, 2);
+    /// # });
+    /// ```
+    #[track_caller]
+    pub fn blocking_lock(&self) -> MutexGuard<'_, T> {
+        let lock = self.lock_at(Location::caller());
+        goro_sched::block_thread_on("Mutex::blocking_lock", lock);
+        MutexGuard::new(self)
+    }
+
+    /// [`blocking_lock`](Mutex::blocking_lock) through an `Arc`; the guard keeps the mutex
+    /// alive.
+    ///
+    /// # Panics
+    /// As [`blocking_lock`](Mutex::blocking_lock): inside a goro task or `block_on`.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// let m = Arc::new(goro::sync::Mutex::new(1));
+    /// let m2 = m.clone();
+    /// std::thread::spawn(move || *m2.blocking_lock_owned() += 1)
+    ///     .join()
+    ///     .unwrap();
+    /// assert_eq!(*m.try_lock().unwrap(), 2);
+    /// ```
+    #[track_caller]
+    pub fn blocking_lock_owned(self: Arc<Self>) -> OwnedMutexGuard<T> {
+        let lock = self.lock_at(Location::caller());
+        goro_sched::block_thread_on("Mutex::blocking_lock_owned", lock);
+        OwnedMutexGuard::new(self)
+    }
+
     /// [`lock_owned`](Mutex::lock_owned) if the mutex is free.
     #[track_caller]
     pub fn try_lock_owned(self: Arc<Self>) -> Result<OwnedMutexGuard<T>, TryLockError> {
@@ -204,8 +281,13 @@ impl<T: ?Sized> Mutex<T> {
     }
 
     fn unlock(&self) {
-        self.track.release_exclusive(|| self.raw.unlock());
+        unlock(&self.raw, self.track.get());
     }
+}
+
+/// Clears the owner of `raw` (tracked by `track`) and unlocks it.
+fn unlock(raw: &RawMutex, track: &Track) {
+    track.release_exclusive(|| raw.unlock());
 }
 
 impl<T: Default> Default for Mutex<T> {
@@ -250,6 +332,59 @@ impl<'a, T: ?Sized> MutexGuard<'a, T> {
     /// The mutex this guard holds.
     pub fn mutex(this: &Self) -> &'a Mutex<T> {
         this.lock
+    }
+
+    /// A guard of the part of the data `f` picks, holding the whole lock (the lock's
+    /// owner stays recorded until it drops).
+    ///
+    /// ```
+    /// use goro::sync::{Mutex, MutexGuard};
+    /// # goro::Runtime::new().unwrap().block_on(async {
+    /// let m = Mutex::new((1, String::from("a")));
+    /// let mut name = MutexGuard::map(m.lock().await, |pair| &mut pair.1);
+    /// name.push('b');
+    /// assert!(m.try_lock().is_err());
+    /// drop(name);
+    /// assert_eq!(m.lock().await.1, "ab");
+    /// # });
+    /// ```
+    pub fn map<U: ?Sized, F>(mut this: Self, f: F) -> MappedMutexGuard<'a, U>
+    where
+        F: FnOnce(&mut T) -> &mut U,
+    {
+        let data: *mut U = f(&mut *this);
+        MappedMutexGuard::new(Self::into_mutex(this), data)
+    }
+
+    /// [`map`](MutexGuard::map) if `f` returns a part; else the guard back.
+    ///
+    /// ```
+    /// use goro::sync::{Mutex, MutexGuard};
+    /// # goro::Runtime::new().unwrap().block_on(async {
+    /// let m = Mutex::new(vec![1, 2]);
+    /// let guard = MutexGuard::try_map(m.lock().await, |v| v.get_mut(5)).unwrap_err();
+    /// let mut first = MutexGuard::try_map(guard, |v| v.first_mut()).unwrap();
+    /// *first = 7;
+    /// drop(first);
+    /// assert_eq!(*m.lock().await, [7, 2]);
+    /// # });
+    /// ```
+    pub fn try_map<U: ?Sized, F>(mut this: Self, f: F) -> Result<MappedMutexGuard<'a, U>, Self>
+    where
+        F: FnOnce(&mut T) -> Option<&mut U>,
+    {
+        let data: *mut U = match f(&mut *this) {
+            Some(data) => data,
+            None => return Err(this),
+        };
+        Ok(MappedMutexGuard::new(Self::into_mutex(this), data))
+    }
+
+    /// The mutex, which stays locked: the guard's unlock is skipped.
+    fn into_mutex(this: Self) -> &'a Mutex<T> {
+        let lock = this.lock;
+        std::mem::forget(this);
+        lock
     }
 }
 
@@ -309,12 +444,66 @@ impl<T: ?Sized> OwnedMutexGuard<T> {
     pub fn mutex(this: &Self) -> &Arc<Mutex<T>> {
         &this.lock
     }
+
+    /// A guard of the part of the data `f` picks, holding the whole lock and keeping the
+    /// mutex alive (the task that dereferences it is the lock's recorded owner).
+    ///
+    /// ```
+    /// use goro::sync::{Mutex, OwnedMutexGuard};
+    /// use std::sync::Arc;
+    /// # goro::Runtime::new().unwrap().block_on(async {
+    /// let m = Arc::new(Mutex::new((1, 2)));
+    /// let mut second = OwnedMutexGuard::map(m.clone().lock_owned().await, |p| &mut p.1);
+    /// goro::spawn(async move { *second += 40 }).await.unwrap();
+    /// assert_eq!(*m.lock().await, (1, 42));
+    /// # });
+    /// ```
+    pub fn map<U: ?Sized, F>(mut this: Self, f: F) -> OwnedMappedMutexGuard<T, U>
+    where
+        F: FnOnce(&mut T) -> &mut U,
+    {
+        let data: *mut U = f(&mut *this);
+        OwnedMappedMutexGuard::new(Self::into_mutex(this), data)
+    }
+
+    /// [`map`](OwnedMutexGuard::map) if `f` returns a part; else the guard back.
+    ///
+    /// ```
+    /// use goro::sync::{Mutex, OwnedMutexGuard};
+    /// use std::sync::Arc;
+    /// # goro::Runtime::new().unwrap().block_on(async {
+    /// let m = Arc::new(Mutex::new(Some(1)));
+    /// let mut inner = OwnedMutexGuard::try_map(m.clone().lock_owned().await, Option::as_mut)
+    ///     .unwrap();
+    /// *inner = 2;
+    /// drop(inner);
+    /// assert_eq!(*m.lock().await, Some(2));
+    /// # });
+    /// ```
+    pub fn try_map<U: ?Sized, F>(mut this: Self, f: F) -> Result<OwnedMappedMutexGuard<T, U>, Self>
+    where
+        F: FnOnce(&mut T) -> Option<&mut U>,
+    {
+        let data: *mut U = match f(&mut *this) {
+            Some(data) => data,
+            None => return Err(this),
+        };
+        Ok(OwnedMappedMutexGuard::new(Self::into_mutex(this), data))
+    }
+
+    /// The mutex, which stays locked: the guard's unlock is skipped.
+    fn into_mutex(this: Self) -> Arc<Mutex<T>> {
+        let this = std::mem::ManuallyDrop::new(this);
+        // SAFETY: `this` is never dropped nor used again, so the `Arc` is moved out of it
+        // exactly once and the guard's `Drop` (which would unlock) never runs.
+        unsafe { std::ptr::read(&this.lock) }
+    }
 }
 
 impl<T: ?Sized> Deref for OwnedMutexGuard<T> {
     type Target = T;
     fn deref(&self) -> &T {
-        self.lock.track.touch_owner();
+        self.lock.track.get().touch_owner();
         // SAFETY: this guard holds the mutex (the raw mutex is exclusive): no other access
         // exists.
         unsafe { &*self.lock.data.get() }
@@ -323,7 +512,7 @@ impl<T: ?Sized> Deref for OwnedMutexGuard<T> {
 
 impl<T: ?Sized> DerefMut for OwnedMutexGuard<T> {
     fn deref_mut(&mut self) -> &mut T {
-        self.lock.track.touch_owner();
+        self.lock.track.get().touch_owner();
         // SAFETY: as in `deref`, and `&mut self` makes this borrow unique.
         unsafe { &mut *self.lock.data.get() }
     }
@@ -338,5 +527,11 @@ impl<T: ?Sized> Drop for OwnedMutexGuard<T> {
 impl<T: ?Sized + fmt::Debug> fmt::Debug for OwnedMutexGuard<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Debug::fmt(&**self, f)
+    }
+}
+
+impl<T: ?Sized + fmt::Display> fmt::Display for OwnedMutexGuard<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&**self, f)
     }
 }

@@ -60,8 +60,7 @@ pub(crate) const QUEUED: usize = 8;
 pub(crate) struct Ticket(u64);
 
 /// The waiters, behind the queue's mutex.
-#[derive(Default)]
-struct Queue {
+pub(crate) struct Queue {
     waiting: VecDeque<(Ticket, Waker)>,
     /// The waiter woken by an unlock in normal mode and not yet back (with [`WOKEN`]).
     woken: Option<Ticket>,
@@ -95,12 +94,28 @@ pub(crate) struct RawMutex {
     queue: Mutex<Queue>,
 }
 
+impl Queue {
+    /// No waiters.
+    pub(crate) const fn new() -> Queue {
+        Queue {
+            waiting: VecDeque::new(),
+            woken: None,
+            granted: None,
+            next: 0,
+        }
+    }
+}
+
 impl RawMutex {
     pub(crate) fn new() -> RawMutex {
-        RawMutex {
-            state: AtomicUsize::new(0),
-            queue: Mutex::new(Queue::default()),
-        }
+        RawMutex::from_parts(AtomicUsize::new(0), Mutex::new(Queue::new()))
+    }
+
+    /// A free mutex of a state word of 0 and an empty queue that the caller made: in a
+    /// `const` (`Mutex::const_new`), where only std's atomic and mutex can be made, which
+    /// this file does not name (`goro-loom-tests` compiles it against loom's).
+    pub(crate) const fn from_parts(state: AtomicUsize, queue: Mutex<Queue>) -> RawMutex {
+        RawMutex { state, queue }
     }
 
     /// Takes the lock if it is free and not reserved for waiters (starvation mode).

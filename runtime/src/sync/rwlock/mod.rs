@@ -7,18 +7,78 @@
 //! it. That is what makes the RWR deadlock (a reader that waits behind a writer which
 //! waits for that same reader) possible, and the deadlock walk follows it.
 
+//!
+//! * `hold.rs`: a guard's hold on the lock (the holder's record and its permits), which
+//!   moves from guard to guard when one is mapped or downgraded;
+//! * `guard.rs`: the guards of a borrowed lock; `owned.rs`: those of a lock in an `Arc`;
+//! * this file: the lock.
+
+/// `Deref` (and `DerefMut` for a `write` guard), `Debug` and `Display` of the guard `$ty`
+/// (generics `$gen`), whose `data` points to its `$target`; `$touch`: a fn called with the
+/// guard's hold on each dereference (an owned write guard records its user as the owner).
+macro_rules! deref {
+    ([$($gen:tt)*] $ty:ty, $target:ident, $mode:ident $(, $touch:ident)?) => {
+        impl<$($gen)*> std::ops::Deref for $ty {
+            type Target = $target;
+            fn deref(&self) -> &$target {
+                $($touch(&self.hold);)?
+                // SAFETY: `data` points into the data of the lock this guard's hold keeps
+                // (borrowed for the guard's lifetime, or in an `Arc` it owns). The hold has
+                // a read permit (no writer exists) or all of them (it is the only user).
+                unsafe { &*self.data }
+            }
+        }
+
+        deref!(@$mode [$($gen)*] $ty, $target $(, $touch)?);
+
+        impl<$($gen)*> std::fmt::Debug for $ty
+        where
+            $target: std::fmt::Debug,
+        {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                std::fmt::Debug::fmt(&**self, f)
+            }
+        }
+
+        impl<$($gen)*> std::fmt::Display for $ty
+        where
+            $target: std::fmt::Display,
+        {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                std::fmt::Display::fmt(&**self, f)
+            }
+        }
+    };
+    (@read [$($gen:tt)*] $ty:ty, $target:ident $(, $touch:ident)?) => {};
+    (@write [$($gen:tt)*] $ty:ty, $target:ident $(, $touch:ident)?) => {
+        impl<$($gen)*> std::ops::DerefMut for $ty {
+            fn deref_mut(&mut self) -> &mut $target {
+                $($touch(&self.hold);)?
+                // SAFETY: the hold has every permit: this guard is the only user, and
+                // `&mut self` makes the borrow unique.
+                unsafe { &mut *self.data }
+            }
+        }
+    };
+}
+
+mod guard;
+mod hold;
+mod owned;
+
 use super::acquire::{acquire, Request};
 use super::mutex::TryLockError;
-use super::track::{Held, Track, Want};
+use super::track::{Held, LazyTrack, Want};
 use goro_stats::{Primitive, Site, WaitOp};
 use std::cell::UnsafeCell;
 use std::fmt;
 use std::future::Future;
-use std::marker::PhantomData;
-use std::ops::{Deref, DerefMut};
 use std::panic::Location;
 use std::sync::Arc;
 use tokio::sync::Semaphore;
+
+pub use guard::{RwLockMappedWriteGuard, RwLockReadGuard, RwLockWriteGuard};
+pub use owned::{OwnedRwLockMappedWriteGuard, OwnedRwLockReadGuard, OwnedRwLockWriteGuard};
 
 /// A lock's semaphore is private and never closed, so acquiring it cannot fail.
 const NEVER_CLOSED: &str = "goro::sync: a lock's semaphore is never closed";
@@ -46,7 +106,7 @@ const MAX_READS: u32 = u32::MAX >> 3;
 /// ```
 pub struct RwLock<T: ?Sized> {
     max_readers: u32,
-    track: Arc<Track>,
+    track: LazyTrack,
     sem: Semaphore,
     data: UnsafeCell<T>,
 }
@@ -75,8 +135,41 @@ impl<T> RwLock<T> {
         );
         RwLock {
             max_readers: max_reads,
-            track: Track::new(Primitive::RwLock),
+            track: LazyTrack::made(Primitive::RwLock),
             sem: Semaphore::new(max_reads as usize),
+            data: UnsafeCell::new(value),
+        }
+    }
+
+    /// A new unlocked lock holding `value`, in a `const` (for statics).
+    ///
+    /// ```
+    /// use goro::sync::RwLock;
+    ///
+    /// static ROUTES: RwLock<Vec<&str>> = RwLock::const_new(Vec::new());
+    ///
+    /// # goro::Runtime::new().unwrap().block_on(async {
+    /// ROUTES.write().await.push("/");
+    /// assert_eq!(*ROUTES.read().await, ["/"]);
+    /// # });
+    /// ```
+    pub const fn const_new(value: T) -> RwLock<T> {
+        RwLock::const_with_max_readers(value, MAX_READS)
+    }
+
+    /// [`with_max_readers`](RwLock::with_max_readers) in a `const` (for statics).
+    ///
+    /// # Panics
+    /// If `max_reads` is 0 or more than `u32::MAX >> 3` (at compile time in a `const`).
+    pub const fn const_with_max_readers(value: T, max_reads: u32) -> RwLock<T> {
+        assert!(
+            max_reads >= 1 && max_reads <= MAX_READS,
+            "goro::sync::RwLock::const_with_max_readers: max_reads must be in 1..=u32::MAX >> 3"
+        );
+        RwLock {
+            max_readers: max_reads,
+            track: LazyTrack::new(Primitive::RwLock),
+            sem: Semaphore::const_new(max_reads as usize),
             data: UnsafeCell::new(value),
         }
     }
@@ -90,7 +183,7 @@ impl<T> RwLock<T> {
 impl<T: ?Sized> RwLock<T> {
     fn request(&self, want: Want, op: WaitOp, at: Site, known: bool) -> Request<'_> {
         Request {
-            track: &self.track,
+            track: self.track.get(),
             sem: &self.sem,
             want,
             op,
@@ -139,6 +232,51 @@ impl<T: ?Sized> RwLock<T> {
             let held = acquire(req).await.expect(NEVER_CLOSED);
             RwLockWriteGuard::new(self, held)
         }
+    }
+
+    /// Locks for reading from outside the runtime, blocking this thread until it may read
+    /// (tokio's `blocking_read`; the reader counts as an unknown holder).
+    ///
+    /// # Panics
+    /// When called inside a goro task or `block_on` (see
+    /// [`Mutex::blocking_lock`](super::Mutex::blocking_lock)); use `read().await` there.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// # goro::Runtime::new().unwrap().block_on(async {
+    /// let lock = Arc::new(goro::sync::RwLock::new(1));
+    /// let l2 = lock.clone();
+    /// let read = goro::task::spawn_blocking(move || *l2.blocking_read());
+    /// assert_eq!(read.await.unwrap(), 1);
+    /// # });
+    /// ```
+    #[track_caller]
+    pub fn blocking_read(&self) -> RwLockReadGuard<'_, T> {
+        let req = self.reading(Location::caller(), true);
+        let held = goro_sched::block_thread_on("RwLock::blocking_read", acquire(req));
+        RwLockReadGuard::new(self, held.expect(NEVER_CLOSED))
+    }
+
+    /// Locks for writing from outside the runtime, blocking this thread until it may write
+    /// (tokio's `blocking_write`).
+    ///
+    /// # Panics
+    /// When called inside a goro task or `block_on`; use `write().await` there.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// let lock = Arc::new(goro::sync::RwLock::new(1));
+    /// let l2 = lock.clone();
+    /// std::thread::spawn(move || *l2.blocking_write() += 1)
+    ///     .join()
+    ///     .unwrap();
+    /// assert_eq!(*lock.try_read().unwrap(), 2);
+    /// ```
+    #[track_caller]
+    pub fn blocking_write(&self) -> RwLockWriteGuard<'_, T> {
+        let req = self.writing(Location::caller());
+        let held = goro_sched::block_thread_on("RwLock::blocking_write", acquire(req));
+        RwLockWriteGuard::new(self, held.expect(NEVER_CLOSED))
     }
 
     /// Locks for reading if no writer holds or waits for the lock.
@@ -203,16 +341,9 @@ impl<T: ?Sized> RwLock<T> {
 
     fn try_hold(&self, req: Request<'_>) -> Result<Held, TryLockError> {
         self.track
+            .get()
             .try_hold(&self.sem, req.want, req.at, req.known)
             .ok_or(TryLockError::would_block())
-    }
-
-    fn unlock(&self, held: Held) {
-        let permits = match held {
-            Held::Exclusive => self.max_readers,
-            Held::Shared(_) => 1,
-        };
-        self.track.release(&self.sem, held, permits as usize);
     }
 }
 
@@ -236,116 +367,5 @@ impl<T: ?Sized + fmt::Debug> fmt::Debug for RwLock<T> {
             Err(_) => d.field("data", &format_args!("<locked>")),
         };
         d.finish()
-    }
-}
-
-macro_rules! guard {
-    ($(#[$doc:meta])* $name:ident<$($lt:lifetime,)? T>, $lock:ty, $marker:ty, write: $write:tt, owned: $owned:tt) => {
-        $(#[$doc])*
-        #[must_use = "if unused the RwLock will immediately unlock"]
-        pub struct $name<$($lt,)? T: ?Sized> {
-            lock: $lock,
-            held: Held,
-            _data: PhantomData<$marker>,
-        }
-
-        impl<$($lt,)? T: ?Sized> $name<$($lt,)? T> {
-            fn new(lock: $lock, held: Held) -> Self {
-                $name { lock, held, _data: PhantomData }
-            }
-        }
-
-        impl<$($lt,)? T: ?Sized> Deref for $name<$($lt,)? T> {
-            type Target = T;
-            fn deref(&self) -> &T {
-                guard!(@touch $owned $write self);
-                // SAFETY: this guard holds a read permit (no writer exists) or all of them
-                // (it is the only user).
-                unsafe { &*self.lock.data.get() }
-            }
-        }
-
-        guard!(@mut $write $name<$($lt,)? T>, $owned);
-
-        impl<$($lt,)? T: ?Sized> Drop for $name<$($lt,)? T> {
-            fn drop(&mut self) {
-                self.lock.unlock(self.held);
-            }
-        }
-
-        impl<$($lt,)? T: ?Sized + fmt::Debug> fmt::Debug for $name<$($lt,)? T> {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                fmt::Debug::fmt(&**self, f)
-            }
-        }
-    };
-    (@touch true true $self:ident) => { $self.lock.track.touch_owner() };
-    (@touch $owned:tt $write:tt $self:ident) => {};
-    (@mut true $name:ident<$($lt:lifetime,)? T>, $owned:tt) => {
-        impl<$($lt,)? T: ?Sized> DerefMut for $name<$($lt,)? T> {
-            fn deref_mut(&mut self) -> &mut T {
-                guard!(@touch $owned true self);
-                // SAFETY: this guard holds every permit: it is the only user, and
-                // `&mut self` makes the borrow unique.
-                unsafe { &mut *self.lock.data.get() }
-            }
-        }
-    };
-    (@mut false $name:ident<$($lt:lifetime,)? T>, $owned:tt) => {};
-}
-
-guard!(
-    /// A read lock on an [`RwLock`]; unlocks when dropped.
-    RwLockReadGuard<'a, T>, &'a RwLock<T>, &'a T, write: false, owned: false
-);
-guard!(
-    /// A write lock on an [`RwLock`]; unlocks when dropped.
-    RwLockWriteGuard<'a, T>, &'a RwLock<T>, &'a mut T, write: true, owned: false
-);
-guard!(
-    /// A read lock on an [`RwLock`] behind an `Arc`; unlocks when dropped.
-    OwnedRwLockReadGuard<T>, Arc<RwLock<T>>, Arc<T>, write: false, owned: true
-);
-guard!(
-    /// A write lock on an [`RwLock`] behind an `Arc`; unlocks when dropped. The task that
-    /// dereferences it becomes the lock's recorded owner.
-    OwnedRwLockWriteGuard<T>, Arc<RwLock<T>>, Box<T>, write: true, owned: true
-);
-
-impl<'a, T: ?Sized> RwLockWriteGuard<'a, T> {
-    /// Turns the write lock into a read lock without letting a writer in between; waiting
-    /// readers may then read too.
-    ///
-    /// ```
-    /// # goro::Runtime::new().unwrap().block_on(async {
-    /// let lock = goro::sync::RwLock::new(1);
-    /// let mut w = lock.write().await;
-    /// *w += 1;
-    /// let r = w.downgrade();
-    /// assert_eq!((*r, *lock.try_read().unwrap()), (2, 2));
-    /// # });
-    /// ```
-    pub fn downgrade(self) -> RwLockReadGuard<'a, T> {
-        let lock = self.lock;
-        std::mem::forget(self);
-        let held = lock
-            .track
-            .downgrade(&lock.sem, lock.max_readers as usize - 1, true);
-        RwLockReadGuard::new(lock, held)
-    }
-}
-
-impl<T: ?Sized> OwnedRwLockWriteGuard<T> {
-    /// [`RwLockWriteGuard::downgrade`] for an owned guard (the read guard's holder counts as
-    /// unknown, like every owned read guard's).
-    pub fn downgrade(self) -> OwnedRwLockReadGuard<T> {
-        let this = std::mem::ManuallyDrop::new(self);
-        // SAFETY: `this` is never dropped nor used again, so the `Arc` is moved out of it
-        // exactly once and the write guard's `Drop` (which would unlock) never runs.
-        let lock = unsafe { std::ptr::read(&this.lock) };
-        let held = lock
-            .track
-            .downgrade(&lock.sem, lock.max_readers as usize - 1, false);
-        OwnedRwLockReadGuard::new(lock, held)
     }
 }
