@@ -46,12 +46,16 @@
 //!   monitor handed a processor off, or saw a long poll's thread compute (its CPU clock
 //!   kept up with nine tenths of the wall time or more). A program whose tasks block or hog their
 //!   thread is watched closely, so a poll that blocks is seen within one or two periods;
-//! * [`CALM_PERIOD`] while processors are awake but nothing stalled for [`WATCHFUL_FOR`]:
-//!   a program whose polls are all short pays about a quarter of the watching cost
-//!   (measured under HTTP load at 1 processor: 4% of a core at `SAMPLE_PERIOD`), and the
+//! * [`CALM_PERIOD`] while processors are awake but nothing stalled for [`WATCHFUL_FOR`],
+//!   doubling every [`CALM_ROUNDS_PER_STEP`] calm rounds up to [`MAX_CALM`] (1, 2, 4, then
+//!   8 ms after about 0.7 s of calm): a program whose polls are all short pays little for
+//!   the watching (under HTTP load at 1 processor: 4% of a core at `SAMPLE_PERIOD`, and
+//!   each round wakes a thread that, pinned with the machines, preempts one), and the
 //!   first poll that blocks is seen within one or two calm periods, after which the
-//!   monitor is watchful again. This is the compromise, as Go's sysmon backs off when it
-//!   retakes nothing: the first stall after a long calm costs up to about `2 * CALM_PERIOD`.
+//!   monitor is watchful again. This is the compromise, as Go's sysmon backs off to 10 ms
+//!   when it retakes nothing: the first stall after a long calm costs up to about
+//!   `2 * MAX_CALM`; stalls that come more often than once a second are seen within a
+//!   watchful period or two.
 //!   A long poll alone is no stall: under load a machine's thread is often preempted in
 //!   the middle of a short poll (by the load generator, by another machine), and its CPU
 //!   clock then stands still without the thread sleeping. Counting that kept the monitor at
@@ -94,8 +98,13 @@ pub const BLOCKED_GRACE: Duration = Duration::from_micros(50);
 /// 100 µs the monitor took 8-10% of a core under HTTP load; at 250 µs 4%, and a blocked
 /// machine still loses its processor within two rounds, about 0.3-0.6 ms.
 const SAMPLE_PERIOD: Duration = Duration::from_micros(250);
-/// Between rounds while processors are awake but no poll was long for [`WATCHFUL_FOR`].
+/// Between rounds while processors are awake but no poll was long for [`WATCHFUL_FOR`], at
+/// first; it doubles every [`CALM_ROUNDS_PER_STEP`] calm rounds up to [`MAX_CALM`].
 const CALM_PERIOD: Duration = Duration::from_millis(1);
+/// Calm rounds in a row before the calm delay doubles.
+const CALM_ROUNDS_PER_STEP: u32 = 100;
+/// The longest calm delay (Go's sysmon backs off to 10 ms).
+const MAX_CALM: Duration = Duration::from_millis(8);
 /// How long after the last stall (a handoff, or a long poll seen computing) the monitor
 /// keeps to [`SAMPLE_PERIOD`].
 const WATCHFUL_FOR: Duration = Duration::from_secs(1);
@@ -145,11 +154,12 @@ impl MonitorSignal {
         }
     }
 
-    /// Sleeps for `delay`; returns `false` once the runtime shuts down.
-    fn sleep(&self, delay: Duration) -> bool {
+    /// Sleeps for `delay` (`dozing`: backed off because every processor was parked);
+    /// returns `false` once the runtime shuts down.
+    fn sleep(&self, delay: Duration, dozing: bool) -> bool {
         let mut stop = self.stop.lock();
         if !*stop {
-            self.dozing.store(delay > CALM_PERIOD, Relaxed);
+            self.dozing.store(dozing && delay > CALM_PERIOD, Relaxed);
             self.wake.wait_for(&mut stop, delay);
             self.dozing.store(false, Relaxed);
         }
@@ -193,9 +203,10 @@ pub(crate) fn run(shared: Arc<Shared>) {
     let mut pace = Pace {
         delay: FAST_PERIOD,
         idle_rounds: 0,
+        calm_rounds: 0,
         last_stall: None,
     };
-    while shared.monitor.sleep(pace.delay) {
+    while shared.monitor.sleep(pace.delay, pace.idle_rounds > 0) {
         clock::refresh_coarse();
         let mut round = watch_processors(&shared, &mut watches, schedule.cycle_start);
         round.acted |= poll_starved(&shared, &mut watches);
@@ -214,6 +225,8 @@ struct Pace {
     delay: Duration,
     /// Rounds in a row with every processor parked.
     idle_rounds: u32,
+    /// Calm rounds in a row (processors awake, no stall for [`WATCHFUL_FOR`]).
+    calm_rounds: u32,
     /// When a round last handed a processor off or saw a long poll compute.
     last_stall: Option<Instant>,
 }
@@ -228,7 +241,22 @@ impl Pace {
             .last_stall
             .is_some_and(|at| now.duration_since(at) < WATCHFUL_FOR);
         (self.delay, self.idle_rounds) = next_delay(round, watchful, self.delay, self.idle_rounds);
+        self.calm_rounds = if self.idle_rounds == 0 && self.delay == CALM_PERIOD {
+            self.calm_rounds.saturating_add(1)
+        } else {
+            0
+        };
+        if self.calm_rounds > 0 {
+            self.delay = calm_delay(self.calm_rounds);
+        }
     }
+}
+
+/// The delay after `calm_rounds` calm rounds in a row: [`CALM_PERIOD`], doubling every
+/// [`CALM_ROUNDS_PER_STEP`] rounds up to [`MAX_CALM`].
+fn calm_delay(calm_rounds: u32) -> Duration {
+    let steps = (calm_rounds / CALM_ROUNDS_PER_STEP).min(8);
+    (CALM_PERIOD * (1 << steps)).min(MAX_CALM)
 }
 
 /// The delay before the next round, and the count of idle rounds so far; `watchful` when the
@@ -367,6 +395,44 @@ mod tests {
         assert_eq!(next_delay(quiet, true, MAX_DELAY, n).0, MAX_DELAY);
     }
 
+    /// A long calm backs off to `MAX_CALM`; a stall brings the watchful pace back at once.
+    #[test]
+    fn a_long_calm_backs_off_and_a_stall_ends_it() {
+        let start = Instant::now();
+        let awake = RoundSummary {
+            awake: true,
+            ..RoundSummary::default()
+        };
+        let mut pace = Pace {
+            delay: FAST_PERIOD,
+            idle_rounds: 0,
+            calm_rounds: 0,
+            last_stall: None,
+        };
+        let mut delays = Vec::new();
+        for _ in 0..(CALM_ROUNDS_PER_STEP * 5) {
+            pace.after(awake, start);
+            delays.push(pace.delay);
+        }
+        assert_eq!(delays[0], CALM_PERIOD);
+        assert_eq!(delays[CALM_ROUNDS_PER_STEP as usize], CALM_PERIOD * 2);
+        assert_eq!(*delays.last().unwrap(), MAX_CALM);
+        assert!(
+            delays.windows(2).all(|w| w[0] <= w[1]),
+            "never faster while calm"
+        );
+        pace.after(
+            RoundSummary {
+                stalled: true,
+                ..awake
+            },
+            start,
+        );
+        assert_eq!(pace.delay, SAMPLE_PERIOD);
+        pace.after(awake, start + WATCHFUL_FOR);
+        assert_eq!(pace.delay, CALM_PERIOD, "the calm starts over");
+    }
+
     /// Busy rounds go calm until a stall, then stay watchful for `WATCHFUL_FOR`.
     #[test]
     fn a_stall_makes_the_monitor_watchful_for_a_while() {
@@ -382,6 +448,7 @@ mod tests {
         let mut pace = Pace {
             delay: FAST_PERIOD,
             idle_rounds: 0,
+            calm_rounds: 0,
             last_stall: None,
         };
         pace.after(awake, start);
