@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{each_procs, expect_panic, rt, wait_until};
+use common::{blocked, each_procs, expect_panic, rt, wait_until};
 use goro::stats::WaitOp;
 use goro::sync::{
     broadcast, oneshot, watch, MappedMutexGuard, Mutex, MutexGuard, Notify, OnceCell,
@@ -15,22 +15,10 @@ use goro::sync::{
 };
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::Arc;
-use std::thread;
 use std::time::Duration;
 
 const LIMIT: Duration = Duration::from_secs(30);
 const WHILE: Duration = Duration::from_millis(20);
-
-/// Runs `f` on a plain thread and checks that it is still blocked a while later.
-fn blocked<R: Send + 'static>(f: impl FnOnce() -> R + Send + 'static) -> thread::JoinHandle<R> {
-    let th = thread::spawn(f);
-    thread::sleep(WHILE);
-    assert!(
-        !th.is_finished(),
-        "the blocking call returned while it could not proceed"
-    );
-    th
-}
 
 /// A task of `rt` holding `m` until told (through the sender), then adding 1 to it.
 fn held_until_told(

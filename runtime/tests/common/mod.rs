@@ -103,6 +103,18 @@ pub fn within<R: Send + 'static>(limit: Duration, f: impl FnOnce() -> R + Send +
     }
 }
 
+/// Runs `f` on a plain thread and checks that it is still blocked 20 ms later (a
+/// `blocking_*` call that cannot proceed).
+pub fn blocked<R: Send + 'static>(f: impl FnOnce() -> R + Send + 'static) -> thread::JoinHandle<R> {
+    let th = thread::spawn(f);
+    thread::sleep(Duration::from_millis(20));
+    assert!(
+        !th.is_finished(),
+        "the blocking call returned while it could not proceed"
+    );
+    th
+}
+
 /// Runs `f(n)` for n in [`PROCS`], each under [`within`]`(limit)`.
 pub fn each_procs(limit: Duration, f: impl Fn(usize) + Send + Sync + 'static) {
     let f = Arc::new(f);
