@@ -6,7 +6,10 @@
 
 mod common;
 
-use common::{blocked, each_procs, expect_panic, rt, wait_until};
+use common::{
+    blocked, blocking_calls_panic_inside_the_runtime, each_procs, expect_panic, rt, wait_until,
+    BlockingCall,
+};
 use goro::stats::WaitOp;
 use goro::sync::{
     broadcast, oneshot, watch, MappedMutexGuard, Mutex, MutexGuard, Notify, OnceCell,
@@ -104,9 +107,6 @@ fn blocking_acquire_and_blocking_recv_wait_for_a_task() {
     });
 }
 
-/// A `blocking_*` call, ready to run.
-type BlockingCall = Box<dyn FnOnce() + Send>;
-
 /// Every `blocking_*` call, each on a free lock or a ready channel so that it would
 /// return at once if it did not check where it runs.
 fn every_blocking_call() -> Vec<(&'static str, BlockingCall)> {
@@ -171,25 +171,7 @@ fn every_blocking_call() -> Vec<(&'static str, BlockingCall)> {
 #[test]
 fn blocking_calls_panic_inside_a_task_and_inside_block_on() {
     each_procs(LIMIT, |n| {
-        let rt = rt(n);
-        for (what, call) in every_blocking_call() {
-            let message = rt
-                .block_on(rt.spawn(async move { expect_panic(call) }))
-                .unwrap();
-            assert!(
-                message.starts_with(what) && message.contains("cannot block this thread"),
-                "{what} in a task: {message}"
-            );
-        }
-        for (what, call) in every_blocking_call() {
-            let message = rt.block_on(async move { expect_panic(call) });
-            assert!(message.starts_with(what), "{what} in block_on: {message}");
-        }
-        // Where blocking is allowed, the same calls return (the lock is free, the value
-        // is there).
-        for (_, call) in every_blocking_call() {
-            rt.block_on(rt.spawn_blocking(call)).unwrap();
-        }
+        blocking_calls_panic_inside_the_runtime(&rt(n), every_blocking_call)
     });
 }
 

@@ -115,6 +115,35 @@ pub fn blocked<R: Send + 'static>(f: impl FnOnce() -> R + Send + 'static) -> thr
     th
 }
 
+/// A `blocking_*` call, ready to run.
+pub type BlockingCall = Box<dyn FnOnce() + Send>;
+
+/// Checks that each call `calls()` makes (named as its panic message starts) panics inside
+/// a task of `rt` and inside `block_on`, and returns in `spawn_blocking`: `calls` sets each
+/// on a free lock or a ready channel, so that it would return at once if it did not check
+/// where it runs.
+pub fn blocking_calls_panic_inside_the_runtime(
+    rt: &Runtime,
+    calls: impl Fn() -> Vec<(&'static str, BlockingCall)>,
+) {
+    for (what, call) in calls() {
+        let message = rt
+            .block_on(rt.spawn(async move { expect_panic(call) }))
+            .unwrap();
+        assert!(
+            message.starts_with(what) && message.contains("cannot block this thread"),
+            "{what} in a task: {message}"
+        );
+    }
+    for (what, call) in calls() {
+        let message = rt.block_on(async move { expect_panic(call) });
+        assert!(message.starts_with(what), "{what} in block_on: {message}");
+    }
+    for (_, call) in calls() {
+        rt.block_on(rt.spawn_blocking(call)).unwrap();
+    }
+}
+
 /// Runs `f(n)` for n in [`PROCS`], each under [`within`]`(limit)`.
 pub fn each_procs(limit: Duration, f: impl Fn(usize) + Send + Sync + 'static) {
     let f = Arc::new(f);
