@@ -238,3 +238,23 @@ fn owned_permits_give_goro_senders_back() {
         });
     });
 }
+
+#[test]
+fn every_end_is_debug_for_any_message() {
+    struct Opaque; // not Debug
+    let (tx, rx) = mpsc::channel::<Opaque>(1);
+    let (utx, urx) = mpsc::unbounded_channel::<Opaque>();
+    let permit = tx.clone().try_reserve_owned().unwrap();
+    let ends = [
+        ("Sender", format!("{tx:?}")),
+        ("Receiver", format!("{rx:?}")),
+        ("WeakSender", format!("{:?}", tx.downgrade())),
+        ("OwnedPermit", format!("{permit:?}")),
+        ("UnboundedSender", format!("{utx:?}")),
+        ("UnboundedReceiver", format!("{urx:?}")),
+        ("WeakUnboundedSender", format!("{:?}", utx.downgrade())),
+    ];
+    for (name, end) in ends {
+        assert!(end.starts_with(name), "{name}: {end}");
+    }
+}

@@ -31,6 +31,27 @@ use std::time::Duration;
 
 pub use tokio::sync::mpsc::{error, Permit, PermitIterator};
 
+/// `Debug` for each wrapper `$name<T>`, as tokio's (for any `T`, not only `T: Debug`).
+macro_rules! debug_as_tokio {
+    ($($name:ident),*) => {$(
+        impl<T> std::fmt::Debug for $name<T> {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                self.inner.fmt(f)
+            }
+        }
+    )*};
+}
+
+debug_as_tokio!(
+    Sender,
+    Receiver,
+    WeakSender,
+    OwnedPermit,
+    UnboundedSender,
+    UnboundedReceiver,
+    WeakUnboundedSender
+);
+
 /// `downgrade`, `strong_count` and `weak_count` of a sender whose weak kind is `$weak`.
 macro_rules! sender_counts {
     ($weak:ident) => {
@@ -107,7 +128,6 @@ pub fn unbounded_channel<T>() -> (UnboundedSender<T>, UnboundedReceiver<T>) {
 }
 
 /// Sends into a bounded channel; clone it for more producers.
-#[derive(Debug)]
 pub struct Sender<T> {
     inner: tokio::sync::mpsc::Sender<T>,
 }
@@ -315,7 +335,6 @@ impl<T> Sender<T> {
 /// drop(tx);
 /// assert!(weak.upgrade().is_none());
 /// ```
-#[derive(Debug)]
 pub struct WeakSender<T> {
     inner: tokio::sync::mpsc::WeakSender<T>,
 }
@@ -323,7 +342,6 @@ pub struct WeakSender<T> {
 weak_sender!(WeakSender, Sender);
 
 /// A [`Sender`] with room for one message reserved ([`Sender::reserve_owned`]).
-#[derive(Debug)]
 pub struct OwnedPermit<T> {
     inner: tokio::sync::mpsc::OwnedPermit<T>,
 }
@@ -374,7 +392,6 @@ impl<T> OwnedPermit<T> {
 }
 
 /// Receives from a bounded channel.
-#[derive(Debug)]
 pub struct Receiver<T> {
     inner: tokio::sync::mpsc::Receiver<T>,
 }
@@ -544,7 +561,6 @@ impl<T> Receiver<T> {
 }
 
 /// Sends into an unbounded channel; clone it for more producers.
-#[derive(Debug)]
 pub struct UnboundedSender<T> {
     inner: tokio::sync::mpsc::UnboundedSender<T>,
 }
@@ -591,7 +607,6 @@ impl<T> UnboundedSender<T> {
 /// drop(tx);
 /// assert!(weak.upgrade().is_none());
 /// ```
-#[derive(Debug)]
 pub struct WeakUnboundedSender<T> {
     inner: tokio::sync::mpsc::WeakUnboundedSender<T>,
 }
@@ -599,7 +614,6 @@ pub struct WeakUnboundedSender<T> {
 weak_sender!(WeakUnboundedSender, UnboundedSender);
 
 /// Receives from an unbounded channel.
-#[derive(Debug)]
 pub struct UnboundedReceiver<T> {
     inner: tokio::sync::mpsc::UnboundedReceiver<T>,
 }
