@@ -149,6 +149,10 @@ fn send_timeout_waits_as_send_and_gives_the_value_back() {
             let closed = tx.send_timeout(4, Duration::from_secs(60)).await;
             assert_eq!(closed, Err(SendTimeoutError::Closed(4)));
         });
+        // Made outside the runtime, polled inside it (as tokio's `async fn`).
+        let (tx, _rx) = mpsc::channel(1);
+        let made_outside = tx.send_timeout(5, Duration::from_millis(1));
+        assert_eq!(rt.block_on(made_outside), Ok(()));
     });
 }
 

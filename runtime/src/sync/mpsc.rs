@@ -169,7 +169,8 @@ impl<T> Sender<T> {
     /// ran out, in `Closed` if the receiver is gone. Timed by goro's timers.
     ///
     /// # Panics
-    /// Outside a goro runtime (as [`goro::time::timeout`](crate::time::timeout)).
+    /// When polled outside a goro runtime (as tokio's panics outside a runtime with a
+    /// timer); it may be made anywhere.
     ///
     /// ```
     /// use goro::sync::mpsc::{self, error::SendTimeoutError};
@@ -188,9 +189,9 @@ impl<T> Sender<T> {
         value: T,
         timeout: Duration,
     ) -> impl Future<Output = Result<(), error::SendTimeoutError<T>>> + '_ {
-        let room = crate::time::timeout(timeout, leaf(WaitOp::MpscSend, self.inner.reserve()));
+        let room = leaf(WaitOp::MpscSend, self.inner.reserve());
         async move {
-            match room.await {
+            match crate::time::timeout(timeout, room).await {
                 Ok(Ok(permit)) => {
                     permit.send(value);
                     Ok(())
