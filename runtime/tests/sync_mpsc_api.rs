@@ -6,28 +6,14 @@
 
 mod common;
 
-use common::{blocked, blocking_calls_panic_inside_the_runtime, each_procs, rt, BlockingCall};
+use common::{
+    blocked, blocking_calls_panic_inside_the_runtime, each_procs, rt, wait_for_op, BlockingCall,
+};
 use goro::stats::WaitOp;
 use goro::sync::mpsc::{self, error::SendTimeoutError};
 use std::time::Duration;
 
 const LIMIT: Duration = Duration::from_secs(30);
-
-/// Sleeps until `n` tasks wait on `op`.
-async fn wait_for_op(op: WaitOp, n: usize) {
-    loop {
-        let waiting: usize = goro::stats::tasks()
-            .groups
-            .iter()
-            .filter(|g| g.wait_op == Some(op))
-            .map(|g| g.tasks.len())
-            .sum();
-        if waiting >= n {
-            return;
-        }
-        goro::time::sleep(Duration::from_millis(1)).await;
-    }
-}
 
 #[test]
 fn blocking_send_and_recv_wait_for_a_task() {

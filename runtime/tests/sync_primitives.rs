@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{each_procs, rt};
+use common::{each_procs, rt, wait_for_op, wait_for_waits};
 use goro::stats::WaitOp;
 use goro::sync::{
     broadcast, mpsc, oneshot, watch, AcquireError, Barrier, Mutex, Notify, RwLock, Semaphore,
@@ -342,27 +342,6 @@ fn notify_stores_one_permit_and_wakes_all_waiters() {
             enabled.await; // enabled before notify_waiters: woken by it
         });
     });
-}
-
-/// Sleeps until `n` tasks wait on `op`.
-async fn wait_for_op(op: WaitOp, n: usize) {
-    wait_for_waits(|o| o == op, n).await;
-}
-
-/// Sleeps until `n` tasks are suspended on a goro wait that `which` accepts.
-async fn wait_for_waits(which: impl Fn(WaitOp) -> bool, n: usize) {
-    loop {
-        let waiting: usize = goro::stats::tasks()
-            .groups
-            .iter()
-            .filter(|g| g.wait_op.is_some_and(&which))
-            .map(|g| g.tasks.len())
-            .sum();
-        if waiting >= n {
-            return;
-        }
-        goro::time::sleep(Duration::from_millis(1)).await;
-    }
 }
 
 #[test]

@@ -327,3 +327,24 @@ pub fn in_one_of(attempts: usize, mut attempt: impl FnMut() -> Result<(), String
     }
     panic!("failed {attempts} of {attempts} attempts: {failures:#?}");
 }
+
+/// Sleeps until `n` tasks wait on `op`.
+pub async fn wait_for_op(op: goro::stats::WaitOp, n: usize) {
+    wait_for_waits(|o| o == op, n).await;
+}
+
+/// Sleeps until `n` tasks are suspended on a goro wait that `which` accepts.
+pub async fn wait_for_waits(which: impl Fn(goro::stats::WaitOp) -> bool, n: usize) {
+    loop {
+        let waiting: usize = goro::stats::tasks()
+            .groups
+            .iter()
+            .filter(|g| g.wait_op.is_some_and(&which))
+            .map(|g| g.tasks.len())
+            .sum();
+        if waiting >= n {
+            return;
+        }
+        goro::time::sleep(Duration::from_millis(1)).await;
+    }
+}
