@@ -16,7 +16,9 @@ const LIMIT: Duration = Duration::from_secs(20);
 fn sleep_never_wakes_early_and_not_much_late() {
     each_procs(LIMIT, |n| {
         rt(n).block_on(async {
-            for ms in [1u64, 5, 20, 50] {
+            // 200 ms is past the coarse clock's horizon (`time/clock.rs`): the timer check
+            // skips the real clock until the coarse clock comes within it.
+            for ms in [1u64, 5, 20, 50, 200] {
                 let want = Duration::from_millis(ms);
                 let start = Instant::now();
                 goro::spawn(async move { sleep(want).await }).await.unwrap();
@@ -58,6 +60,41 @@ fn sleep_under_load_is_not_much_late() {
             assert!(
                 took < want + Duration::from_millis(100),
                 "under load: {took:?}"
+            );
+        })
+    });
+}
+
+/// A timer further ahead than the coarse clock's horizon (`time/clock.rs`) on processors
+/// that never park: only the monitor moves the coarse clock, and the timer must still fire
+/// on time (it would never fire if the check trusted a coarse clock nobody refreshed).
+#[test]
+fn a_far_timer_fires_on_time_while_every_processor_stays_busy() {
+    each_procs(LIMIT, |n| {
+        rt(n).block_on(async {
+            let stop = Arc::new(AtomicBool::new(false));
+            let spinners: Vec<_> = (0..2 * n)
+                .map(|_| {
+                    let stop = stop.clone();
+                    goro::spawn(async move {
+                        while !stop.load(Relaxed) {
+                            goro::task::yield_now().await;
+                        }
+                    })
+                })
+                .collect();
+            let want = Duration::from_millis(300);
+            let start = Instant::now();
+            goro::spawn(async move { sleep(want).await }).await.unwrap();
+            let took = start.elapsed();
+            stop.store(true, Relaxed);
+            for s in spinners {
+                s.await.unwrap();
+            }
+            assert!(took >= want, "woke early: {took:?}");
+            assert!(
+                took < want + Duration::from_millis(100),
+                "busy processors fired a far timer late: {took:?}"
             );
         })
     });

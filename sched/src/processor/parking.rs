@@ -5,7 +5,7 @@
 use super::Processor;
 use crate::park::ParkedIn;
 use crate::sleeper::SleepEnd;
-use crate::time::clock_now;
+use crate::time::clock;
 use goro_netpoll::WatchGuard;
 use std::time::{Duration, Instant};
 
@@ -23,7 +23,12 @@ pub(super) enum Unparked {
 impl Processor {
     /// Parks until woken (by new work, shutdown, an I/O event, or its earliest timer).
     pub(crate) fn park(&self) {
-        let timeout = self.proc_shared().timers.park_timeout(clock_now());
+        // Published: a due timer found here fires on the next turn, which judges by the
+        // coarse clock (`clock::now_if_due`).
+        let timeout = self
+            .proc_shared()
+            .timers
+            .park_timeout(clock::refresh_coarse());
         if timeout == Some(Duration::ZERO) {
             // A timer is due: fire it on the next turn instead of parking.
             return;
@@ -134,6 +139,9 @@ impl Processor {
     /// eventfd write, and a wasted wait on the next park) and `notify_work` would have taken
     /// this processor, or another one, off the sleepers for work this one runs anyway.
     pub(super) fn leave_parked(&self) -> Unparked {
+        // The park may have lasted long, and the monitor may have dozed through it: the
+        // timers due now must not be judged by a reading from before it.
+        clock::refresh_coarse();
         self.shared().monitor.processor_woke();
         if self.shared().idle.transition_from_parked(self.index) {
             Unparked::ToSearch

@@ -2,18 +2,16 @@
 //! when it searches for work (their owners are busy or stuck in a poll).
 
 use super::Processor;
-use crate::time::clock_now;
+use crate::time::{clock, clock_now};
 
 impl Processor {
-    /// Fires this processor's due timers. Costs one relaxed load when no timer is armed.
+    /// Fires this processor's due timers. Costs two relaxed loads (the earliest deadline
+    /// and the coarse clock) unless the earliest timer is within
+    /// [`clock::COARSE_HORIZON`] of the coarse clock; only then is the real clock read.
     #[inline]
     pub(crate) fn fire_timers(&self) {
         let timers = &self.proc_shared().timers;
-        if timers.next_deadline() == crate::time::queue::NO_DEADLINE {
-            return;
-        }
-        let now = clock_now();
-        if timers.next_deadline() <= now {
+        if let Some(now) = clock::now_if_due(timers.next_deadline()) {
             timers.fire_due(now);
         }
     }

@@ -10,7 +10,10 @@
 //!
 //! Resolution: deadlines are kept in nanoseconds; a parked processor wakes at the next
 //! millisecond boundary after its deadline (epoll's resolution), a busy one on its next turn.
-//! A timer never fires before its deadline.
+//! A timer never fires before its deadline. Whether a deadline has passed is asked of the
+//! coarse clock first (`clock::now_if_due`): the real clock is read only for deadlines
+//! within 50 ms of it, so neither a processor's turn nor a `Sleep`'s first poll reads the
+//! clock while its timers are far off (hyper's 30 s header-read timeout).
 
 pub(crate) mod clock;
 mod entry;
@@ -118,8 +121,8 @@ impl Sleep {
         }
     }
 
-    fn arm(&mut self, cx: &Context<'_>) {
-        let deadline = clock::to_nanos(self.deadline);
+    /// Arms the timer for `deadline`, `self.deadline` in clock nanoseconds.
+    fn arm(&mut self, deadline: u64, cx: &Context<'_>) {
         let (entry, processor) = arm_on_some_processor(&self.shared, deadline, cx.waker());
         self.armed = Some(Armed { entry, processor });
     }
@@ -161,10 +164,13 @@ impl Future for Sleep {
                 armed.entry.set_waker(cx.waker());
                 armed.entry.is_fired()
             }
-            None if Instant::now() >= self.deadline => true,
             None => {
-                self.arm(cx);
-                false
+                let deadline = clock::to_nanos(self.deadline);
+                let passed = clock::now_if_due(deadline).is_some();
+                if !passed {
+                    self.arm(deadline, cx);
+                }
+                passed
             }
         };
         if fired {

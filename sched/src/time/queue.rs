@@ -7,7 +7,8 @@
 //! (idle processors steal due timers, and the monitor fires timers of a stuck processor).
 //!
 //! `next` mirrors the earliest deadline in an atomic so the owner's check on every turn is
-//! one relaxed load when nothing is due, and no clock read at all when the queue is empty.
+//! a relaxed load, compared with the coarse clock: no clock read at all when the queue is
+//! empty or its earliest timer is far off (`clock::now_if_due`).
 //!
 //! Cancelled entries are not searched for: they stay in the heap and are skipped when they
 //! come out. To bound memory the heap is compacted when more than half of it is cancelled,
