@@ -398,3 +398,28 @@ fn hyper_over_unix_streams() {
         });
     });
 }
+
+/// A task waiting on a hyper timer sleep names the line that made the `GoroTimer` (the
+/// user's, as a header-read timeout would), not goro's adapter.
+#[test]
+fn a_hyper_timer_sleep_names_the_timer_line() {
+    use hyper::rt::Timer;
+    each_procs(LIMIT, |n| {
+        rt(n).block_on(async {
+            let timer_line = line!() + 1;
+            let timer = GoroTimer::new();
+            let sleeper = goro::spawn(async move {
+                timer.sleep(Duration::from_secs(60)).await;
+            });
+            common::wait_for_op(goro::stats::WaitOp::Sleep, 1).await;
+            let at = goro::stats::tasks()
+                .groups
+                .iter()
+                .find(|g| g.wait_op == Some(goro::stats::WaitOp::Sleep))
+                .and_then(|g| g.suspended_at)
+                .expect("the sleeping task has a suspension point");
+            assert_eq!((at.file(), at.line()), (file!(), timer_line));
+            sleeper.abort();
+        });
+    });
+}

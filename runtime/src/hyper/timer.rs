@@ -1,7 +1,5 @@
 //! [`GoroTimer`]: hyper's `rt::Timer`, on goro's timers.
 
-use crate::stats::WaitOp;
-use goro_sched::task::note_suspension;
 use std::future::Future;
 use std::panic::Location;
 use std::pin::Pin;
@@ -40,21 +38,16 @@ impl GoroTimer {
     }
 }
 
-/// A goro sleep as hyper's `rt::Sleep`.
+/// A goro sleep as hyper's `rt::Sleep` (its suspension point is the timer's line).
 struct GoroSleep {
     sleep: crate::time::Sleep,
-    at: &'static Location<'static>,
 }
 
 impl Future for GoroSleep {
     type Output = ();
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let poll = Pin::new(&mut self.sleep).poll(cx);
-        if poll.is_pending() {
-            note_suspension(WaitOp::Sleep, self.at);
-        }
-        poll
+        Pin::new(&mut self.sleep).poll(cx)
     }
 }
 
@@ -63,15 +56,13 @@ impl hyper::rt::Sleep for GoroSleep {}
 impl hyper::rt::Timer for GoroTimer {
     fn sleep(&self, duration: Duration) -> Pin<Box<dyn hyper::rt::Sleep>> {
         Box::pin(GoroSleep {
-            sleep: crate::time::sleep(duration),
-            at: self.at,
+            sleep: crate::time::sleep(duration).reported_at(self.at),
         })
     }
 
     fn sleep_until(&self, deadline: Instant) -> Pin<Box<dyn hyper::rt::Sleep>> {
         Box::pin(GoroSleep {
-            sleep: crate::time::sleep_until(deadline),
-            at: self.at,
+            sleep: crate::time::sleep_until(deadline).reported_at(self.at),
         })
     }
 

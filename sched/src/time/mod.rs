@@ -107,6 +107,15 @@ impl Sleep {
         self.armed.as_ref().is_some_and(|a| a.entry.is_fired()) || Instant::now() >= self.deadline
     }
 
+    /// This sleep with `at` as its suspension point instead of its maker's line: for
+    /// adapters that make sleeps on behalf of user code (goro's hyper timer names the line
+    /// that made the `GoroTimer`).
+    #[doc(hidden)]
+    pub fn reported_at(mut self, at: &'static Location<'static>) -> Sleep {
+        self.at = at;
+        self
+    }
+
     /// Moves the deadline; the sleep is pending again until then.
     pub fn reset(&mut self, deadline: Instant) {
         self.cancel();
