@@ -206,6 +206,39 @@ fn handle_and_free_functions_agree() {
     });
 }
 
+/// A snapshot's live count and its spawned and completed counts are read together: while
+/// tasks come and go on every processor, live is always spawned minus completed.
+#[test]
+fn a_snapshot_counts_live_spawned_and_completed_tasks_consistently() {
+    common::each_procs(LIMIT, |n| {
+        let rt = common::rt(n);
+        let handle = rt.handle().clone();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let churn = {
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                rt.block_on(async move {
+                    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        let batch: Vec<_> = (0..16)
+                            .map(|_| goro::spawn(async { goro::task::yield_now().await }))
+                            .collect();
+                        for task in batch {
+                            task.await.unwrap();
+                        }
+                    }
+                });
+                rt
+            })
+        };
+        for _ in 0..3000 {
+            let tasks = handle.stats().tasks;
+            assert_eq!(tasks.live, tasks.spawned - tasks.completed, "{tasks:?}");
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        drop(churn.join().unwrap());
+    });
+}
+
 #[test]
 fn leak_report_names_an_orphan_and_where_it_was_spawned() {
     common::within(LIMIT, || {

@@ -184,12 +184,17 @@ impl Registry {
         f(self.shard(task).lock().spawn_of(task))
     }
 
-    /// Per-site counts summed over shards (sites compared by value).
-    pub(crate) fn site_counts(&self) -> Vec<SiteCount> {
+    /// Per-site counts summed over shards (sites compared by value), and the live tasks
+    /// counted in the same pass: each shard's length and site counts are read under one
+    /// lock, so the live count is exactly the tasks spawned and not completed (or dropped
+    /// at shutdown) as of the pass, never off by a task that completed in between.
+    pub(crate) fn site_counts(&self) -> (Vec<SiteCount>, usize) {
         let mut merged: Vec<SiteCount> = Vec::new();
         let mut index: std::collections::HashMap<Site, usize> = Default::default();
+        let mut live = 0;
         for shard in self.shards.iter() {
             let shard = shard.lock();
+            live += shard.len;
             for count in shard.sites.counts() {
                 match index.get(count.site) {
                     Some(&i) => {
@@ -203,7 +208,7 @@ impl Registry {
                 }
             }
         }
-        merged
+        (merged, live)
     }
 
     /// The sampled lifetimes queued since the last call.

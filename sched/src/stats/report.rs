@@ -70,7 +70,7 @@ pub(crate) fn snapshot(shared: &Shared) -> Snapshot {
         })
         .collect();
     let (_, orphaned, reclaimed) = shared.stats.orphans();
-    let sites = site_stats(shared);
+    let (sites, live) = site_stats(shared);
     let spawned = sites.iter().map(|s| s.spawned).sum();
     let completed = sites.iter().map(|s| s.completed).sum();
     Snapshot {
@@ -84,7 +84,7 @@ pub(crate) fn snapshot(shared: &Shared) -> Snapshot {
         procs,
         totals,
         tasks: TaskCounts {
-            live: shared.registry.len() as u64,
+            live: live as u64,
             spawned,
             completed,
             orphaned,
@@ -117,9 +117,9 @@ fn histograms(shared: &Shared) -> Histograms {
     }
 }
 
-/// Per spawn site, most live tasks first.
-fn site_stats(shared: &Shared) -> Vec<SiteStats> {
-    let counts = shared.registry.site_counts();
+/// Per spawn site, most live tasks first; and the live tasks, counted in the same pass.
+fn site_stats(shared: &Shared) -> (Vec<SiteStats>, usize) {
+    let (counts, live) = shared.registry.site_counts();
     let cycle = shared.stats.cycle.lock();
     let mut sites: Vec<SiteStats> = counts
         .into_iter()
@@ -136,7 +136,7 @@ fn site_stats(shared: &Shared) -> Vec<SiteStats> {
         })
         .collect();
     sites.sort_by(|a, b| b.live.cmp(&a.live).then(b.spawned.cmp(&a.spawned)));
-    sites
+    (sites, live)
 }
 
 /// The stats cycles so far.
