@@ -1,14 +1,15 @@
 //! `goro::sync::SetOnce`, at 1 and 2 processors: tokio's API (set once, the value back in
 //! the error, `into_inner`, the trait impls, statics), every waiter woken by the one `set`
 //! (from a task or a plain thread, and racing the waits' registration), a wait on a set
-//! cell that returns at once, the value dropped exactly once; then what goro adds: the wait
-//! takes the cooperative budget and a task stuck in it is reported as waiting in
-//! `SetOnce::wait` at its caller's line.
+//! cell that returns at once, the value dropped exactly once; then what goro adds: a task
+//! stuck in the wait is reported as waiting in `SetOnce::wait` at its caller's line (that
+//! the wait takes the cooperative budget is tested with the other waits', in
+//! `sync_primitives.rs`).
 
 mod common;
 
-use common::{counter, each_procs, poll_once, rt, wait_for_op, wait_until, DropGuard};
-use goro::stats::{LeakReport, WaitOp};
+use common::{counter, each_procs, poll_once, rt, wait_for_op, wait_for_suspect, DropGuard};
+use goro::stats::WaitOp;
 use goro::sync::{SetOnce, SetOnceError};
 use std::sync::atomic::Ordering::SeqCst;
 use std::sync::Arc;
@@ -64,9 +65,14 @@ fn constructors_and_trait_impls_are_tokios() {
 fn the_value_is_dropped_exactly_once() {
     let drops = counter();
     let cell = SetOnce::new();
-    cell.set(DropGuard(drops.clone())).unwrap_or_else(|_| panic!());
+    cell.set(DropGuard(drops.clone()))
+        .unwrap_or_else(|_| panic!());
     let refused = cell.set(DropGuard(drops.clone())).unwrap_err();
-    assert_eq!(drops.load(SeqCst), 0, "a refused value comes back undropped");
+    assert_eq!(
+        drops.load(SeqCst),
+        0,
+        "a refused value comes back undropped"
+    );
     drop(refused);
     assert_eq!(drops.load(SeqCst), 1);
     drop(cell);
@@ -167,26 +173,6 @@ fn a_wait_on_a_set_cell_is_ready_at_once() {
 }
 
 #[test]
-fn waits_take_the_cooperative_budget() {
-    each_procs(LIMIT, |n| {
-        let rt = rt(n);
-        let before = rt.handle().stats().totals.budget_yields;
-        let task = rt.spawn(async {
-            let cell = SetOnce::from(1u64);
-            let mut sum = 0;
-            for _ in 0..1280 {
-                sum += *cell.wait().await;
-            }
-            sum
-        });
-        assert_eq!(rt.block_on(task).unwrap(), 1280);
-        let yields = rt.handle().stats().totals.budget_yields - before;
-        // 1280 ready waits in one task: one budget yield per 128.
-        assert!((9..=11).contains(&yields), "{yields} budget yields");
-    });
-}
-
-#[test]
 fn a_task_stuck_in_wait_is_reported_at_its_line() {
     each_procs(LIMIT, |n| {
         let rt = goro::Runtime::builder()
@@ -198,14 +184,7 @@ fn a_task_stuck_in_wait_is_reported_at_its_line() {
         let never = Arc::new(SetOnce::<u8>::new());
         let c = never.clone();
         let (stuck, line) = (rt.spawn(async move { *c.wait().await }), line!());
-        let mut report = LeakReport::default();
-        wait_until(Duration::from_secs(10), "a suspect in SetOnce::wait", || {
-            report = rt.handle().leak_report();
-            report
-                .suspected
-                .iter()
-                .any(|s| s.wait_op == Some(WaitOp::SetOnceWait))
-        });
+        let report = wait_for_suspect(rt.handle(), WaitOp::SetOnceWait, Duration::from_secs(10));
         let suspect = report
             .suspected
             .iter()
@@ -213,7 +192,10 @@ fn a_task_stuck_in_wait_is_reported_at_its_line() {
             .unwrap();
         let at = suspect.suspended_at.expect("a suspension point");
         assert_eq!((at.file(), at.line()), (file!(), line), "{report}");
-        assert_eq!(report.orphaned_total, 0, "the waiter keeps its waker:\n{report}");
+        assert_eq!(
+            report.orphaned_total, 0,
+            "the waiter keeps its waker:\n{report}"
+        );
         let text = report.to_string();
         assert!(text.contains("[SetOnce::wait, "), "{text}");
         assert!(text.contains(&format!("] at {}:{line}", file!())), "{text}");

@@ -45,6 +45,11 @@ pub struct SetOnce<T> {
 
 impl<T> SetOnce<T> {
     /// An empty cell.
+    ///
+    /// ```
+    /// let cell = goro::sync::SetOnce::<u8>::new();
+    /// assert_eq!(cell.get(), None);
+    /// ```
     pub fn new() -> SetOnce<T> {
         SetOnce {
             inner: tokio::sync::SetOnce::new(),
@@ -97,6 +102,13 @@ impl<T> SetOnce<T> {
     }
 
     /// Whether the cell holds its value.
+    ///
+    /// ```
+    /// let cell = goro::sync::SetOnce::new();
+    /// assert!(!cell.initialized());
+    /// cell.set(()).unwrap();
+    /// assert!(cell.initialized());
+    /// ```
     pub fn initialized(&self) -> bool {
         self.inner.initialized()
     }
