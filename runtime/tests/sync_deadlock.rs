@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{each_procs, rt_with_orphans, wait_until};
+use common::{each_procs, rt_with_orphans, wait_for_suspect, wait_until};
 use goro::stats::{Deadlock, LeakReport, Primitive, TaskState, WaitOp};
 use goro::sync::{
     Barrier, Mutex, MutexGuard, Notify, OwnedMutexGuard, RwLock, RwLockWriteGuard, Semaphore,
@@ -479,18 +479,7 @@ fn a_deadlock_is_an_exact_finding_apart_from_long_waits_and_is_never_cancelled()
         let l = listener.clone();
         let waiting = rt.spawn(async move { l.notified().await });
         first_deadlock(&rt);
-        let mut report = LeakReport::default();
-        wait_until(
-            Duration::from_secs(10),
-            "the long wait is suspected",
-            || {
-                report = rt.handle().leak_report();
-                report
-                    .suspected
-                    .iter()
-                    .any(|s| s.wait_op == Some(WaitOp::NotifyNotified))
-            },
-        );
+        wait_for_suspect(rt.handle(), WaitOp::NotifyNotified, Duration::from_secs(10));
         std::thread::sleep(Duration::from_millis(50));
         let report = rt.handle().leak_report();
         let d = &report.deadlocked[0];

@@ -9,7 +9,7 @@ use common::{each_procs, rt, wait_for_op, wait_for_waits};
 use goro::stats::WaitOp;
 use goro::sync::{
     broadcast, mpsc, oneshot, watch, AcquireError, Barrier, Mutex, Notify, RwLock, Semaphore,
-    TryAcquireError,
+    SetOnce, TryAcquireError,
 };
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::Arc;
@@ -629,11 +629,15 @@ fn waits_take_the_cooperative_budget() {
             for _ in 0..1280 {
                 rx.recv().await.unwrap();
             }
+            let set = SetOnce::from(1);
+            for _ in 0..1280 {
+                assert_eq!(*set.wait().await, 1);
+            }
         });
         rt.block_on(task).unwrap();
         let yields = rt.handle().stats().totals.budget_yields - before;
-        // 2560 ready waits in one task: one budget yield per 128.
-        assert!((19..=21).contains(&yields), "{yields} budget yields");
+        // 3840 ready waits in one task: one budget yield per 128.
+        assert!((29..=31).contains(&yields), "{yields} budget yields");
     });
 }
 

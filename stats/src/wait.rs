@@ -117,6 +117,8 @@ wait_ops! {
     /// `sync::OnceCell::get_or_init` (and `get_or_try_init`) while another task
     /// initializes the cell.
     OnceCellInit = "OnceCell::get_or_init", InProcess;
+    /// `sync::SetOnce::wait` while the cell is not set.
+    SetOnceWait = "SetOnce::wait", InProcess;
 }
 
 impl WaitOp {

@@ -1,6 +1,6 @@
 //! Synchronization for tasks: [`Mutex`], [`RwLock`], [`Semaphore`], [`Notify`],
-//! [`Barrier`], [`OnceCell`], and the channels [`mpsc`], [`oneshot`], [`watch`] and
-//! [`broadcast`].
+//! [`Barrier`], [`OnceCell`], [`SetOnce`], and the channels [`mpsc`], [`oneshot`],
+//! [`watch`] and [`broadcast`].
 //!
 //! The API is tokio's (`tokio::sync`), names, signatures and semantics, owned guards and
 //! permits included: moving over is a change of path. Underneath it *is* tokio's `sync`
@@ -69,7 +69,7 @@
 //! runtime. The thread is not a task: as a holder it counts as unknown.
 //!
 //! Locks made in a `const` (`Mutex::const_new`, ...) make their holder record on first
-//! use. Not yet tokio's: `SetOnce`.
+//! use.
 
 mod acquire;
 mod barrier;
@@ -86,6 +86,7 @@ pub mod oneshot;
 mod owner;
 mod rwlock;
 mod semaphore;
+mod set_once;
 mod track;
 pub mod watch;
 
@@ -119,3 +120,4 @@ pub use rwlock::{
 pub use semaphore::{
     AcquireError, OwnedSemaphorePermit, Semaphore, SemaphorePermit, TryAcquireError,
 };
+pub use set_once::{SetOnce, SetOnceError};

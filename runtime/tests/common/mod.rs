@@ -165,6 +165,21 @@ pub fn wait_until(limit: Duration, what: &str, mut cond: impl FnMut() -> bool) {
     }
 }
 
+/// Waits (sleeping) until `h`'s leak report suspects tasks waiting on `op`; returns that
+/// report. Panics after `limit`.
+pub fn wait_for_suspect(
+    h: &goro::Handle,
+    op: goro::stats::WaitOp,
+    limit: Duration,
+) -> goro::stats::LeakReport {
+    let mut report = goro::stats::LeakReport::default();
+    wait_until(limit, &format!("a task suspected in {op}"), || {
+        report = h.leak_report();
+        report.suspected.iter().any(|s| s.wait_op == Some(op))
+    });
+    report
+}
+
 /// Counts its drops into a shared counter.
 pub struct DropGuard(pub Arc<AtomicUsize>);
 
