@@ -2,7 +2,7 @@
 //! when it searches for work (their owners are busy or stuck in a poll).
 
 use super::Processor;
-use crate::time::{clock, clock_now};
+use crate::time::clock;
 
 impl Processor {
     /// Fires this processor's due timers. Costs two relaxed loads (the earliest deadline
@@ -17,17 +17,15 @@ impl Processor {
     }
 
     /// Fires other processors' overdue timers (their owners are busy or stuck). The woken
-    /// tasks land here. Returns how many fired.
+    /// tasks land here. Returns how many fired. Like [`Processor::fire_timers`], reads the
+    /// clock only for a processor whose earliest timer is near.
     pub(super) fn steal_timers(&self) -> usize {
-        let mut now = None;
         let mut fired = 0;
         for (i, p) in self.shared().procs.iter().enumerate() {
-            let next = p.timers.next_deadline();
-            if i == self.index || next == crate::time::queue::NO_DEADLINE {
+            if i == self.index {
                 continue;
             }
-            let now = *now.get_or_insert_with(clock_now);
-            if next <= now {
+            if let Some(now) = clock::now_if_due(p.timers.next_deadline()) {
                 fired += p.timers.try_fire_due(now);
             }
         }
