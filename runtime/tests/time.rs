@@ -33,29 +33,36 @@ fn sleep_never_wakes_early_and_not_much_late() {
     });
 }
 
+/// How long a spawned `sleep(want)` takes while `spinners` tasks yield in a loop (so the
+/// processors stay busy and never park).
+async fn sleep_beside_spinners(spinners: usize, want: Duration) -> Duration {
+    let stop = Arc::new(AtomicBool::new(false));
+    let spinners: Vec<_> = (0..spinners)
+        .map(|_| {
+            let stop = stop.clone();
+            goro::spawn(async move {
+                while !stop.load(Relaxed) {
+                    goro::task::yield_now().await;
+                }
+            })
+        })
+        .collect();
+    let start = Instant::now();
+    goro::spawn(async move { sleep(want).await }).await.unwrap();
+    let took = start.elapsed();
+    stop.store(true, Relaxed);
+    for s in spinners {
+        s.await.unwrap();
+    }
+    took
+}
+
 #[test]
 fn sleep_under_load_is_not_much_late() {
     each_procs(LIMIT, |n| {
         rt(n).block_on(async {
-            let stop = Arc::new(AtomicBool::new(false));
-            let spinners: Vec<_> = (0..8)
-                .map(|_| {
-                    let stop = stop.clone();
-                    goro::spawn(async move {
-                        while !stop.load(Relaxed) {
-                            goro::task::yield_now().await;
-                        }
-                    })
-                })
-                .collect();
             let want = Duration::from_millis(20);
-            let start = Instant::now();
-            goro::spawn(async move { sleep(want).await }).await.unwrap();
-            let took = start.elapsed();
-            stop.store(true, Relaxed);
-            for s in spinners {
-                s.await.unwrap();
-            }
+            let took = sleep_beside_spinners(8, want).await;
             assert!(took >= want, "woke early: {took:?}");
             assert!(
                 took < want + Duration::from_millis(100),
@@ -72,25 +79,8 @@ fn sleep_under_load_is_not_much_late() {
 fn a_far_timer_fires_on_time_while_every_processor_stays_busy() {
     each_procs(LIMIT, |n| {
         rt(n).block_on(async {
-            let stop = Arc::new(AtomicBool::new(false));
-            let spinners: Vec<_> = (0..2 * n)
-                .map(|_| {
-                    let stop = stop.clone();
-                    goro::spawn(async move {
-                        while !stop.load(Relaxed) {
-                            goro::task::yield_now().await;
-                        }
-                    })
-                })
-                .collect();
             let want = Duration::from_millis(300);
-            let start = Instant::now();
-            goro::spawn(async move { sleep(want).await }).await.unwrap();
-            let took = start.elapsed();
-            stop.store(true, Relaxed);
-            for s in spinners {
-                s.await.unwrap();
-            }
+            let took = sleep_beside_spinners(2 * n, want).await;
             assert!(took >= want, "woke early: {took:?}");
             assert!(
                 took < want + Duration::from_millis(100),
