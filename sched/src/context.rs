@@ -263,6 +263,16 @@ pub(crate) fn set_suspension(suspension: Option<Suspension>) {
     POLL.with(|poll| poll.suspension.set(suspension));
 }
 
+/// Notes `suspension` unless a suspension was noted earlier in this poll.
+#[inline]
+pub(crate) fn set_suspension_if_none(suspension: Suspension) {
+    POLL.with(|poll| {
+        if poll.suspension.get().is_none() {
+            poll.suspension.set(Some(suspension));
+        }
+    });
+}
+
 /// The suspension point noted during the poll that just ended, if any.
 #[inline]
 pub(crate) fn take_suspension() -> Option<Suspension> {

@@ -111,6 +111,48 @@ fn awaiting_a_join_handle_suspends_at_the_await() {
     assert_eq!(group.suspended_at.unwrap().line(), await_line);
 }
 
+/// `traced_fallback` names a wait only when no goro future in the poll named one: a task
+/// asleep inside it shows the sleep, a task waiting on a foreign channel shows the fallback.
+#[test]
+fn a_fallback_trace_names_only_the_waits_no_goro_future_named() {
+    let rt = scheduler(1, |_| {});
+    let fallback_at = std::panic::Location::caller();
+    let sleep_line = line!() + 3;
+    let _sleeper = rt.handle().spawn(
+        goro_sched::task::traced_fallback(WaitOp::HyperConnection, fallback_at, async {
+            goro_sched::time::sleep(Duration::from_secs(60)).await
+        }),
+        None,
+    );
+    let (tx, rx) = std::sync::mpsc::channel::<std::task::Waker>();
+    let _foreign = rt.handle().spawn(
+        goro_sched::task::traced_fallback(
+            WaitOp::HyperConnection,
+            fallback_at,
+            poll_fn(move |cx| {
+                let _ = tx.send(cx.waker().clone());
+                Poll::<()>::Pending
+            }),
+        ),
+        None,
+    );
+    let _waker = rx.recv().unwrap();
+    eventually("both tasks to be idle with a suspension point", || {
+        let dump = rt.handle().task_dump();
+        dump.groups.len() == 2 && dump.groups.iter().all(|g| g.suspended_at.is_some())
+    });
+    let dump = rt.handle().task_dump();
+    let op_at = |op| {
+        let g = dump.groups.iter().find(|g| g.wait_op == Some(op)).unwrap();
+        g.suspended_at.map(|s| (s.file(), s.line()))
+    };
+    assert_eq!(op_at(WaitOp::Sleep), Some((file!(), sleep_line)));
+    assert_eq!(
+        op_at(WaitOp::HyperConnection),
+        Some((fallback_at.file(), fallback_at.line()))
+    );
+}
+
 #[test]
 fn stats_cycles_run_every_interval_and_record_pauses() {
     let rt = scheduler(1, |c| c.stats_interval = Duration::from_millis(10));

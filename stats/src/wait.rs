@@ -119,6 +119,11 @@ wait_ops! {
     OnceCellInit = "OnceCell::get_or_init", InProcess;
     /// `sync::SetOnce::wait` while the cell is not set.
     SetOnceWait = "SetOnce::wait", InProcess;
+    /// A task `goro::hyper` runs for a connection (the connection itself, an HTTP/2 stream,
+    /// a client connection) that waits on something other than a goro future: the
+    /// service's response body, a request handed to a pooled client connection, hyper's
+    /// own channels. Closing the connection ends it, so the peer can wake it.
+    HyperConnection = "hyper connection", Socket;
 }
 
 impl WaitOp {

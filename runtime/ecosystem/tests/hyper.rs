@@ -7,7 +7,7 @@ mod common;
 use axum::extract::{Path, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use common::{each_procs, rt};
+use common::{each_procs, rt, watchful_rt};
 use goro::hyper::{serve, Connector, GoroExecutor, GoroIo, GoroTimer};
 use goro::net::{TcpListener, TcpStream};
 use http_body_util::{BodyExt, Full};
@@ -313,12 +313,7 @@ fn header_read_timeout_fires_on_goro_timer() {
 #[test]
 fn idle_keep_alive_connections_are_not_suspected() {
     each_procs(LIMIT, |n| {
-        let rt = goro::Runtime::builder()
-            .processors(n)
-            .stats_interval(Duration::from_millis(10))
-            .leak_threshold(Duration::from_millis(30))
-            .build()
-            .unwrap();
+        let rt = watchful_rt(n);
         rt.block_on(async {
             let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
             let addr = listener.local_addr().unwrap();

@@ -1,6 +1,8 @@
 //! [`GoroExecutor`]: hyper's `rt::Executor`, spawning goro tasks.
 
+use crate::stats::WaitOp;
 use crate::Handle;
+use goro_sched::task::traced_fallback;
 use std::future::Future;
 use std::panic::Location;
 
@@ -9,7 +11,9 @@ use std::panic::Location;
 ///
 /// The tasks carry the spawn site of the `GoroExecutor::new()` call and the name
 /// `hyper task`, so a task dump groups them under the line that set hyper up, not under
-/// goro's code.
+/// goro's code. A task of theirs that waits on no goro future (an HTTP/2 stream on the
+/// service's body, a pooled client connection between requests) is shown waiting on
+/// `hyper connection` at that line (see the [module docs](super)).
 ///
 /// ```
 /// # goro::Runtime::new().unwrap().block_on(async {
@@ -45,6 +49,9 @@ impl GoroExecutor {
         F::Output: Send + 'static,
     {
         let handle = Handle::current();
+        // A wait on anything but a goro future (the service's body, hyper's channels) is
+        // on the connection: see `WaitOp::HyperConnection`.
+        let fut = traced_fallback(WaitOp::HyperConnection, self.at, fut);
         drop(
             handle
                 .as_sched()

@@ -23,7 +23,19 @@
 //! stream tasks that of the executor's `new()` (for `serve`, its call again), and a task
 //! waiting to read a request waits on `TcpStream::read` at the line that made its
 //! `GoroIo` (the `serve` call). An idle keep-alive connection is a socket wait, which the
-//! leak detector never suspects.
+//! leak detector suspects only if such waits keep piling up.
+//!
+//! Some of hyper's tasks wait on no goro future at all: an HTTP/2 stream task waits on the
+//! service's response body (a gRPC server stream on a `tokio::sync::watch` channel, say),
+//! and a pooled client connection waits on hyper's channel for its next request. A task
+//! that waits on no goro future is an *in-process* wait to the leak detector, suspected
+//! once it has waited past the leak threshold, which for these would be every long-lived
+//! stream and every idle pooled connection. So everything `goro::hyper` spawns is marked:
+//! a poll that ends `Pending` with no goro future naming its wait waits on
+//! `hyper connection` (`WaitOp::HyperConnection`, a socket-kind wait: closing the
+//! connection ends it) at the task's spawn site. A goro future the task does wait on
+//! (a read, a `goro::sync::Mutex` in a handler) still names itself, so a deadlock inside a
+//! handler is still found.
 //!
 //! ## Reads without zeroing
 //!

@@ -36,6 +36,18 @@ pub fn rt_with_orphans(n: usize) -> Runtime {
     rt(n).0.take().expect("runtime present")
 }
 
+/// A runtime with `n` processors whose leak detector judges every 10 ms with a 30 ms leak
+/// threshold, for tests that check what it does not suspect: a wait that outlives a few
+/// hundred milliseconds has been through many cycles past the threshold.
+pub fn watchful_rt(n: usize) -> Runtime {
+    Runtime::builder()
+        .processors(n)
+        .stats_interval(Duration::from_millis(10))
+        .leak_threshold(Duration::from_millis(30))
+        .build()
+        .unwrap_or_else(|e| panic!("cannot build a runtime with {n} processors: {e}"))
+}
+
 /// See [`rt`]. Dereferences to the runtime; checks for orphans when dropped or unwrapped.
 pub struct TestRuntime(Option<Runtime>);
 

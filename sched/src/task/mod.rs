@@ -41,4 +41,6 @@ pub(crate) use id::BLOCK_SHIFT;
 pub use join::JoinHandle;
 pub(crate) use raw::{Notified, RawTask};
 pub(crate) use record::TaskRecord;
-pub use suspend::{note_suspension, set_lock_wait_hook, traced, Suspension, Traced};
+pub use suspend::{
+    note_suspension, set_lock_wait_hook, traced, traced_fallback, Suspension, Traced,
+};

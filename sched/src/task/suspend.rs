@@ -70,16 +70,49 @@ pub fn note_suspension(op: WaitOp, at: &'static Location<'static>) {
 /// # drop(fut);
 /// ```
 pub fn traced<F: Future>(op: WaitOp, at: &'static Location<'static>, future: F) -> Traced<F> {
-    Traced { op, at, future }
+    Traced {
+        op,
+        at,
+        future,
+        fallback: false,
+    }
 }
 
-/// The future returned by [`traced`].
+/// Wraps a whole task's future so that when a poll returns `Pending` *without* any goro
+/// leaf having noted a suspension point, the task's suspension point becomes (`op`, `at`);
+/// a leaf's own point, when there is one, stays. For tasks that a library spawns on the
+/// user's behalf and whose waits are known to be of one kind, though not on goro futures
+/// (`goro::hyper` marks hyper's connection tasks this way).
+///
+/// ```
+/// use goro_sched::task::traced_fallback;
+/// use goro_stats::WaitOp;
+///
+/// let fut = traced_fallback(WaitOp::HyperConnection, std::panic::Location::caller(), async { 1 });
+/// # drop(fut);
+/// ```
+pub fn traced_fallback<F: Future>(
+    op: WaitOp,
+    at: &'static Location<'static>,
+    future: F,
+) -> Traced<F> {
+    Traced {
+        op,
+        at,
+        future,
+        fallback: true,
+    }
+}
+
+/// The future returned by [`traced`] and [`traced_fallback`].
 #[derive(Debug)]
 #[must_use = "futures do nothing unless polled"]
 pub struct Traced<F> {
     op: WaitOp,
     at: &'static Location<'static>,
     future: F,
+    /// Made by [`traced_fallback`]: note `op` only if the poll noted nothing else.
+    fallback: bool,
 }
 
 impl<F: Future> Future for Traced<F> {
@@ -92,7 +125,15 @@ impl<F: Future> Future for Traced<F> {
         // SAFETY: see above; `this.future` stays where it is.
         let poll = unsafe { Pin::new_unchecked(&mut this.future) }.poll(cx);
         if poll.is_pending() {
-            note_suspension(this.op, this.at);
+            let suspension = Suspension {
+                op: this.op,
+                at: this.at,
+            };
+            if this.fallback {
+                context::set_suspension_if_none(suspension);
+            } else {
+                context::set_suspension(Some(suspension));
+            }
         }
         poll
     }
