@@ -146,3 +146,89 @@ fn spawn_returns_an_abort_handle_for_that_task() {
         });
     });
 }
+
+/// `join_next_with_id` pairs each output with the id `spawn`'s handle reported, and
+/// `try_join_next_with_id` does the same without waiting.
+#[test]
+fn outputs_come_with_their_task_ids() {
+    each_procs(LIMIT, |n| {
+        rt(n).block_on(async {
+            let mut set = JoinSet::new();
+            let mut expected: Vec<_> = (0..50u32)
+                .map(|i| (set.spawn(async move { i }).id(), i))
+                .collect();
+            let mut joined = Vec::new();
+            while let Some(res) = set.join_next_with_id().await {
+                joined.push(res.unwrap());
+            }
+            expected.sort();
+            joined.sort();
+            assert_eq!(joined, expected);
+            let id = set.spawn(async { 7 }).id();
+            let got = loop {
+                if let Some(res) = set.try_join_next_with_id() {
+                    break res.unwrap();
+                }
+                goro::task::yield_now().await;
+            };
+            assert_eq!(got, (id, 7));
+        });
+    });
+}
+
+/// `collect` and `extend` spawn every future; `join_all` returns all outputs, in the order
+/// the tasks finished.
+#[test]
+fn collect_extend_and_join_all() {
+    each_procs(LIMIT, |n| {
+        rt(n).block_on(async {
+            let mut set: JoinSet<u64> = [200u64, 0]
+                .into_iter()
+                .map(|ms| async move {
+                    goro::time::sleep(Duration::from_millis(ms)).await;
+                    ms
+                })
+                .collect();
+            set.extend([100u64].map(|ms| async move {
+                goro::time::sleep(Duration::from_millis(ms)).await;
+                ms
+            }));
+            let extend_line = line!() - 4;
+            assert_eq!(set.len(), 3);
+            let dump = goro::Handle::current().tasks();
+            assert!(
+                dump.groups
+                    .iter()
+                    .any(|g| g.spawned_at.file() == file!() && g.spawned_at.line() == extend_line),
+                "extend's tasks are not spawned at its line: {dump}"
+            );
+            assert_eq!(set.join_all().await, [0, 100, 200]);
+        });
+    });
+}
+
+/// `join_all` resumes a task's panic in the caller, and aborts the tasks still running.
+#[test]
+fn join_all_resumes_a_panic_and_aborts_the_rest() {
+    each_procs(LIMIT, |n| {
+        let rt = rt_with_orphans(n);
+        let dropped = counter();
+        let guard = common::DropGuard(dropped.clone());
+        let caught = rt.block_on(async move {
+            let mut set = JoinSet::new();
+            set.spawn(async move {
+                let _guard = guard;
+                goro::time::sleep(Duration::from_secs(3600)).await;
+            });
+            set.spawn(async { std::panic::panic_any("boom") });
+            goro::task::spawn(async move { set.join_all().await })
+                .await
+                .unwrap_err()
+        });
+        assert!(caught.is_panic());
+        assert_eq!(*caught.into_panic().downcast::<&str>().unwrap(), "boom");
+        common::wait_until(LIMIT, "the sleeping task to be aborted", || {
+            dropped.load(Ordering::SeqCst) == 1
+        });
+    });
+}

@@ -17,7 +17,7 @@
 //! (`JoinHandle`). Dropping the set aborts every task still in it (as tokio's does).
 
 use crate::stats::WaitOp;
-use crate::task::{AbortHandle, JoinError, JoinHandle};
+use crate::task::{AbortHandle, Id, JoinError, JoinHandle};
 use crate::Handle;
 use goro_sched::task::traced;
 use std::collections::HashMap;
@@ -184,8 +184,38 @@ impl<T> JoinSet<T> {
         )
     }
 
+    /// Like [`JoinSet::join_next`], with the task's id next to its output (a failed task's
+    /// id is in its [`JoinError`]).
+    ///
+    /// ```
+    /// # goro::Runtime::new().unwrap().block_on(async {
+    /// let mut set = goro::task::JoinSet::new();
+    /// let id = set.spawn(async { 3 }).id();
+    /// assert_eq!(set.join_next_with_id().await.unwrap().unwrap(), (id, 3));
+    /// # })
+    /// ```
+    #[track_caller]
+    pub fn join_next_with_id(
+        &mut self,
+    ) -> impl Future<Output = Option<Result<(Id, T), JoinError>>> + '_ {
+        traced(
+            WaitOp::Join,
+            Location::caller(),
+            poll_fn(move |cx| self.poll_join_next_with_id(cx)),
+        )
+    }
+
     /// Polls for the next completed task: `Ready(None)` if the set is empty.
     pub fn poll_join_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<T, JoinError>>> {
+        self.poll_join_next_with_id(cx)
+            .map(|next| next.map(|res| res.map(|(_, output)| output)))
+    }
+
+    /// Like [`JoinSet::poll_join_next`], with the task's id next to its output.
+    pub fn poll_join_next_with_id(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<(Id, T), JoinError>>> {
         if self.entries.is_empty() {
             return Poll::Ready(None);
         }
@@ -196,9 +226,10 @@ impl<T> JoinSet<T> {
             };
             let mut entry_cx = Context::from_waker(&entry.waker);
             if let Poll::Ready(res) = Pin::new(&mut entry.handle).poll(&mut entry_cx) {
+                let id = entry.handle.id();
                 self.entries.remove(&key);
                 self.ready.lock().keys.append(&mut keys);
-                return Poll::Ready(Some(res));
+                return Poll::Ready(Some(res.map(|output| (id, output))));
             }
         }
         let mut state = self.ready.lock();
@@ -229,8 +260,14 @@ impl<T> JoinSet<T> {
     /// # })
     /// ```
     pub fn try_join_next(&mut self) -> Option<Result<T, JoinError>> {
+        self.try_join_next_with_id()
+            .map(|res| res.map(|(_, output)| output))
+    }
+
+    /// Like [`JoinSet::try_join_next`], with the task's id next to its output.
+    pub fn try_join_next_with_id(&mut self) -> Option<Result<(Id, T), JoinError>> {
         let waker = Waker::from(Arc::new(NoWake));
-        match self.poll_join_next(&mut Context::from_waker(&waker)) {
+        match self.poll_join_next_with_id(&mut Context::from_waker(&waker)) {
             Poll::Ready(res) => res,
             Poll::Pending => None,
         }
@@ -240,6 +277,37 @@ impl<T> JoinSet<T> {
     pub async fn shutdown(&mut self) {
         self.abort_all();
         while self.join_next().await.is_some() {}
+    }
+
+    /// Waits for every task and returns their outputs in the order they completed (as
+    /// tokio's `join_all`).
+    ///
+    /// # Panics
+    /// If a task failed: a task's panic is resumed here, and a cancelled task panics with
+    /// its [`JoinError`]. The tasks still in the set are aborted first (the set is dropped).
+    ///
+    /// ```
+    /// # goro::Runtime::new().unwrap().block_on(async {
+    /// let set: goro::task::JoinSet<u32> = (1..=3).map(|i| async move { i * 10 }).collect();
+    /// let mut outputs = set.join_all().await;
+    /// outputs.sort();
+    /// assert_eq!(outputs, [10, 20, 30]);
+    /// # })
+    /// ```
+    #[track_caller]
+    pub fn join_all(mut self) -> impl Future<Output = Vec<T>> {
+        let at = Location::caller();
+        async move {
+            let mut outputs = Vec::with_capacity(self.len());
+            while let Some(res) = traced(WaitOp::Join, at, self.join_next()).await {
+                match res {
+                    Ok(output) => outputs.push(output),
+                    Err(err) if err.is_panic() => std::panic::resume_unwind(err.into_panic()),
+                    Err(err) => panic!("{err}"),
+                }
+            }
+            outputs
+        }
     }
 }
 
@@ -293,6 +361,43 @@ impl<T: Send + 'static> JoinSet<T> {
         F: FnOnce() -> T + Send + 'static,
     {
         self.insert(crate::task::spawn_blocking(f))
+    }
+}
+
+/// Spawns each future of the iterator into a new set (tokio's `collect::<JoinSet<_>>()`).
+/// `collect` does not pass its caller's line on, so these tasks' spawn site is this impl;
+/// [`JoinSet::spawn`] and `extend` name the caller's line.
+///
+/// # Panics
+/// Outside a goro runtime.
+impl<T, F> FromIterator<F> for JoinSet<T>
+where
+    F: Future<Output = T> + Send + 'static,
+    T: Send + 'static,
+{
+    fn from_iter<I: IntoIterator<Item = F>>(iter: I) -> JoinSet<T> {
+        let mut set = JoinSet::new();
+        set.extend(iter);
+        set
+    }
+}
+
+/// Spawns each future of the iterator into the set, with the caller's line as their spawn
+/// site.
+///
+/// # Panics
+/// Outside a goro runtime.
+impl<T, F> Extend<F> for JoinSet<T>
+where
+    F: Future<Output = T> + Send + 'static,
+    T: Send + 'static,
+{
+    #[track_caller]
+    fn extend<I: IntoIterator<Item = F>>(&mut self, iter: I) {
+        let handle = Handle::current();
+        for task in iter {
+            self.insert(handle.spawn(task));
+        }
     }
 }
 
