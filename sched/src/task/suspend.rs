@@ -7,7 +7,10 @@
 //! copies it into the task's record. The last leaf to return `Pending` in a poll wins, which
 //! is the one the task is waiting on. A poll that returns `Pending` without any goro leaf
 //! (the task waits on a channel or lock of another library) records no suspension point,
-//! and the leak detector treats the wait as in-process.
+//! and the leak detector treats the wait as in-process, unless the task's whole future is
+//! wrapped in [`traced_fallback`]: a library that spawns tasks whose foreign waits it knows
+//! the nature of (`goro::hyper`: they all end with the connection) names them that way,
+//! while a goro leaf polled inside still names its own wait.
 //!
 //! The cost is one thread-local write per `Pending` leaf and one read per `Pending` poll.
 //!
@@ -70,12 +73,7 @@ pub fn note_suspension(op: WaitOp, at: &'static Location<'static>) {
 /// # drop(fut);
 /// ```
 pub fn traced<F: Future>(op: WaitOp, at: &'static Location<'static>, future: F) -> Traced<F> {
-    Traced {
-        op,
-        at,
-        future,
-        fallback: false,
-    }
+    Traced { op, at, future }
 }
 
 /// Wraps a whole task's future so that when a poll returns `Pending` *without* any goro
@@ -95,27 +93,21 @@ pub fn traced_fallback<F: Future>(
     op: WaitOp,
     at: &'static Location<'static>,
     future: F,
-) -> Traced<F> {
-    Traced {
-        op,
-        at,
-        future,
-        fallback: true,
-    }
+) -> Traced<F, true> {
+    Traced { op, at, future }
 }
 
-/// The future returned by [`traced`] and [`traced_fallback`].
+/// The future returned by [`traced`], and with `FALLBACK` by [`traced_fallback`] (which
+/// notes its op only if nothing in the poll noted one).
 #[derive(Debug)]
 #[must_use = "futures do nothing unless polled"]
-pub struct Traced<F> {
+pub struct Traced<F, const FALLBACK: bool = false> {
     op: WaitOp,
     at: &'static Location<'static>,
     future: F,
-    /// Made by [`traced_fallback`]: note `op` only if the poll noted nothing else.
-    fallback: bool,
 }
 
-impl<F: Future> Future for Traced<F> {
+impl<F: Future, const FALLBACK: bool> Future for Traced<F, FALLBACK> {
     type Output = F::Output;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
@@ -129,7 +121,7 @@ impl<F: Future> Future for Traced<F> {
                 op: this.op,
                 at: this.at,
             };
-            if this.fallback {
+            if FALLBACK {
                 context::set_suspension_if_none(suspension);
             } else {
                 context::set_suspension(Some(suspension));
