@@ -115,6 +115,19 @@ fn concurrent_calls_share_one_connection() {
             for call in calls {
                 assert_eq!(call.await.unwrap(), Wire::Serving as i32);
             }
+            // The server accepted one connection: one connection task.
+            let dump = goro::Handle::current().tasks();
+            let connections = dump
+                .groups
+                .iter()
+                .flat_map(|g| &g.tasks)
+                .filter(|t| {
+                    t.name
+                        .as_deref()
+                        .is_some_and(|n| n.starts_with("hyper connection"))
+                })
+                .count();
+            assert_eq!(connections, 1, "{dump}");
             server.abort();
         });
     });
