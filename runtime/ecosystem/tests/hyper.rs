@@ -7,7 +7,7 @@ mod common;
 use axum::extract::{Path, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use common::{each_procs, rt, watchful_rt};
+use common::{each_procs, hyper_connection_tasks, rt, watchful_rt};
 use goro::hyper::{serve, Connector, GoroExecutor, GoroIo, GoroTimer};
 use goro::net::{TcpListener, TcpStream};
 use http_body_util::{BodyExt, Full};
@@ -332,23 +332,17 @@ fn idle_keep_alive_connections_are_not_suspected() {
             assert!(report.orphaned.is_empty(), "{report}");
             assert!(report.suspected.is_empty(), "{report}");
             let dump = goro::Handle::current().tasks();
-            let conns: usize = dump
-                .groups
-                .iter()
-                .filter(|g| g.spawned_at.line() == serve_line && g.spawned_at.file() == file!())
-                .filter(|g| g.suspended_at.is_some_and(|s| s.line() == serve_line))
-                // Waiting for the next request head: its read, or hyper's header timer.
-                .filter(|g| {
-                    g.wait_op.map(|op| op.name()) == Some("TcpStream::read")
-                        || g.wait_op.map(|op| op.name()) == Some("sleep")
-                })
-                .flat_map(|g| &g.tasks)
-                .filter(|t| {
-                    t.name
-                        .as_deref()
-                        .is_some_and(|n| n.starts_with("hyper connection"))
-                })
-                .count();
+            let conns = hyper_connection_tasks(
+                dump.groups
+                    .iter()
+                    .filter(|g| g.spawned_at.line() == serve_line && g.spawned_at.file() == file!())
+                    .filter(|g| g.suspended_at.is_some_and(|s| s.line() == serve_line))
+                    // Waiting for the next request head: its read, or hyper's header timer.
+                    .filter(|g| {
+                        g.wait_op.map(|op| op.name()) == Some("TcpStream::read")
+                            || g.wait_op.map(|op| op.name()) == Some("sleep")
+                    }),
+            );
             assert_eq!(
                 conns, 10,
                 "connection tasks not attributed to the serve call:\n{dump}"

@@ -7,7 +7,7 @@
 #[path = "../../tests/common/mod.rs"]
 mod common;
 
-use common::{each_procs, rt, watchful_rt};
+use common::{each_procs, hyper_connection_tasks, rt, watchful_rt};
 use goro::hyper::{serve, Connector, GoroExecutor, GoroTimer};
 use goro::net::TcpListener;
 use std::future::IntoFuture;
@@ -117,17 +117,7 @@ fn concurrent_calls_share_one_connection() {
             }
             // The server accepted one connection: one connection task.
             let dump = goro::Handle::current().tasks();
-            let connections = dump
-                .groups
-                .iter()
-                .flat_map(|g| &g.tasks)
-                .filter(|t| {
-                    t.name
-                        .as_deref()
-                        .is_some_and(|n| n.starts_with("hyper connection"))
-                })
-                .count();
-            assert_eq!(connections, 1, "{dump}");
+            assert_eq!(hyper_connection_tasks(&dump.groups), 1, "{dump}");
             server.abort();
         });
     });

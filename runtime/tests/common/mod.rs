@@ -48,6 +48,22 @@ pub fn watchful_rt(n: usize) -> Runtime {
         .unwrap_or_else(|e| panic!("cannot build a runtime with {n} processors: {e}"))
 }
 
+/// How many tasks of `groups` are `goro::hyper::serve`'s connection tasks (named
+/// `hyper connection <peer>`).
+pub fn hyper_connection_tasks<'a>(
+    groups: impl IntoIterator<Item = &'a goro::stats::TaskGroup>,
+) -> usize {
+    groups
+        .into_iter()
+        .flat_map(|g| &g.tasks)
+        .filter(|t| {
+            t.name
+                .as_deref()
+                .is_some_and(|n| n.starts_with("hyper connection"))
+        })
+        .count()
+}
+
 /// See [`rt`]. Dereferences to the runtime; checks for orphans when dropped or unwrapped.
 pub struct TestRuntime(Option<Runtime>);
 
