@@ -38,9 +38,10 @@
 //! running, must be called from the context of a Tokio 1.x runtime"): anything in
 //! `tokio::time`, `tokio::net`, `tokio::fs`, `tokio::process`, `tokio::signal`,
 //! `tokio::spawn`, `tokio::task::spawn_blocking` and `JoinSet::spawn`, and so reqwest,
-//! `axum::serve`, tonic's transport and other crates built on them. `tokio::sync`,
-//! `tokio::select!`, `tokio::io` traits and tokio-util codecs need no runtime and work
-//! without it.
+//! `axum::serve`, tonic's transport and other crates built on them, and
+//! `tokio::io::{stdin, stdout, stderr}` (tokio's blocking pool). `tokio::sync`,
+//! `tokio::select!`, tokio's I/O traits and adapters (`copy`, `BufReader`, ...) and
+//! tokio-util codecs need no runtime and work without it.
 
 use goro_sched::ThreadStartHook;
 use std::io;

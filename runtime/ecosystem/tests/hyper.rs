@@ -155,7 +155,6 @@ fn http2_multiplexes_requests_on_one_connection() {
         rt(n).block_on(async {
             const STREAMS: usize = 20;
             let barrier = Arc::new(tokio::sync::Barrier::new(STREAMS));
-            let connections = Arc::new(AtomicUsize::new(0));
             let router = Router::new().route(
                 "/together",
                 get(move || {
@@ -171,7 +170,6 @@ fn http2_multiplexes_requests_on_one_connection() {
             );
             let (addr, server) = start(router).await;
             let stream = TcpStream::connect(addr).await.unwrap();
-            connections.fetch_add(1, Ordering::SeqCst);
             let (sender, conn) = hyper::client::conn::http2::Builder::new(GoroExecutor::new())
                 .timer(GoroTimer::new())
                 .handshake::<_, Full<Bytes>>(GoroIo::new(stream))
@@ -192,7 +190,9 @@ fn http2_multiplexes_requests_on_one_connection() {
             while let Some(body) = set.join_next().await {
                 assert_eq!(body.unwrap(), "met");
             }
-            assert_eq!(connections.load(Ordering::SeqCst), 1);
+            // The server accepted one connection: one connection task served all 20.
+            let dump = goro::Handle::current().tasks();
+            assert_eq!(hyper_connection_tasks(&dump.groups), 1, "{dump}");
             server.abort();
         });
     });
@@ -262,6 +262,52 @@ fn graceful_shutdown_finishes_in_flight_and_refuses_new() {
     });
 }
 
+/// Serves one connection from `listener` with hyper's HTTP/1.1 server on `GoroTimer`, a
+/// 200 ms header read timeout, and a service that answers `first`.
+fn serve_one_with_header_timeout(
+    listener: TcpListener,
+) -> goro::task::JoinHandle<Result<(), hyper::Error>> {
+    goro::spawn(async move {
+        let (stream, _) = listener.accept().await.unwrap();
+        let service = hyper::service::service_fn(|_req| async {
+            let body = Full::new(Bytes::from_static(b"first"));
+            Ok::<_, std::convert::Infallible>(hyper::Response::new(body))
+        });
+        hyper::server::conn::http1::Builder::new()
+            .timer(GoroTimer::new())
+            .header_read_timeout(Duration::from_millis(200))
+            .serve_connection(GoroIo::new(stream), service)
+            .await
+    })
+}
+
+/// Sends half a request head on `client` and checks the server cuts it off after its
+/// header read timeout, counted from `start` at the latest.
+async fn half_head_is_cut_off(
+    mut client: TcpStream,
+    start: Instant,
+    server: goro::task::JoinHandle<Result<(), hyper::Error>>,
+) {
+    client
+        .write_all(b"GET / HTTP/1.1\r\nhost: x\r\n")
+        .await
+        .unwrap();
+    let mut buf = [0u8; 1024];
+    let closed = goro::time::timeout(Duration::from_secs(10), async {
+        // hyper may answer 408 before closing; read to the end either way.
+        loop {
+            match client.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {}
+            }
+        }
+    });
+    closed.await.expect("the header read timeout did not fire");
+    assert!(start.elapsed() >= Duration::from_millis(200));
+    let err = server.await.unwrap().unwrap_err();
+    assert!(err.is_timeout(), "{err}");
+}
+
 /// hyper's header read timeout runs on `GoroTimer`: a client that sends half a request
 /// head is cut off.
 #[test]
@@ -270,40 +316,37 @@ fn header_read_timeout_fires_on_goro_timer() {
         rt(n).block_on(async {
             let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
             let addr = listener.local_addr().unwrap();
-            let server = goro::spawn(async move {
-                let (stream, _) = listener.accept().await.unwrap();
-                let service = hyper::service::service_fn(|_req| async {
-                    Ok::<_, std::convert::Infallible>(
-                        hyper::Response::new(Full::<Bytes>::default()),
-                    )
-                });
-                hyper::server::conn::http1::Builder::new()
-                    .timer(GoroTimer::new())
-                    .header_read_timeout(Duration::from_millis(200))
-                    .serve_connection(GoroIo::new(stream), service)
-                    .await
-            });
+            let server = serve_one_with_header_timeout(listener);
             // Before the connect: the server's timer cannot start earlier than this.
             let start = Instant::now();
+            let client = TcpStream::connect(addr).await.unwrap();
+            half_head_is_cut_off(client, start, server).await;
+        });
+    });
+}
+
+/// The header read timeout also guards the second request of a kept-alive connection:
+/// a full request is answered, then half a request head is cut off.
+#[test]
+fn header_read_timeout_fires_on_a_kept_alive_connection() {
+    each_procs(LIMIT, |n| {
+        rt(n).block_on(async {
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            let server = serve_one_with_header_timeout(listener);
             let mut client = TcpStream::connect(addr).await.unwrap();
             client
-                .write_all(b"GET / HTTP/1.1\r\nhost: x\r\n")
+                .write_all(b"GET / HTTP/1.1\r\nhost: x\r\n\r\n")
                 .await
                 .unwrap();
             let mut buf = [0u8; 1024];
-            let read = goro::time::timeout(Duration::from_secs(10), async {
-                // hyper may answer 408 before closing; read to the end either way.
-                loop {
-                    match client.read(&mut buf).await {
-                        Ok(0) | Err(_) => break,
-                        Ok(_) => {}
-                    }
-                }
-            });
-            read.await.expect("the header read timeout did not fire");
-            assert!(start.elapsed() >= Duration::from_millis(200));
-            let err = server.await.unwrap().unwrap_err();
-            assert!(err.is_timeout(), "{err}");
+            let mut got = Vec::new();
+            while !got.ends_with(b"first") {
+                let n = client.read(&mut buf).await.unwrap();
+                assert!(n > 0, "closed before the first response");
+                got.extend_from_slice(&buf[..n]);
+            }
+            half_head_is_cut_off(client, Instant::now(), server).await;
         });
     });
 }
@@ -317,8 +360,11 @@ fn idle_keep_alive_connections_are_not_suspected() {
         rt.block_on(async {
             let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
             let addr = listener.local_addr().unwrap();
-            let server = goro::spawn(serve(listener, app()).into_future());
-            let serve_line = line!() - 1;
+            // The `serve` call on a line of its own: the spawn site must be it, not the
+            // `goro::spawn` of the accept loop (the next line).
+            let serve_line = line!() + 1;
+            let serving = serve(listener, app()).into_future();
+            let server = goro::spawn(serving);
             let mut senders = Vec::new();
             for i in 0..10 {
                 let mut sender = connect_h1(addr).await;
@@ -409,6 +455,168 @@ fn a_hyper_timer_sleep_names_the_timer_line() {
                 .expect("the sleeping task has a suspension point");
             assert_eq!((at.file(), at.line()), (file!(), timer_line));
             sleeper.abort();
+        });
+    });
+}
+
+/// `GoroTimer::reset` moves a goro sleep's deadline both ways (hyper resets its HTTP/2
+/// keep-alive and header-read timers in place), and replaces a sleep that is not goro's.
+#[test]
+fn goro_timer_reset_moves_the_deadline() {
+    use hyper::rt::Timer;
+    use std::future::{poll_fn, Future};
+    use std::task::Poll;
+    /// Polls once, so the sleep is armed at its first deadline as hyper's are.
+    async fn arm(sleep: &mut std::pin::Pin<Box<dyn hyper::rt::Sleep>>) {
+        let first = poll_fn(|cx| Poll::Ready(sleep.as_mut().poll(cx).is_pending())).await;
+        assert!(first, "a sleep of 20 ms or more was ready at once");
+    }
+    each_procs(LIMIT, |n| {
+        rt(n).block_on(async {
+            let timer = GoroTimer::new();
+            // Earlier: a 60 s sleep reset to 20 ms from now fires at about 20 ms.
+            let start = Instant::now();
+            let mut sleep = timer.sleep(Duration::from_secs(60));
+            arm(&mut sleep).await;
+            timer.reset(&mut sleep, Instant::now() + Duration::from_millis(20));
+            goro::time::timeout(Duration::from_secs(10), sleep)
+                .await
+                .expect("reset did not bring the deadline forward");
+            assert!(start.elapsed() >= Duration::from_millis(20));
+            // Later: a 20 ms sleep reset to 60 s is still asleep well after 20 ms.
+            let mut sleep = timer.sleep(Duration::from_millis(20));
+            arm(&mut sleep).await;
+            timer.reset(&mut sleep, Instant::now() + Duration::from_secs(60));
+            let early = goro::time::timeout(Duration::from_millis(200), &mut sleep).await;
+            assert!(early.is_err(), "the sleep fired at its old deadline");
+            // A sleep of another timer is replaced by a goro one with the new deadline.
+            struct Never;
+            impl Future for Never {
+                type Output = ();
+                fn poll(
+                    self: std::pin::Pin<&mut Self>,
+                    _: &mut std::task::Context<'_>,
+                ) -> Poll<()> {
+                    Poll::Pending
+                }
+            }
+            impl hyper::rt::Sleep for Never {}
+            let mut foreign: std::pin::Pin<Box<dyn hyper::rt::Sleep>> = Box::pin(Never);
+            timer.reset(&mut foreign, Instant::now() + Duration::from_millis(20));
+            goro::time::timeout(Duration::from_secs(10), foreign)
+                .await
+                .expect("a foreign sleep was not replaced");
+        });
+    });
+}
+
+/// `GoroIo` over the owned halves of TCP and Unix streams: hyper's `rt::Write` on the write
+/// half, `rt::Read` on the read half.
+#[test]
+fn goro_io_over_owned_halves() {
+    use goro::net::UnixStream;
+    use std::future::poll_fn;
+    use std::mem::MaybeUninit;
+    use std::pin::Pin;
+
+    async fn write_all<W: hyper::rt::Write + Unpin>(w: &mut W, mut data: &[u8]) {
+        while !data.is_empty() {
+            let n = poll_fn(|cx| Pin::new(&mut *w).poll_write(cx, data))
+                .await
+                .unwrap();
+            data = &data[n..];
+        }
+        poll_fn(|cx| Pin::new(&mut *w).poll_flush(cx))
+            .await
+            .unwrap();
+    }
+    async fn read_exact<R: hyper::rt::Read + Unpin>(r: &mut R, len: usize) -> Vec<u8> {
+        let mut out = Vec::new();
+        while out.len() < len {
+            let mut storage = [MaybeUninit::<u8>::uninit(); 64];
+            let mut buf = hyper::rt::ReadBuf::uninit(&mut storage);
+            poll_fn(|cx| Pin::new(&mut *r).poll_read(cx, buf.unfilled()))
+                .await
+                .unwrap();
+            assert!(!buf.filled().is_empty(), "end of stream after {out:?}");
+            out.extend_from_slice(buf.filled());
+        }
+        out
+    }
+    /// `ping` through `wr` to `peer`, `pong` back from `peer` through `rd`.
+    async fn round_trip<P>(
+        mut rd: impl hyper::rt::Read + Unpin,
+        mut wr: impl hyper::rt::Write + Unpin,
+        peer: &mut P,
+        tag: &str,
+    ) where
+        P: goro::io::AsyncRead + goro::io::AsyncWrite + Unpin,
+    {
+        use goro::io::{AsyncReadExt, AsyncWriteExt};
+        let ping = format!("{tag} ping");
+        write_all(&mut wr, ping.as_bytes()).await;
+        let mut buf = vec![0u8; ping.len()];
+        peer.read_exact(&mut buf).await.unwrap();
+        assert_eq!(buf, ping.as_bytes());
+        let pong = format!("{tag} pong");
+        peer.write_all(pong.as_bytes()).await.unwrap();
+        assert_eq!(read_exact(&mut rd, pong.len()).await, pong.as_bytes());
+    }
+    each_procs(LIMIT, |n| {
+        rt(n).block_on(async {
+            let (client, mut server) = common::tcp_pair().await;
+            let (rd, wr) = client.into_split();
+            round_trip(GoroIo::new(rd), GoroIo::new(wr), &mut server, "tcp").await;
+            let (a, mut b) = UnixStream::pair().unwrap();
+            let (rd, wr) = a.into_split();
+            round_trip(GoroIo::new(rd), GoroIo::new(wr), &mut b, "unix").await;
+        });
+    });
+}
+
+/// `serve` takes any `Clone + Send` service, `Sync` or not (tower's `BoxCloneService`, or
+/// one holding a `Cell`, as here).
+#[test]
+fn serve_takes_a_service_that_is_not_sync() {
+    use std::cell::Cell;
+    use std::convert::Infallible;
+    use std::marker::PhantomData;
+    use std::task::{Context, Poll};
+
+    #[derive(Clone, Default)]
+    struct NotSync {
+        hits: Arc<AtomicUsize>,
+        _not_sync: PhantomData<Cell<()>>,
+    }
+    impl tower_service::Service<Request<hyper::body::Incoming>> for NotSync {
+        type Response = hyper::Response<Full<Bytes>>;
+        type Error = Infallible;
+        type Future = std::future::Ready<Result<Self::Response, Infallible>>;
+        fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+            Poll::Ready(Ok(()))
+        }
+        fn call(&mut self, _: Request<hyper::body::Incoming>) -> Self::Future {
+            let hits = self.hits.fetch_add(1, Ordering::SeqCst) + 1;
+            let body = Full::new(Bytes::from(hits.to_string()));
+            std::future::ready(Ok(hyper::Response::new(body)))
+        }
+    }
+    each_procs(LIMIT, |n| {
+        rt(n).block_on(async {
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            let server = goro::spawn(serve(listener, NotSync::default()).into_future());
+            let mut expected = 0;
+            for _ in 0..2 {
+                let mut sender = connect_h1(addr).await;
+                for _ in 0..3 {
+                    expected += 1;
+                    let (status, body) = fetch(&mut sender, get_req("/")).await;
+                    assert_eq!(status, StatusCode::OK);
+                    assert_eq!(body, expected.to_string());
+                }
+            }
+            server.abort();
         });
     });
 }

@@ -48,11 +48,7 @@ fn framed_lines_codec_round_trip_over_tcp() {
 fn owned_halves_of_tcp_and_unix_streams() {
     each_procs(LIMIT, |n| {
         rt(n).block_on(async {
-            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let client = TcpStream::connect(listener.local_addr().unwrap())
-                .await
-                .unwrap();
-            let (server, _) = listener.accept().await.unwrap();
+            let (client, server) = common::tcp_pair().await;
             let (rd, _wr) = server.into_split();
             let (_crd, cwr) = client.into_split();
             let mut sink = FramedWrite::new(cwr, LinesCodec::new());
@@ -60,17 +56,24 @@ fn owned_halves_of_tcp_and_unix_streams() {
             sink.send("over the halves").await.unwrap();
             assert_eq!(source.next().await.unwrap().unwrap(), "over the halves");
 
-            let (a, mut b) = UnixStream::pair().unwrap();
-            let (mut ard, mut awr) = a.into_split();
-            awr.write_all(b"ping").await.unwrap();
-            let mut buf = [0u8; 4];
-            b.read_exact(&mut buf).await.unwrap();
-            assert_eq!(&buf, b"ping");
-            b.write_all(b"pong").await.unwrap();
-            AsyncWriteExt::shutdown(&mut b).await.unwrap();
-            let mut rest = Vec::new();
-            ard.read_to_end(&mut rest).await.unwrap();
-            assert_eq!(rest, b"pong");
+            // The Unix stream and both its halves, through tokio-util's codecs only: they
+            // call tokio's `AsyncRead`/`AsyncWrite` and nothing else (goro's inherent
+            // `read`/`write_all` of the same names would shadow tokio's extension methods).
+            let (a, b) = UnixStream::pair().unwrap();
+            let (ard, awr) = a.into_split();
+            let mut to_b = FramedWrite::new(awr, LinesCodec::new());
+            let mut b = Framed::new(b, LinesCodec::new());
+            let mut from_b = FramedRead::new(ard, LinesCodec::new());
+            to_b.send("ping").await.unwrap();
+            assert_eq!(b.next().await.unwrap().unwrap(), "ping");
+            b.send("pong").await.unwrap();
+            assert_eq!(from_b.next().await.unwrap().unwrap(), "pong");
+            // tokio's `shutdown` on the stream: its peer's read half sees the end.
+            AsyncWriteExt::shutdown(b.get_mut()).await.unwrap();
+            assert!(from_b.next().await.is_none());
+            // And on the write half: the stream sees the end.
+            AsyncWriteExt::shutdown(to_b.get_mut()).await.unwrap();
+            assert!(b.next().await.is_none());
         });
     });
 }

@@ -391,3 +391,13 @@ pub async fn wait_for_waits(which: impl Fn(goro::stats::WaitOp) -> bool, n: usiz
         goro::time::sleep(Duration::from_millis(1)).await;
     }
 }
+
+/// A connected pair of goro TCP streams on loopback: (client, server).
+pub async fn tcp_pair() -> (goro::net::TcpStream, goro::net::TcpStream) {
+    let listener = goro::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let client = goro::net::TcpStream::connect(listener.local_addr().unwrap())
+        .await
+        .unwrap();
+    let (server, _) = listener.accept().await.unwrap();
+    (client, server)
+}
