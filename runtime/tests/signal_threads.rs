@@ -7,6 +7,12 @@ mod common;
 use goro::signal::unix::{signal, SignalKind};
 use std::time::Duration;
 
+/// Sends `sig` to this process (a handler for it must be installed).
+fn raise(sig: libc::c_int) {
+    // SAFETY: `kill` on our own pid only sends a signal; the caller installed a handler.
+    assert_eq!(unsafe { libc::kill(libc::getpid(), sig) }, 0);
+}
+
 fn threads() -> usize {
     std::fs::read_dir("/proc/self/task").unwrap().count()
 }
@@ -25,11 +31,7 @@ fn signals_start_no_thread() {
         ];
         for kind in kinds {
             let mut listener = signal(kind).unwrap();
-            // SAFETY: `kill` on our own pid only sends a signal; a handler is installed.
-            assert_eq!(
-                unsafe { libc::kill(libc::getpid(), kind.as_raw_value()) },
-                0
-            );
+            raise(kind.as_raw_value());
             goro::time::timeout(Duration::from_secs(5), listener.recv())
                 .await
                 .expect("the signal did not arrive")
@@ -38,8 +40,7 @@ fn signals_start_no_thread() {
         let mut ctrl_c = std::pin::pin!(goro::signal::ctrl_c());
         // The first poll installs the handler.
         assert!(common::poll_once(&mut ctrl_c).is_pending());
-        // SAFETY: as above; `ctrl_c` installed the SIGINT handler.
-        assert_eq!(unsafe { libc::kill(libc::getpid(), libc::SIGINT) }, 0);
+        raise(libc::SIGINT);
         goro::time::timeout(Duration::from_secs(5), ctrl_c)
             .await
             .expect("SIGINT did not complete ctrl_c")
