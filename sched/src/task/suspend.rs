@@ -12,6 +12,19 @@
 //! the nature of (`goro::hyper`: they all end with the connection) names them that way,
 //! while a goro leaf polled inside still names its own wait.
 //!
+//! A task that waits on several goro futures at once (the branches of a `select!`) is
+//! named by the branch polled last, and the `select!` macros poll their branches in a random
+//! order: such a task can show one branch's wait at one stats cycle and another's at the
+//! next, and when the branches differ in kind (a socket accept and a `JoinHandle`) the leak
+//! detector can judge it differently from cycle to cycle (suspected by age on the
+//! in-process wait, left alone on the socket). Ranking a poll's waits by kind would make
+//! this stable, and was rejected: a branch that returned `Pending` and was then dropped
+//! (another branch completed) leaves its note behind, and a higher-ranked stale note would
+//! hide the real wait that follows in the same poll, e.g. the `Mutex::lock` of a handler
+//! after a `select!` over a channel and a ticking `sleep`, so that lock wait would escape
+//! the deadlock check. Telling the two apart needs the leaf futures to clear their note when
+//! dropped, a cost on every one of them.
+//!
 //! The cost is one thread-local write per `Pending` leaf and one read per `Pending` poll.
 //!
 //! A poll that ends suspended on a lock (`WaitOp::is_lock`: `goro::sync`'s `Mutex`,
