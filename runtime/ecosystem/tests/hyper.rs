@@ -620,3 +620,36 @@ fn serve_takes_a_service_that_is_not_sync() {
         });
     });
 }
+
+/// `Serve::header_read_timeout` also bounds how long a kept-alive connection may sit idle;
+/// `None` lifts the limit (as `axum::serve`, which sets no timer).
+#[test]
+fn serve_header_read_timeout_closes_idle_keep_alive_connections() {
+    each_procs(LIMIT, |n| {
+        rt(n).block_on(async {
+            for limit in [Some(Duration::from_millis(200)), None] {
+                let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+                let addr = listener.local_addr().unwrap();
+                // Set, then changed: the last call counts.
+                let serving = serve(listener, app())
+                    .header_read_timeout(Duration::from_millis(100))
+                    .header_read_timeout(limit);
+                let server = goro::spawn(serving.into_future());
+                let mut sender = connect_h1(addr).await;
+                let (status, _) = fetch(&mut sender, get_req("/hello/idle")).await;
+                assert_eq!(status, StatusCode::OK);
+                goro::time::sleep(Duration::from_millis(600)).await;
+                match limit {
+                    // The server closed the idle connection: the client's connection task
+                    // saw it end, so the sender is closed.
+                    Some(_) => assert!(sender.is_closed(), "idle connection still open"),
+                    None => {
+                        let (status, body) = fetch(&mut sender, get_req("/hello/again")).await;
+                        assert_eq!((status, &body[..]), (StatusCode::OK, &b"hello, again!"[..]));
+                    }
+                }
+                server.abort();
+            }
+        });
+    });
+}

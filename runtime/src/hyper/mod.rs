@@ -22,8 +22,9 @@
 //! named `hyper connection <peer>` and carry the spawn site of the `serve(..)` call, HTTP/2
 //! stream tasks that of the executor's `new()` (for `serve`, its call again), and a task
 //! waiting to read a request waits on `TcpStream::read` at the line that made its
-//! `GoroIo` (the `serve` call). An idle keep-alive connection is a socket wait, which the
-//! leak detector suspects only if such waits keep piling up.
+//! `GoroIo` (the `serve` call), or on its header-read timer (`sleep`, same line: see
+//! [`Serve::header_read_timeout`]). An idle keep-alive connection is a socket wait, which
+//! the leak detector suspects only if such waits keep piling up.
 //!
 //! Some of hyper's tasks wait on no goro future at all: an HTTP/2 stream task waits on the
 //! service's response body (a gRPC server stream on a `tokio::sync::watch` channel, say),
@@ -89,5 +90,5 @@ mod timer;
 pub use connector::Connector;
 pub use executor::GoroExecutor;
 pub use io::{GoroIo, GoroRead};
-pub use serve::{serve, Serve, WithGracefulShutdown};
+pub use serve::{serve, Serve, WithGracefulShutdown, DEFAULT_HEADER_READ_TIMEOUT};
 pub use timer::GoroTimer;

@@ -6,6 +6,14 @@
 //! Each connection task is named `hyper connection <peer>` and carries the spawn site of
 //! the `serve(..)` call (`#[track_caller]`), as do the HTTP/2 stream tasks.
 //!
+//! Timeouts: HTTP/1.1 connections get hyper's header read timeout, [`DEFAULT_HEADER_READ_TIMEOUT`]
+//! unless [`Serve::header_read_timeout`] says otherwise. hyper starts it when it begins to
+//! read a request head, which on a kept-alive connection is as soon as the previous response
+//! is written, so it also closes keep-alive connections idle that long (as nginx's
+//! `keepalive_timeout` does). `axum::serve` sets no timer, so neither limit: pass `None` to
+//! keep idle connections open for ever, at the price of letting a client hold a connection
+//! by sending a request head slowly.
+//!
 //! Graceful shutdown (hyper-util's `GracefulShutdown`): when the signal future completes,
 //! the listener is closed at once, so new connections are refused; open connections are
 //! told to finish (HTTP/1.1: after the response in flight, and keep-alive is turned off;
@@ -31,8 +39,13 @@ use std::panic::Location;
 use std::pin::{pin, Pin};
 use std::sync::Arc;
 use std::task::Poll;
+use std::time::Duration;
 
 type BoxError = Box<dyn StdError + Send + Sync>;
+
+/// How long an HTTP/1.1 client may take to send a request head (also: how long a
+/// kept-alive connection may sit idle) unless [`Serve::header_read_timeout`] changes it.
+pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Serves HTTP/1.1 and HTTP/2 on `listener` with `service` (a tower `Service` that is
 /// `Clone`: each connection gets a clone; an axum `Router` works as it is). Await it to
@@ -47,6 +60,7 @@ pub fn serve<S>(listener: TcpListener, service: S) -> Serve<S> {
     Serve {
         listener,
         service,
+        header_read_timeout: Some(DEFAULT_HEADER_READ_TIMEOUT),
         at: Location::caller(),
     }
 }
@@ -57,10 +71,29 @@ pub fn serve<S>(listener: TcpListener, service: S) -> Serve<S> {
 pub struct Serve<S> {
     listener: TcpListener,
     service: S,
+    header_read_timeout: Option<Duration>,
     at: &'static Location<'static>,
 }
 
 impl<S> Serve<S> {
+    /// How long an HTTP/1.1 client may take to send a request head, counted on a kept-alive
+    /// connection from the end of the previous response, so it is also how long such a
+    /// connection may sit idle: past it, the connection is closed. `None`: no limit (what
+    /// `axum::serve` does). Default: [`DEFAULT_HEADER_READ_TIMEOUT`].
+    ///
+    /// ```
+    /// use goro::hyper::{serve, Serve};
+    /// use std::time::Duration;
+    /// # fn keep<S>(listener: goro::net::TcpListener, app: S) {
+    /// // 75 s, nginx's keepalive_timeout; `None` for no limit.
+    /// let server: Serve<S> = serve(listener, app).header_read_timeout(Duration::from_secs(75));
+    /// # }
+    /// ```
+    pub fn header_read_timeout(mut self, timeout: impl Into<Option<Duration>>) -> Serve<S> {
+        self.header_read_timeout = timeout.into();
+        self
+    }
+
     /// Serves until `signal` completes, then stops accepting (new connections are refused)
     /// and waits for the open connections to finish their requests in flight.
     pub fn with_graceful_shutdown<F>(self, signal: F) -> WithGracefulShutdown<S, F>
@@ -127,11 +160,15 @@ where
     let Serve {
         listener,
         service,
+        header_read_timeout,
         at,
     } = serve;
     let executor = GoroExecutor::at(at, "hyper h2 stream");
     let mut builder = auto::Builder::new(executor);
-    builder.http1().timer(GoroTimer::at(at));
+    builder
+        .http1()
+        .timer(GoroTimer::at(at))
+        .header_read_timeout(header_read_timeout);
     builder.http2().timer(GoroTimer::at(at));
     let builder = Arc::new(builder);
     let graceful = signal.is_some().then(GracefulShutdown::new);
