@@ -94,4 +94,22 @@ pub use task::spawn;
 pub mod __private {
     pub use crate::builder::Builder;
     pub use crate::stats::orphan_check::{check_deadlocks, check_orphans};
+
+    /// `#[goro::main(tokio_compat)]`: `Builder::tokio_compat(true)`.
+    #[cfg(feature = "tokio-compat")]
+    pub fn tokio_compat(builder: &mut Builder) {
+        builder.tokio_compat(true);
+    }
+
+    /// `#[goro::main(tokio_compat)]` without the feature: a compile error that says so.
+    #[cfg(not(feature = "tokio-compat"))]
+    pub fn tokio_compat<B: TokioCompatFeature>(_: &mut B) {}
+
+    /// Implemented only with the `tokio-compat` feature: its absence is the error.
+    #[diagnostic::on_unimplemented(
+        message = "`tokio_compat` needs goro's `tokio-compat` cargo feature",
+        label = "goro is built without `tokio-compat`",
+        note = "in Cargo.toml: goro = {{ version = \"0.1\", features = [\"tokio-compat\"] }}"
+    )]
+    pub trait TokioCompatFeature {}
 }

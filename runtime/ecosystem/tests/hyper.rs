@@ -653,3 +653,40 @@ fn serve_header_read_timeout_closes_idle_keep_alive_connections() {
         });
     });
 }
+
+/// The guide's goro-native request timeout (in place of tower-http's `TimeoutLayer`, which
+/// needs tokio's timers): `axum::middleware::from_fn` around `goro::time::timeout`.
+#[test]
+fn a_goro_timeout_as_axum_middleware() {
+    use axum::extract::Request as AxumRequest;
+    use axum::middleware::{from_fn, Next};
+    use axum::response::IntoResponse;
+    each_procs(LIMIT, |n| {
+        rt(n).block_on(async {
+            let limit = Duration::from_millis(100);
+            let router = Router::new()
+                .route("/fast", get(|| async { "fast" }))
+                .route(
+                    "/slow",
+                    get(|| async {
+                        goro::time::sleep(Duration::from_secs(10)).await;
+                        "slow"
+                    }),
+                )
+                .layer(from_fn(move |req: AxumRequest, next: Next| async move {
+                    goro::time::timeout(limit, next.run(req))
+                        .await
+                        .unwrap_or_else(|_| StatusCode::REQUEST_TIMEOUT.into_response())
+                }));
+            let (addr, server) = start(router).await;
+            let mut sender = connect_h1(addr).await;
+            let (status, body) = fetch(&mut sender, get_req("/fast")).await;
+            assert_eq!((status, &body[..]), (StatusCode::OK, &b"fast"[..]));
+            let started = Instant::now();
+            let (status, _) = fetch(&mut sender, get_req("/slow")).await;
+            assert_eq!(status, StatusCode::REQUEST_TIMEOUT);
+            assert!(started.elapsed() < Duration::from_secs(5));
+            server.abort();
+        });
+    });
+}

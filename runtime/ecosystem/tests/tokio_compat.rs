@@ -151,3 +151,31 @@ fn without_the_flag_tokio_calls_panic() {
         );
     }
 }
+
+/// `#[goro::test(tokio_compat)]` (and so `#[goro::main(tokio_compat)]`, the same
+/// expansion): tokio's timers and sockets work in the test's tasks, at one processor and
+/// at the default count.
+#[goro::test(tokio_compat)]
+async fn the_test_attribute_takes_tokio_compat() {
+    tokio_calls_work().await;
+}
+
+#[goro::test(flavor = "current_thread", tokio_compat)]
+async fn the_test_attribute_takes_tokio_compat_on_one_processor() {
+    tokio_calls_work().await;
+}
+
+/// A tokio sleep and a tokio TCP round trip, in a goro task.
+async fn tokio_calls_work() {
+    let task = goro::spawn(async {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let client = tokio::net::TcpStream::connect(addr);
+        let ((server, _), client) =
+            tokio::join!(async { listener.accept().await.unwrap() }, client);
+        drop(server);
+        client.unwrap().peer_addr().unwrap() == addr
+    });
+    assert!(task.await.unwrap());
+}

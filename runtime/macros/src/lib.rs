@@ -49,6 +49,7 @@
 //! | `flavor = "current_thread"` | `main`, `test` | tokio's name for one processor: `processors(1)`. |
 //! | `flavor = "multi_thread"` | `main`, `test` | The default: `processors` or `worker_threads`, else the builder's default. |
 //! | `worker_threads = N` | `main`, `test` | tokio's name for `processors = N` (needs the multi_thread flavor, if a flavor is given). |
+//! | `tokio_compat` | `main`, `test` | `Builder::tokio_compat(true)`: tokio-bound crates (reqwest, `tokio::time`) work in the tasks; needs goro's `tokio-compat` feature (without it, a compile error says so). |
 //! | `allow_orphans` | `test` | Turns the orphan check off for this test (see below). |
 //!
 //! The tokio arguments let `#[tokio::main(flavor = "multi_thread", worker_threads = 2)]`
@@ -170,6 +171,8 @@ struct Args {
     worker_threads: Option<syn::LitInt>,
     /// Leave out the orphan check of `#[goro::test]`.
     allow_orphans: bool,
+    /// `Builder::tokio_compat(true)`.
+    tokio_compat: bool,
 }
 
 impl Args {
@@ -255,6 +258,25 @@ fn count_arg(meta: &Meta, slot: &mut Option<syn::LitInt>, what: &str) -> syn::Re
     Ok(())
 }
 
+/// A flag argument (`allow_orphans`, `tokio_compat`): no value, given once.
+fn flag_arg(meta: &Meta, slot: &mut bool) -> syn::Result<()> {
+    let name = meta.path().to_token_stream().to_string();
+    if !matches!(meta, Meta::Path(_)) {
+        return Err(syn::Error::new_spanned(
+            meta,
+            format!("`{name}` is a flag and takes no value: write `{name}`"),
+        ));
+    }
+    if *slot {
+        return Err(syn::Error::new_spanned(
+            meta,
+            format!("`{name}` is given twice"),
+        ));
+    }
+    *slot = true;
+    Ok(())
+}
+
 /// tokio's `flavor = "..."`, given once.
 fn flavor_arg(meta: &Meta, slot: &mut Option<syn::LitStr>) -> syn::Result<()> {
     let lit = match meta {
@@ -281,7 +303,6 @@ fn flavor_arg(meta: &Meta, slot: &mut Option<syn::LitStr>) -> syn::Result<()> {
 fn parse_args(kind: Kind, args: TokenStream2) -> syn::Result<Args> {
     let metas = Punctuated::<Meta, Token![,]>::parse_terminated.parse2(args)?;
     let mut out = Args::default();
-    let mut seen_orphans = false;
     for meta in metas {
         let name = meta
             .path()
@@ -300,34 +321,23 @@ fn parse_args(kind: Kind, args: TokenStream2) -> syn::Result<Args> {
                 "the number of processors that run tasks",
             )?,
             ("flavor", _) => flavor_arg(&meta, &mut out.flavor)?,
-            ("allow_orphans", Meta::Path(_)) if kind == Kind::Test => {
-                if seen_orphans {
-                    return Err(syn::Error::new_spanned(
-                        &meta,
-                        "`allow_orphans` is given twice",
-                    ));
-                }
-                seen_orphans = true;
-                out.allow_orphans = true;
-            }
-            ("allow_orphans", Meta::Path(_)) => {
+            ("tokio_compat", _) => flag_arg(&meta, &mut out.tokio_compat)?,
+            ("allow_orphans", _) if kind == Kind::Test => flag_arg(&meta, &mut out.allow_orphans)?,
+            ("allow_orphans", _) => {
                 return Err(syn::Error::new_spanned(
                     &meta,
                     "`allow_orphans` is only accepted by #[goro::test]",
                 ))
             }
-            ("allow_orphans", _) => {
-                return Err(syn::Error::new_spanned(
-                    &meta,
-                    "`allow_orphans` is a flag and takes no value: write `allow_orphans`",
-                ))
-            }
             _ => {
                 let allowed = match kind {
-                    Kind::Main => "`processors = N`, `flavor = \"..\"` and `worker_threads = N`",
-                    Kind::Test => {
+                    Kind::Main => {
                         "`processors = N`, `flavor = \"..\"`, `worker_threads = N` and \
-                         `allow_orphans`"
+                         `tokio_compat`"
+                    }
+                    Kind::Test => {
+                        "`processors = N`, `flavor = \"..\"`, `worker_threads = N`, \
+                         `tokio_compat` and `allow_orphans`"
                     }
                 };
                 return Err(syn::Error::new_spanned(
@@ -412,6 +422,11 @@ fn expand(kind: Kind, args: TokenStream2, item: TokenStream2) -> syn::Result<Tok
     let unsafety = &sig.unsafety;
     let fn_token = &sig.fn_token;
     let rt = syn::Ident::new("__goro_runtime", Span::mixed_site());
+    let builder = syn::Ident::new("__goro_builder", Span::mixed_site());
+    let processors = processors.map(|p| quote!(#builder #p;));
+    let tokio_compat = args
+        .tokio_compat
+        .then(|| quote!(::goro::__private::tokio_compat(&mut #builder);));
     let out = syn::Ident::new("__goro_result", Span::mixed_site());
     let orphan_check = (kind == Kind::Test && !args.allow_orphans)
         .then(|| quote!(::goro::__private::check_orphans(#rt.handle());));
@@ -422,8 +437,10 @@ fn expand(kind: Kind, args: TokenStream2, item: TokenStream2) -> syn::Result<Tok
         #(#attrs)*
         #test_attr
         #vis #unsafety #fn_token #name() #output {
-            let #rt = ::goro::Runtime::builder()
-                #processors
+            let mut #builder = ::goro::Runtime::builder();
+            #processors
+            #tokio_compat
+            let #rt = #builder
                 .build()
                 .unwrap_or_else(|e| ::core::panic!("goro: cannot start the runtime: {e}"));
             let #out = #rt.block_on(#typed_body);
@@ -500,5 +517,21 @@ mod tests {
         assert!(err.contains("takes a string"), "{err}");
         let err = processors(quote!(start_paused = true)).unwrap_err();
         assert!(err.contains("unknown argument `start_paused`"), "{err}");
+    }
+
+    #[test]
+    fn flags_take_no_value_and_come_once() {
+        let args = parse_args(Kind::Main, quote!(tokio_compat, flavor = "current_thread"));
+        assert!(args.is_ok_and(|a| a.tokio_compat && !a.allow_orphans));
+        let args = parse_args(Kind::Test, quote!(allow_orphans, tokio_compat));
+        assert!(args.is_ok_and(|a| a.tokio_compat && a.allow_orphans));
+        let err = processors(quote!(tokio_compat = true)).unwrap_err();
+        assert!(err.contains("`tokio_compat` is a flag"), "{err}");
+        let err = processors(quote!(tokio_compat, tokio_compat)).unwrap_err();
+        assert!(err.contains("`tokio_compat` is given twice"), "{err}");
+        let err = processors(quote!(allow_orphans = 1)).unwrap_err();
+        assert!(err.contains("`allow_orphans` is a flag"), "{err}");
+        let err = parse_args(Kind::Main, quote!(allow_orphans)).err().unwrap();
+        assert!(err.to_string().contains("only accepted by #[goro::test]"));
     }
 }
