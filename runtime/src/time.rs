@@ -19,6 +19,7 @@
 //! ```
 
 pub use goro_sched::time::{
-    interval, sleep, sleep_until, timeout, timeout_at, Elapsed, Interval, Sleep, Timeout,
+    interval, interval_at, sleep, sleep_until, timeout, timeout_at, Elapsed, Interval,
+    MissedTickBehavior, Sleep, Timeout,
 };
 pub use std::time::{Duration, Instant};

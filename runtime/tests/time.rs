@@ -3,7 +3,10 @@
 mod common;
 
 use common::{each_procs, ensure, in_one_of, rt, threads_named, within};
-use goro::time::{interval, sleep, sleep_until, timeout, Duration, Instant, Sleep};
+use goro::time::{
+    interval, interval_at, sleep, sleep_until, timeout, Duration, Instant, MissedTickBehavior,
+    Sleep,
+};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::*};
@@ -221,6 +224,65 @@ fn interval_first_tick_at_once_then_every_period_with_bursts() {
                 every.tick().await;
             }
             assert!(burst_start.elapsed() < period, "missed ticks burst");
+        })
+    });
+}
+
+/// `MissedTickBehavior::Delay`: after a late tick the schedule restarts from it.
+#[test]
+fn interval_delay_restarts_the_schedule_after_a_late_tick() {
+    each_procs(LIMIT, |n| {
+        rt(n).block_on(async {
+            let period = Duration::from_millis(20);
+            let mut every = interval(period);
+            assert_eq!(every.missed_tick_behavior(), MissedTickBehavior::Burst);
+            every.set_missed_tick_behavior(MissedTickBehavior::Delay);
+            every.tick().await;
+            std::thread::sleep(period * 3 + Duration::from_millis(10));
+            every.tick().await; // late
+            let taken = Instant::now();
+            every.tick().await;
+            // A burst would have been ready at once (its tick was 40 ms after the first).
+            assert!(taken.elapsed() >= period - Duration::from_millis(1));
+        })
+    });
+}
+
+/// `MissedTickBehavior::Skip`: the missed ticks are dropped, the schedule stays on its grid.
+#[test]
+fn interval_skip_drops_missed_ticks_and_keeps_the_grid() {
+    each_procs(LIMIT, |n| {
+        rt(n).block_on(async {
+            let period = Duration::from_millis(20);
+            let mut every = interval(period);
+            every.set_missed_tick_behavior(MissedTickBehavior::Skip);
+            let first = every.tick().await;
+            std::thread::sleep(period * 3 + Duration::from_millis(10));
+            every.tick().await; // late: the one due 20 ms after the first
+            let next = every.tick().await;
+            let since = next - first;
+            assert!(
+                since >= period * 4,
+                "missed ticks were delivered ({since:?})"
+            );
+            assert_eq!(
+                since.as_nanos() % period.as_nanos(),
+                0,
+                "off the grid: {since:?}"
+            );
+        })
+    });
+}
+
+#[test]
+fn interval_at_starts_at_its_start() {
+    each_procs(LIMIT, |n| {
+        rt(n).block_on(async {
+            let start = Instant::now() + Duration::from_millis(30);
+            let mut every = interval_at(start, Duration::from_millis(10));
+            assert_eq!(every.tick().await, start);
+            assert!(Instant::now() >= start);
+            assert_eq!(every.tick().await, start + Duration::from_millis(10));
         })
     });
 }

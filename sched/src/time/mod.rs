@@ -297,9 +297,9 @@ impl<F: Future> Future for Timeout<F> {
     }
 }
 
-/// Ticks every `period`; the first tick completes at once. Missed ticks are delivered in a
-/// burst (each late tick completes immediately until the schedule has caught up), as
-/// tokio's default `MissedTickBehavior::Burst`.
+/// Ticks every `period`; the first tick completes at once. Ticks missed because the task
+/// came late are delivered as [`MissedTickBehavior`] says, by default in a burst (tokio's
+/// default too).
 ///
 /// # Panics
 /// Outside a goro runtime, or if `period` is zero.
@@ -315,13 +315,69 @@ impl<F: Future> Future for Timeout<F> {
 /// ```
 #[track_caller]
 pub fn interval(period: Duration) -> Interval {
+    interval_at(Instant::now(), period)
+}
+
+/// Ticks every `period`, the first tick at `start`.
+///
+/// # Panics
+/// Outside a goro runtime, or if `period` is zero.
+#[track_caller]
+pub fn interval_at(start: Instant, period: Duration) -> Interval {
     assert!(
         !period.is_zero(),
         "goro::time::interval: the period must be non-zero"
     );
-    let mut sleep = sleep_until(Instant::now());
+    let mut sleep = sleep_until(start);
     sleep.op = WaitOp::Interval;
-    Interval { period, sleep }
+    Interval {
+        period,
+        sleep,
+        missed: MissedTickBehavior::default(),
+    }
+}
+
+/// What an [`Interval`] does with the ticks it missed because its task polled it late (tokio's
+/// names and meanings). A tick counts as missed when it is taken more than 5 ms after its
+/// scheduled time (as tokio).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MissedTickBehavior {
+    /// Deliver every missed tick at once, one per `tick()`, until the schedule has caught
+    /// up: the long-run tick count matches the period.
+    #[default]
+    Burst,
+    /// Start the schedule again from the late tick: the next tick is one period after it
+    /// was taken.
+    Delay,
+    /// Drop the missed ticks: the next tick is the next one on the original schedule that
+    /// is still ahead.
+    Skip,
+}
+
+/// How late a tick must be taken to count as missed: below it, a tick's lateness is the
+/// scheduler's and timers' own jitter, not a missed tick.
+const MISSED_AFTER: Duration = Duration::from_millis(5);
+
+impl MissedTickBehavior {
+    /// The tick after the one scheduled at `tick` and taken at `now`.
+    fn next(self, tick: Instant, now: Instant, period: Duration) -> Instant {
+        let late = now.saturating_duration_since(tick);
+        let next = if late <= MISSED_AFTER {
+            tick.checked_add(period)
+        } else {
+            match self {
+                MissedTickBehavior::Burst => tick.checked_add(period),
+                MissedTickBehavior::Delay => now.checked_add(period),
+                MissedTickBehavior::Skip => {
+                    let into_period = late.as_nanos() % period.as_nanos();
+                    // `into_period` < `period`, which fits in a Duration.
+                    let left = period - Duration::from_nanos(into_period as u64);
+                    now.checked_add(left)
+                }
+            }
+        };
+        next.unwrap_or_else(far_future)
+    }
 }
 
 /// The stream of ticks returned by [`interval`].
@@ -329,6 +385,7 @@ pub fn interval(period: Duration) -> Interval {
 pub struct Interval {
     period: Duration,
     sleep: Sleep,
+    missed: MissedTickBehavior,
 }
 
 impl Interval {
@@ -341,7 +398,7 @@ impl Interval {
     pub fn poll_tick(&mut self, cx: &mut Context<'_>) -> Poll<Instant> {
         std::task::ready!(Pin::new(&mut self.sleep).poll(cx));
         let tick = self.sleep.deadline();
-        let next = tick.checked_add(self.period).unwrap_or_else(far_future);
+        let next = self.missed.next(tick, Instant::now(), self.period);
         self.sleep.reset(next);
         Poll::Ready(tick)
     }
@@ -349,6 +406,26 @@ impl Interval {
     /// The period.
     pub fn period(&self) -> Duration {
         self.period
+    }
+
+    /// What this interval does with missed ticks.
+    pub fn missed_tick_behavior(&self) -> MissedTickBehavior {
+        self.missed
+    }
+
+    /// Sets what this interval does with missed ticks.
+    ///
+    /// ```
+    /// # let rt = goro_sched::Scheduler::new(goro_sched::Config::with_processors(1)).unwrap();
+    /// # rt.handle().block_on(async {
+    /// use goro_sched::time::{interval, MissedTickBehavior};
+    /// let mut every = interval(std::time::Duration::from_millis(10));
+    /// every.set_missed_tick_behavior(MissedTickBehavior::Skip);
+    /// every.tick().await;
+    /// # });
+    /// ```
+    pub fn set_missed_tick_behavior(&mut self, behavior: MissedTickBehavior) {
+        self.missed = behavior;
     }
 
     /// Restarts the schedule: the next tick is one period from now.
