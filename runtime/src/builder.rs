@@ -88,6 +88,18 @@ impl Builder {
         self
     }
 
+    /// tokio's name for [`processors`](Builder::processors), so that
+    /// `Builder::new_multi_thread().worker_threads(n)` ports as `Builder::new().worker_threads(n)`.
+    ///
+    /// ```
+    /// let rt = goro::Builder::new().worker_threads(2).build()?;
+    /// assert_eq!(rt.handle().processors(), 2);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn worker_threads(&mut self, n: usize) -> &mut Builder {
+        self.processors(n)
+    }
+
     /// Pin each machine thread to a core, round-robin over the cores this process may use.
     pub fn pin_threads(&mut self, pin: bool) -> &mut Builder {
         self.pin_threads = pin;

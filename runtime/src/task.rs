@@ -23,6 +23,7 @@ use std::task::{Context, Poll};
 
 mod join_set;
 
+pub use goro_sched::coop::{unconstrained, Unconstrained};
 pub use goro_sched::task::{AbortHandle, Id, JoinError, JoinHandle};
 pub use join_set::JoinSet;
 

@@ -359,3 +359,37 @@ fn yield_lets_tasks_from_outside_go_first() {
         }
     });
 }
+
+/// The cooperative budget makes a task that keeps finding its futures ready give its
+/// processor up now and then; `task::unconstrained` turns that off for what it wraps.
+#[test]
+fn unconstrained_keeps_the_budget_from_yielding() {
+    within(Duration::from_secs(20), || {
+        let rt = rt(1);
+        rt.block_on(async {
+            for constrained in [true, false] {
+                let other_ran = Arc::new(AtomicBool::new(false));
+                let flag = other_ran.clone();
+                let spinner = goro::spawn(async move {
+                    let other = goro::spawn(async move { flag.store(true, Ordering::SeqCst) });
+                    // 300 ready goro futures: more than the budget of 128.
+                    let spin = async {
+                        for _ in 0..300 {
+                            goro::time::sleep(Duration::ZERO).await;
+                        }
+                    };
+                    if constrained {
+                        spin.await;
+                    } else {
+                        task::unconstrained(spin).await;
+                    }
+                    let ran_meanwhile = other_ran.load(Ordering::SeqCst);
+                    other.await.unwrap();
+                    ran_meanwhile
+                });
+                let ran_meanwhile = spinner.await.unwrap();
+                assert_eq!(ran_meanwhile, constrained, "constrained: {constrained}");
+            }
+        });
+    });
+}

@@ -91,6 +91,52 @@ pub fn current() -> Budget {
     crate::context::budget()
 }
 
+/// Runs `future` outside the cooperative budget: goro's futures polled inside it never
+/// yield to make the task give its processor up (tokio's `task::unconstrained`). A task
+/// that loops on an always-ready socket inside it holds its processor until the monitor
+/// hands the processor away (after `handoff_after`), so use it only around work known to
+/// be short.
+///
+/// ```
+/// # let rt = goro_sched::Scheduler::new(goro_sched::Config::with_processors(1)).unwrap();
+/// # rt.handle().block_on(rt.handle().spawn(async {
+/// use goro_sched::coop::{current, unconstrained};
+/// let inside = unconstrained(async { current().remaining() }).await;
+/// assert_eq!(inside, None);
+/// # }, None)).unwrap();
+/// ```
+pub fn unconstrained<F: std::future::Future>(future: F) -> Unconstrained<F> {
+    Unconstrained { future }
+}
+
+/// The future of [`unconstrained`].
+#[derive(Debug)]
+#[must_use = "futures do nothing unless polled"]
+pub struct Unconstrained<F> {
+    future: F,
+}
+
+impl<F: std::future::Future> std::future::Future for Unconstrained<F> {
+    type Output = F::Output;
+
+    fn poll(self: std::pin::Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        // SAFETY: `future` is structurally pinned: it is never moved out of `self`, and
+        // `Unconstrained` has no `Drop` impl and is `Unpin` only if `F` is.
+        let future = unsafe { self.map_unchecked_mut(|this| &mut this.future) };
+        let outer = crate::context::budget();
+        crate::context::set_budget(Budget::unconstrained());
+        // Put the task's own budget back even if the inner poll panics.
+        struct Restore(Budget);
+        impl Drop for Restore {
+            fn drop(&mut self) {
+                crate::context::set_budget(self.0);
+            }
+        }
+        let _restore = Restore(outer);
+        future.poll(cx)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
