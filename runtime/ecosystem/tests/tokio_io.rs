@@ -93,3 +93,45 @@ fn files_through_tokio_traits() {
         goro::fs::remove_file(&path).await.unwrap();
     });
 }
+
+/// tokio's borrowed `split`: `tokio::io::copy` from one half of a stream to the other (an
+/// echo server in one line), over TCP and Unix streams.
+#[test]
+fn borrowed_split_halves_echo_with_tokio_copy() {
+    each_procs(LIMIT, |n| {
+        rt(n).block_on(async {
+            let (mut client, mut server) = common::tcp_pair().await;
+            let echo = goro::spawn(async move {
+                let (mut rd, mut wr): (
+                    goro::net::tcp::ReadHalf<'_>,
+                    goro::net::tcp::WriteHalf<'_>,
+                ) = server.split();
+                tokio::io::copy(&mut rd, &mut wr).await.unwrap()
+            });
+            AsyncWriteExt::write_all(&mut client, b"echo over tcp")
+                .await
+                .unwrap();
+            AsyncWriteExt::shutdown(&mut client).await.unwrap();
+            let mut back = Vec::new();
+            AsyncReadExt::read_to_end(&mut client, &mut back)
+                .await
+                .unwrap();
+            assert_eq!(back, b"echo over tcp");
+            assert_eq!(echo.await.unwrap(), 13);
+
+            let (mut a, mut b) = UnixStream::pair().unwrap();
+            let echo = goro::spawn(async move {
+                let (mut rd, mut wr) = b.split();
+                tokio::io::copy(&mut rd, &mut wr).await.unwrap()
+            });
+            AsyncWriteExt::write_all(&mut a, b"echo over unix")
+                .await
+                .unwrap();
+            AsyncWriteExt::shutdown(&mut a).await.unwrap();
+            let mut back = Vec::new();
+            AsyncReadExt::read_to_end(&mut a, &mut back).await.unwrap();
+            assert_eq!(back, b"echo over unix");
+            assert_eq!(echo.await.unwrap(), 14);
+        });
+    });
+}

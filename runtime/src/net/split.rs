@@ -141,9 +141,24 @@ macro_rules! stream_io {
             }
         }
 
+        impl $stream {
+            /// Splits the stream into a read half and a write half that borrow it (tokio's
+            /// `split`, for `tokio::io::copy` between two streams, say). Both are
+            /// `&Self`, which has the read and write traits (tokio's too, with `tokio-io`):
+            /// reads and writes wait on separate waker slots, so one future can read while
+            /// another writes. Read from one place only: two readers of one stream take
+            /// each other's wake-ups, as they would on any stream. Use `into_split` to move
+            /// the halves into two tasks.
+            pub fn split(&mut self) -> (&$stream, &$stream) {
+                (&*self, &*self)
+            }
+        }
+
         crate::net::split::stream_io_traits!($read, $write; $stream, &$stream);
         crate::net::split::tokio_read!($read, [io]; $stream);
+        crate::net::split::tokio_read!($read, [io]; &$stream);
         crate::net::split::tokio_write!($write, [io], []; $stream);
+        crate::net::split::tokio_write!($write, [io], []; &$stream);
     };
 }
 

@@ -12,3 +12,10 @@ pub use listener::UnixListener;
 pub use split::{OwnedReadHalf, OwnedWriteHalf, ReuniteError};
 pub use std::os::unix::net::SocketAddr;
 pub use stream::UnixStream;
+
+/// The read half of [`UnixStream::split`]: the stream itself, borrowed (tokio's
+/// `unix::ReadHalf`).
+pub type ReadHalf<'a> = &'a UnixStream;
+/// The write half of [`UnixStream::split`]: the stream itself, borrowed (tokio's
+/// `unix::WriteHalf`).
+pub type WriteHalf<'a> = &'a UnixStream;
