@@ -144,6 +144,9 @@ fn without_the_flag_tokio_calls_panic() {
             })
             .unwrap_err();
         assert!(err.is_panic());
+        // The error says what to do about it.
+        let shown = err.to_string();
+        assert!(shown.contains("tokio_compat(true)"), "{shown}");
         let msg = common::panic_message(&*err.into_panic());
         assert!(
             msg.contains("no reactor running") || msg.contains("Tokio 1.x runtime"),

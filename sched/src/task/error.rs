@@ -46,6 +46,9 @@ impl JoinError {
     }
 
     pub(crate) fn panic(id: Id, payload: Box<dyn Any + Send + 'static>) -> JoinError {
+        if panic_message(&*payload).is_some_and(needs_tokio) {
+            hint_tokio_once(id);
+        }
         JoinError {
             id,
             repr: Repr::Panic(Box::new(Mutex::new(payload))),
@@ -112,11 +115,36 @@ impl fmt::Display for JoinError {
             Repr::Panic(payload) => {
                 let payload = payload.lock().unwrap_or_else(|e| e.into_inner());
                 match panic_message(&**payload) {
+                    Some(msg) if needs_tokio(msg) => write!(
+                        f,
+                        "task {} panicked with message {msg:?} (goro: {TOKIO_HINT})",
+                        self.id
+                    ),
                     Some(msg) => write!(f, "task {} panicked with message {msg:?}", self.id),
                     None => write!(f, "task {} panicked", self.id),
                 }
             }
         }
+    }
+}
+
+/// What to do about a task that called a tokio API needing tokio's runtime.
+const TOKIO_HINT: &str = "a tokio API that needs tokio's runtime ran in a goro task: build \
+     the runtime with `Builder::tokio_compat(true)` or `#[goro::main(tokio_compat)]` (feature \
+     `tokio-compat`), or use goro's own (`goro::time`, `goro::net`, `goro::spawn`; see the \
+     guide, `goro::moving_from_tokio`)";
+
+/// Whether a panic message is tokio's for a runtime API called outside its runtime ("there
+/// is no reactor running, must be called from the context of a Tokio 1.x runtime").
+fn needs_tokio(msg: &str) -> bool {
+    msg.contains("context of a Tokio 1.x runtime")
+}
+
+/// Says [`TOKIO_HINT`] on stderr, under the panic message std printed, once per process.
+fn hint_tokio_once(id: Id) {
+    static SAID: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if !SAID.swap(true, std::sync::atomic::Ordering::Relaxed) {
+        eprintln!("goro: task {id} panicked: {TOKIO_HINT}");
     }
 }
 
