@@ -166,7 +166,8 @@ impl Builder {
     }
 
     /// How long a task may stay idle on an in-process wait (a channel, a lock, a
-    /// `JoinHandle`) before it is suspected of leaking (default 30 s; not zero).
+    /// `JoinHandle`) before it is suspected of leaking (default: `GORO_LEAK_THRESHOLD`
+    /// milliseconds, else 30 s; not zero).
     ///
     /// ```
     /// let rt = goro::Builder::new()
@@ -365,7 +366,11 @@ impl Builder {
         if let Some(interval) = self.stats_interval {
             config.stats_interval = interval;
         }
-        if let Some(threshold) = self.leak_threshold {
+        // The builder's threshold wins over GORO_LEAK_THRESHOLD, which is then not read.
+        if let Some(threshold) = self
+            .leak_threshold
+            .map_or_else(env::leak_threshold, |t| Ok(Some(t)))?
+        {
             config.leak_threshold = threshold;
         }
         config.reclaim_orphans = self.reclaim_orphans;

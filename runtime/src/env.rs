@@ -4,6 +4,7 @@
 //! |---|---|---|
 //! | `GORO_PROCS` | a whole number from 1 to `MAX_PROCESSORS` | the default processor count (Go's `GOMAXPROCS`) |
 //! | `GORO_SCHEDTRACE` | a whole number of milliseconds, at least 1 | print a `SCHED` line to stderr this often (Go's `schedtrace`) |
+//! | `GORO_LEAK_THRESHOLD` | a whole number of milliseconds, at least 1 | the default `Builder::leak_threshold` (30 s without it): how long a task may sit on an in-process wait before it is suspected of leaking |
 //! | `GORO_DEBUG_ADDR` | a socket address, `ip:port` | serve the stats over HTTP there (see [`stats`](crate::stats)) |
 //! | `GORO_DEBUG_PUBLIC` | `loopback`, `metrics` or `all` | what the debug server serves beyond loopback (see [`DebugExposure`](crate::stats::DebugExposure)) |
 //!
@@ -22,6 +23,8 @@ use std::time::Duration;
 pub const PROCS_ENV: &str = "GORO_PROCS";
 /// The period of the `SCHED` trace line, in milliseconds.
 pub const SCHEDTRACE_ENV: &str = "GORO_SCHEDTRACE";
+/// The default leak threshold, in milliseconds.
+pub const LEAK_THRESHOLD_ENV: &str = "GORO_LEAK_THRESHOLD";
 /// The address of the debug HTTP server.
 pub const DEBUG_ADDR_ENV: &str = "GORO_DEBUG_ADDR";
 
@@ -30,6 +33,7 @@ fn procs_expected() -> String {
     format!("a whole number from 1 to {MAX_PROCESSORS}")
 }
 
+/// What `GORO_SCHEDTRACE` and `GORO_LEAK_THRESHOLD` must hold.
 const SCHEDTRACE_EXPECTED: &str = "a whole number of milliseconds, at least 1 (as in 1000)";
 const DEBUG_ADDR_EXPECTED: &str = "a socket address ip:port (as in 127.0.0.1:6060)";
 const DEBUG_PUBLIC_EXPECTED: &str = "loopback, metrics or all";
@@ -41,7 +45,12 @@ pub(crate) fn procs() -> io::Result<Option<usize>> {
 
 /// `GORO_SCHEDTRACE`, if set.
 pub(crate) fn schedtrace() -> io::Result<Option<Duration>> {
-    read(SCHEDTRACE_ENV, SCHEDTRACE_EXPECTED, parse_schedtrace)
+    read(SCHEDTRACE_ENV, SCHEDTRACE_EXPECTED, parse_millis)
+}
+
+/// `GORO_LEAK_THRESHOLD`, if set.
+pub(crate) fn leak_threshold() -> io::Result<Option<Duration>> {
+    read(LEAK_THRESHOLD_ENV, SCHEDTRACE_EXPECTED, parse_millis)
 }
 
 /// `GORO_DEBUG_ADDR`, if set.
@@ -87,7 +96,8 @@ fn parse_procs(value: &str) -> Option<usize> {
         .filter(|n| (1..=MAX_PROCESSORS).contains(n))
 }
 
-fn parse_schedtrace(value: &str) -> Option<Duration> {
+/// A whole number of milliseconds, at least 1.
+fn parse_millis(value: &str) -> Option<Duration> {
     match value.trim().parse::<u64>() {
         Ok(ms) if ms >= 1 => Some(Duration::from_millis(ms)),
         _ => None,
@@ -113,10 +123,10 @@ mod tests {
 
     #[test]
     fn schedtrace_is_whole_milliseconds_from_one() {
-        assert_eq!(parse_schedtrace("1"), Some(Duration::from_millis(1)));
-        assert_eq!(parse_schedtrace(" 1000 "), Some(Duration::from_secs(1)));
+        assert_eq!(parse_millis("1"), Some(Duration::from_millis(1)));
+        assert_eq!(parse_millis(" 1000 "), Some(Duration::from_secs(1)));
         for bad in ["0", "", "-5", "1.5", "10ms", "abc"] {
-            assert_eq!(parse_schedtrace(bad), None, "{bad:?}");
+            assert_eq!(parse_millis(bad), None, "{bad:?}");
         }
     }
 

@@ -1,4 +1,4 @@
-//! `GORO_SCHEDTRACE`, `GORO_DEBUG_ADDR` and `GORO_DEBUG_PUBLIC`: malformed values fail `build()` with a message
+//! `GORO_SCHEDTRACE`, `GORO_LEAK_THRESHOLD`, `GORO_DEBUG_ADDR` and `GORO_DEBUG_PUBLIC`: malformed values fail `build()` with a message
 //! that names the variable and the value and says what is expected; good ones take effect.
 //! Environment variables are process-wide, so every case runs in one test function of this
 //! test binary (its own process), one after another.
@@ -69,6 +69,29 @@ fn stats_env_vars() {
             ],
             "a socket address ip:port",
         );
+
+        rejects(
+            "GORO_LEAK_THRESHOLD",
+            &["0", "-5", "30s", "1.5", ""],
+            "a whole number of milliseconds",
+        );
+        // A good one sets the default; the builder's own wins over it.
+        std::env::set_var("GORO_LEAK_THRESHOLD", "1500");
+        let rt = Builder::new().processors(1).build().unwrap();
+        let threshold = rt.handle().leak_report().leak_threshold;
+        assert_eq!(threshold, Duration::from_millis(1500));
+        drop(rt);
+        let rt = Builder::new()
+            .processors(1)
+            .leak_threshold(Duration::from_secs(7))
+            .build()
+            .unwrap();
+        assert_eq!(
+            rt.handle().leak_report().leak_threshold,
+            Duration::from_secs(7)
+        );
+        drop(rt);
+        std::env::remove_var("GORO_LEAK_THRESHOLD");
 
         rejects(
             "GORO_DEBUG_PUBLIC",
