@@ -34,7 +34,7 @@ fn procs_expected() -> String {
 }
 
 /// What `GORO_SCHEDTRACE` and `GORO_LEAK_THRESHOLD` must hold.
-const SCHEDTRACE_EXPECTED: &str = "a whole number of milliseconds, at least 1 (as in 1000)";
+const MILLIS_EXPECTED: &str = "a whole number of milliseconds, at least 1 (as in 1000)";
 const DEBUG_ADDR_EXPECTED: &str = "a socket address ip:port (as in 127.0.0.1:6060)";
 const DEBUG_PUBLIC_EXPECTED: &str = "loopback, metrics or all";
 
@@ -45,12 +45,12 @@ pub(crate) fn procs() -> io::Result<Option<usize>> {
 
 /// `GORO_SCHEDTRACE`, if set.
 pub(crate) fn schedtrace() -> io::Result<Option<Duration>> {
-    read(SCHEDTRACE_ENV, SCHEDTRACE_EXPECTED, parse_millis)
+    read(SCHEDTRACE_ENV, MILLIS_EXPECTED, parse_millis)
 }
 
 /// `GORO_LEAK_THRESHOLD`, if set.
 pub(crate) fn leak_threshold() -> io::Result<Option<Duration>> {
-    read(LEAK_THRESHOLD_ENV, SCHEDTRACE_EXPECTED, parse_millis)
+    read(LEAK_THRESHOLD_ENV, MILLIS_EXPECTED, parse_millis)
 }
 
 /// `GORO_DEBUG_ADDR`, if set.
@@ -153,7 +153,7 @@ mod tests {
 
     #[test]
     fn the_error_names_the_variable_the_value_and_what_is_expected() {
-        let err = invalid(SCHEDTRACE_ENV, &"fast", SCHEDTRACE_EXPECTED);
+        let err = invalid(SCHEDTRACE_ENV, &"fast", MILLIS_EXPECTED);
         assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
         assert_eq!(
             err.to_string(),

@@ -102,10 +102,15 @@ pub mod __private {
     }
 
     /// `#[goro::main(tokio_compat)]` without the feature: a compile error that says so.
+    ///
+    /// ```compile_fail,E0277
+    /// #[goro::main(tokio_compat)] // needs goro's feature `tokio-compat`
+    /// async fn main() {}
+    /// ```
     #[cfg(not(feature = "tokio-compat"))]
     pub fn tokio_compat<B: TokioCompatFeature>(_: &mut B) {}
 
-    /// Implemented only with the `tokio-compat` feature: its absence is the error.
+    /// Implemented by nothing: the unmet bound is the error that names the missing feature.
     #[diagnostic::on_unimplemented(
         message = "`tokio_compat` needs goro's `tokio-compat` cargo feature",
         label = "goro is built without `tokio-compat`",

@@ -365,7 +365,12 @@ fn yield_lets_tasks_from_outside_go_first() {
 #[test]
 fn unconstrained_keeps_the_budget_from_yielding() {
     within(Duration::from_secs(20), || {
-        let rt = rt(1);
+        // No handoff: only the budget may let `other` run during the spin.
+        let rt = goro::Runtime::builder()
+            .processors(1)
+            .handoff_after(Duration::from_secs(60))
+            .build()
+            .unwrap();
         rt.block_on(async {
             for constrained in [true, false] {
                 let other_ran = Arc::new(AtomicBool::new(false));

@@ -7,7 +7,8 @@
 //! is gone the leaf future returns `Pending` after waking the task, which sends the task to
 //! the back of the run queue.
 //!
-//! Outside a task poll (`block_on`, plain threads) the budget is unconstrained.
+//! Outside a task poll (`block_on`, plain threads), and inside [`unconstrained`], the budget
+//! is unconstrained.
 
 use std::task::{Context, Poll};
 
@@ -177,6 +178,33 @@ mod tests {
             assert_eq!(current().remaining(), Some(INITIAL_BUDGET - 1));
         });
         assert_eq!(current().remaining(), None, "the poll's budget outlived it");
+    }
+
+    #[test]
+    fn unconstrained_gives_the_task_its_budget_back_even_on_panic() {
+        use std::future::Future;
+        let waker = Waker::noop();
+        let mut cx = Context::from_waker(waker);
+        with_current_task(Id::next(), || {
+            let Poll::Ready(spent) = poll_proceed(&mut cx) else {
+                panic!("a fresh budget ran out");
+            };
+            spent.made_progress();
+            let outer = Some(INITIAL_BUDGET - 1);
+            let mut inside = Box::pin(unconstrained(std::future::poll_fn(|_| {
+                Poll::Ready(current().remaining())
+            })));
+            assert_eq!(inside.as_mut().poll(&mut cx), Poll::Ready(None));
+            assert_eq!(current().remaining(), outer);
+            let mut panics = Box::pin(unconstrained(std::future::poll_fn(|_| -> Poll<()> {
+                panic!("inside")
+            })));
+            let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                let _ = panics.as_mut().poll(&mut cx);
+            }));
+            assert!(caught.is_err());
+            assert_eq!(current().remaining(), outer);
+        });
     }
 
     #[test]

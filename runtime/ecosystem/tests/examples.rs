@@ -1,36 +1,55 @@
 //! The runnable examples, run: each started as its own process on loopback, used as its
-//! doc comment says, and stopped. `cargo test` builds examples next to the test binaries;
-//! when they are missing (a `--test examples` run builds only this target) they are built
-//! here with the same profile.
+//! doc comment says, and stopped. The examples are built first (once per test binary, with
+//! this test's profile; a no-op when `cargo test` already built them), so an edited
+//! example is never run stale.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdout, Command, Output, Stdio};
-use std::sync::mpsc;
+use std::sync::{mpsc, OnceLock};
 use std::time::Duration;
 
 /// How long any one step may take before the test fails.
 const STEP: Duration = Duration::from_secs(30);
 
-/// The built example `name`, building the package's examples first if needed.
+/// The built example `name`.
 fn example(name: &str) -> PathBuf {
-    // target/<profile>/deps/examples-<hash>  ->  target/<profile>/examples/<name>
+    // target/<profile dir>/deps/examples-<hash>  ->  target/<profile dir>/examples/<name>
     let exe = std::env::current_exe().unwrap();
-    let profile_dir = exe.parent().and_then(|d| d.parent()).unwrap();
+    let profile_dir = exe.parent().and_then(|d| d.parent()).unwrap().to_path_buf();
+    static BUILT: OnceLock<()> = OnceLock::new();
+    BUILT.get_or_init(|| build_examples(&profile_dir));
     let path = profile_dir.join("examples").join(name);
-    if !path.exists() {
-        let mut cargo = Command::new(env!("CARGO"));
-        cargo.args(["build", "-p", "goro-ecosystem", "--examples"]);
-        if profile_dir.file_name().is_some_and(|p| p == "release") {
-            cargo.arg("--release");
-        }
-        let target_dir = profile_dir.parent().unwrap();
-        let status = cargo.env("CARGO_TARGET_DIR", target_dir).status().unwrap();
-        assert!(status.success(), "building the examples failed");
-    }
     assert!(path.exists(), "no example binary at {}", path.display());
     path
+}
+
+/// `cargo build --examples` of this package into `profile_dir` (cargo's `debug` is the
+/// `dev` profile; any other directory is named after its profile).
+fn build_examples(profile_dir: &Path) {
+    let profile = profile_dir.file_name().unwrap().to_str().unwrap();
+    let profile = if profile == "debug" { "dev" } else { profile };
+    let status = Command::new(env!("CARGO"))
+        .args([
+            "build",
+            "-p",
+            "goro-ecosystem",
+            "--examples",
+            "--profile",
+            profile,
+        ])
+        .env("CARGO_TARGET_DIR", profile_dir.parent().unwrap())
+        .status()
+        .unwrap();
+    assert!(status.success(), "building the examples failed");
+}
+
+/// Sends `sig` to process `pid`, a child of this test; whether it was sent.
+fn signal(pid: u32, sig: libc::c_int) -> bool {
+    // SAFETY: `kill` has no memory-safety preconditions: it only sends a signal. Callers
+    // pass a child they have not reaped, so the pid is not another process's.
+    unsafe { libc::kill(pid as libc::pid_t, sig) == 0 }
 }
 
 /// An example process, killed if the test ends without stopping it.
@@ -69,11 +88,7 @@ impl Running {
     /// Sends SIGTERM and waits for the process to exit: whether it exited successfully,
     /// and the lines it printed that were not read yet.
     fn terminate(mut self) -> (bool, Vec<String>) {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
+        assert!(signal(self.child.id(), libc::SIGTERM), "SIGTERM not sent");
         let deadline = std::time::Instant::now() + STEP;
         let exited = loop {
             if let Some(status) = self.child.try_wait().unwrap() {
@@ -143,9 +158,8 @@ fn run_to_end(name: &str, args: &[&str]) -> Output {
     match rx.recv_timeout(STEP) {
         Ok(output) => output.unwrap(),
         Err(_) => {
-            let _ = Command::new("kill")
-                .args(["-KILL", &id.to_string()])
-                .status();
+            // Not reaped: the waiting thread is still blocked on it.
+            signal(id, libc::SIGKILL);
             panic!("example {name} did not finish");
         }
     }

@@ -171,8 +171,9 @@ struct Args {
     worker_threads: Option<syn::LitInt>,
     /// Leave out the orphan check of `#[goro::test]`.
     allow_orphans: bool,
-    /// `Builder::tokio_compat(true)`.
-    tokio_compat: bool,
+    /// `Builder::tokio_compat(true)`; where the flag was written (a missing cargo feature
+    /// is reported there).
+    tokio_compat: Option<Span>,
 }
 
 impl Args {
@@ -321,7 +322,11 @@ fn parse_args(kind: Kind, args: TokenStream2) -> syn::Result<Args> {
                 "the number of processors that run tasks",
             )?,
             ("flavor", _) => flavor_arg(&meta, &mut out.flavor)?,
-            ("tokio_compat", _) => flag_arg(&meta, &mut out.tokio_compat)?,
+            ("tokio_compat", _) => {
+                let mut given = out.tokio_compat.is_some();
+                flag_arg(&meta, &mut given)?;
+                out.tokio_compat = Some(meta.path().span());
+            }
             ("allow_orphans", _) if kind == Kind::Test => flag_arg(&meta, &mut out.allow_orphans)?,
             ("allow_orphans", _) => {
                 return Err(syn::Error::new_spanned(
@@ -426,7 +431,7 @@ fn expand(kind: Kind, args: TokenStream2, item: TokenStream2) -> syn::Result<Tok
     let processors = processors.map(|p| quote!(#builder #p;));
     let tokio_compat = args
         .tokio_compat
-        .then(|| quote!(::goro::__private::tokio_compat(&mut #builder);));
+        .map(|at| quote_spanned!(at=> ::goro::__private::tokio_compat(&mut #builder);));
     let out = syn::Ident::new("__goro_result", Span::mixed_site());
     let orphan_check = (kind == Kind::Test && !args.allow_orphans)
         .then(|| quote!(::goro::__private::check_orphans(#rt.handle());));
@@ -522,9 +527,9 @@ mod tests {
     #[test]
     fn flags_take_no_value_and_come_once() {
         let args = parse_args(Kind::Main, quote!(tokio_compat, flavor = "current_thread"));
-        assert!(args.is_ok_and(|a| a.tokio_compat && !a.allow_orphans));
+        assert!(args.is_ok_and(|a| a.tokio_compat.is_some() && !a.allow_orphans));
         let args = parse_args(Kind::Test, quote!(allow_orphans, tokio_compat));
-        assert!(args.is_ok_and(|a| a.tokio_compat && a.allow_orphans));
+        assert!(args.is_ok_and(|a| a.tokio_compat.is_some() && a.allow_orphans));
         let err = processors(quote!(tokio_compat = true)).unwrap_err();
         assert!(err.contains("`tokio_compat` is a flag"), "{err}");
         let err = processors(quote!(tokio_compat, tokio_compat)).unwrap_err();

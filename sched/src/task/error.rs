@@ -46,9 +46,6 @@ impl JoinError {
     }
 
     pub(crate) fn panic(id: Id, payload: Box<dyn Any + Send + 'static>) -> JoinError {
-        if panic_message(&*payload).is_some_and(needs_tokio) {
-            hint_tokio_once(id);
-        }
         JoinError {
             id,
             repr: Repr::Panic(Box::new(Mutex::new(payload))),
@@ -138,14 +135,6 @@ const TOKIO_HINT: &str = "a tokio API that needs tokio's runtime ran in a goro t
 /// is no reactor running, must be called from the context of a Tokio 1.x runtime").
 fn needs_tokio(msg: &str) -> bool {
     msg.contains("context of a Tokio 1.x runtime")
-}
-
-/// Says [`TOKIO_HINT`] on stderr, under the panic message std printed, once per process.
-fn hint_tokio_once(id: Id) {
-    static SAID: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-    if !SAID.swap(true, std::sync::atomic::Ordering::Relaxed) {
-        eprintln!("goro: task {id} panicked: {TOKIO_HINT}");
-    }
 }
 
 impl fmt::Debug for JoinError {

@@ -359,8 +359,13 @@ pub enum MissedTickBehavior {
 const MISSED_AFTER: Duration = Duration::from_millis(5);
 
 impl MissedTickBehavior {
-    /// The tick after the one scheduled at `tick` and taken at `now`.
-    fn next(self, tick: Instant, now: Instant, period: Duration) -> Instant {
+    /// The tick after the one scheduled at `tick` and taken now (a burst needs no clock
+    /// reading: its next tick is one period after this one, however late).
+    fn next(self, tick: Instant, period: Duration) -> Instant {
+        if self == MissedTickBehavior::Burst {
+            return tick.checked_add(period).unwrap_or_else(far_future);
+        }
+        let now = Instant::now();
         let late = now.saturating_duration_since(tick);
         let next = if late <= MISSED_AFTER {
             tick.checked_add(period)
@@ -369,8 +374,9 @@ impl MissedTickBehavior {
                 MissedTickBehavior::Burst => tick.checked_add(period),
                 MissedTickBehavior::Delay => now.checked_add(period),
                 MissedTickBehavior::Skip => {
+                    // Below `late`, a time that really passed, so it fits in a u64 of
+                    // nanoseconds (584 years); below `period` too, so `left` is positive.
                     let into_period = late.as_nanos() % period.as_nanos();
-                    // `into_period` < `period`, which fits in a Duration.
                     let left = period - Duration::from_nanos(into_period as u64);
                     now.checked_add(left)
                 }
@@ -398,7 +404,7 @@ impl Interval {
     pub fn poll_tick(&mut self, cx: &mut Context<'_>) -> Poll<Instant> {
         std::task::ready!(Pin::new(&mut self.sleep).poll(cx));
         let tick = self.sleep.deadline();
-        let next = self.missed.next(tick, Instant::now(), self.period);
+        let next = self.missed.next(tick, self.period);
         self.sleep.reset(next);
         Poll::Ready(tick)
     }
