@@ -622,3 +622,62 @@ fn drop_deregisters_and_closes() {
         });
     });
 }
+
+/// tokio's readiness API: `try_read`/`try_write` never wait (`WouldBlock` when the socket
+/// has nothing or takes nothing), `readable`/`writable` wait for the next chance, and a
+/// `WouldBlock` clears the readiness so the next wait is for new data.
+#[test]
+fn readable_writable_try_read_try_write() {
+    each_procs(Duration::from_secs(20), |n| {
+        rt(n).block_on(async {
+            let (a, mut b) = tcp_pair().await;
+            let mut buf = [0u8; 64];
+            assert_eq!(
+                a.try_read(&mut buf).unwrap_err().kind(),
+                ErrorKind::WouldBlock
+            );
+            let quiet = goro::time::timeout(Duration::from_millis(100), a.readable()).await;
+            assert!(quiet.is_err(), "readable with nothing to read");
+
+            b.write_all(b"ready").await.unwrap();
+            a.readable().await.unwrap();
+            let mut got = Vec::new();
+            loop {
+                match a.try_read(&mut buf) {
+                    Ok(n) => got.extend_from_slice(&buf[..n]),
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                    Err(e) => panic!("{e}"),
+                }
+                if got.len() < 5 {
+                    a.readable().await.unwrap();
+                }
+            }
+            assert_eq!(got, b"ready");
+            // Drained: the readiness was cleared, so the next wait waits for new data.
+            let quiet = goro::time::timeout(Duration::from_millis(100), a.readable()).await;
+            assert!(quiet.is_err(), "readable again without new data");
+
+            // Fill the send path until the socket takes nothing more.
+            a.writable().await.unwrap();
+            let chunk = vec![7u8; 64 * 1024];
+            let mut sent = 0;
+            loop {
+                match a.try_write(&chunk) {
+                    Ok(n) => sent += n,
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                    Err(e) => panic!("{e}"),
+                }
+            }
+            assert!(sent > 0);
+            let full = goro::time::timeout(Duration::from_millis(100), a.writable()).await;
+            assert!(full.is_err(), "writable with the buffers full");
+            // The peer drains it all: writable again.
+            let mut sink = vec![0u8; sent];
+            b.read_exact(&mut sink).await.unwrap();
+            goro::time::timeout(Duration::from_secs(10), a.writable())
+                .await
+                .expect("not writable after the peer read everything")
+                .unwrap();
+        });
+    });
+}

@@ -146,3 +146,21 @@ fn unix_split_halves_pair_and_eof() {
         });
     });
 }
+
+/// `readable` and `try_read` on a Unix stream (the TCP test has the full readiness API).
+#[test]
+fn unix_readable_and_try_read() {
+    each_procs(Duration::from_secs(20), |n| {
+        rt(n).block_on(async {
+            let (a, b) = UnixStream::pair().unwrap();
+            let mut buf = [0u8; 16];
+            let err = a.try_read(&mut buf).unwrap_err();
+            assert_eq!(err.kind(), std::io::ErrorKind::WouldBlock);
+            b.writable().await.unwrap();
+            assert_eq!(b.try_write(b"unix").unwrap(), 4);
+            a.readable().await.unwrap();
+            assert_eq!(a.try_read(&mut buf).unwrap(), 4);
+            assert_eq!(&buf[..4], b"unix");
+        });
+    });
+}

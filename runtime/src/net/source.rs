@@ -140,6 +140,19 @@ where
         self.poll_transfer(cx, Direction::Write, buf.len(), |mut s| s.write(buf))
     }
 
+    /// A read if the socket is known readable, else `WouldBlock` at once (a `WouldBlock`
+    /// from the socket clears the readiness, so the next wait waits for new data).
+    pub(crate) fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.reg
+            .try_io(Direction::Read, || (&self.source).read(buf))
+    }
+
+    /// A write if the socket is known writable, else `WouldBlock` at once.
+    pub(crate) fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
+        self.reg
+            .try_io(Direction::Write, || (&self.source).write(buf))
+    }
+
     pub(crate) fn poll_write_vectored(
         &self,
         cx: &mut Context<'_>,

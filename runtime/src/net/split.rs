@@ -142,6 +142,38 @@ macro_rules! stream_io {
         }
 
         impl $stream {
+            /// Waits until the stream is readable: data, end-of-stream or an error is
+            /// there (tokio's `readable`). It may wake when a read would still block, so
+            /// read with [`try_read`](Self::try_read) and wait again on `WouldBlock`.
+            #[track_caller]
+            pub fn readable(&self) -> impl std::future::Future<Output = std::io::Result<()>> + '_ {
+                crate::net::trace::wait(crate::stats::WaitOp::$read, move |cx| {
+                    self.io.poll_ready(cx, goro_netpoll::Direction::Read).map_ok(drop)
+                })
+            }
+
+            /// Waits until the stream is writable (tokio's `writable`); see
+            /// [`readable`](Self::readable).
+            #[track_caller]
+            pub fn writable(&self) -> impl std::future::Future<Output = std::io::Result<()>> + '_ {
+                crate::net::trace::wait(crate::stats::WaitOp::$write, move |cx| {
+                    self.io.poll_ready(cx, goro_netpoll::Direction::Write).map_ok(drop)
+                })
+            }
+
+            /// Reads what has arrived without waiting (tokio's `try_read`): the number of
+            /// bytes read, 0 at end-of-stream, `WouldBlock` if nothing is there (and then
+            /// [`readable`](Self::readable) waits for new data).
+            pub fn try_read(&self, buf: &mut [u8]) -> std::io::Result<usize> {
+                self.io.try_read(buf)
+            }
+
+            /// Writes what the socket takes without waiting (tokio's `try_write`):
+            /// `WouldBlock` if it takes nothing now.
+            pub fn try_write(&self, buf: &[u8]) -> std::io::Result<usize> {
+                self.io.try_write(buf)
+            }
+
             /// Splits the stream into a read half and a write half that borrow it (tokio's
             /// `split`, for `tokio::io::copy` between two streams, say). Both are
             /// `&Self`, which has the read and write traits (tokio's too, with `tokio-io`):
