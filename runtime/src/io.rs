@@ -37,7 +37,21 @@
 //! # Ok::<(), std::io::Error>(())
 //! # }).unwrap();
 //! ```
+//!
+//! # Standard streams
+//!
+//! [`stdin`], [`stdout`] and [`stderr`] are the process's standard streams, read and
+//! written on the blocking pool (tokio's `io::{stdin, stdout, stderr}`). Each handle owns a
+//! duplicate of the stream's descriptor wrapped in a goro [`File`](crate::fs::File), so it
+//! behaves as a file does: a read may read ahead, and a write returns once its bytes are
+//! handed to a blocking thread; **`flush` waits for them** and reports a failed write.
+//! Bytes written here do not pass through std's `Stdout` buffer: text that `print!` left
+//! there without a newline can come out after them; mixing the two a whole line at a time
+//! keeps the order. Reading goro's stdin and std's at once splits the input between them,
+//! as with tokio's. A descriptor that cannot be duplicated (the process is out of
+//! descriptors) does not panic: every operation of that handle returns the error.
 
+pub use crate::stdio::{stderr, stdin, stdout, Stderr, Stdin, Stdout};
 pub use futures_io::{AsyncRead, AsyncSeek, AsyncWrite};
 pub use std::io::{Error, ErrorKind, Result, SeekFrom};
 

@@ -77,6 +77,7 @@ mod runtime;
 #[cfg(unix)]
 pub mod signal;
 pub mod stats;
+mod stdio;
 pub mod sync;
 pub mod task;
 pub mod time;

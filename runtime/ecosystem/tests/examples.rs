@@ -277,3 +277,33 @@ fn the_readme_axum_example_runs() {
     let (ok, said) = app.terminate();
     assert!(ok, "readme-axum failed after SIGTERM: {said:?}");
 }
+
+/// stdio-upper: goro's stdin and stdout (blocking pool, through tokio-util's codec) carry
+/// every line through a pipe, in order, and the last write is flushed before exit.
+#[test]
+fn stdio_upper_pipes_stdin_to_stdout() {
+    let mut child = Command::new(example("stdio-upper"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let input: String = (0..2000).map(|i| format!("line {i} of goro\n")).collect();
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
+    let id = child.id();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    let output = match rx.recv_timeout(STEP) {
+        Ok(output) => output.unwrap(),
+        Err(_) => {
+            signal(id, libc::SIGKILL);
+            panic!("stdio-upper did not finish");
+        }
+    };
+    writer.join().unwrap().unwrap();
+    assert!(output.status.success(), "{}", output.status);
+    let expected: String = (0..2000).map(|i| format!("LINE {i} OF GORO\n")).collect();
+    assert_eq!(String::from_utf8(output.stdout).unwrap(), expected);
+}
