@@ -45,11 +45,17 @@
 //! duplicate of the stream's descriptor wrapped in a goro [`File`](crate::fs::File), so it
 //! behaves as a file does: a read may read ahead, and a write returns once its bytes are
 //! handed to a blocking thread; **`flush` waits for them** and reports a failed write.
-//! Bytes written here do not pass through std's `Stdout` buffer: text that `print!` left
-//! there without a newline can come out after them; mixing the two a whole line at a time
-//! keeps the order. Reading goro's stdin and std's at once splits the input between them,
-//! as with tokio's. A descriptor that cannot be duplicated (the process is out of
-//! descriptors) does not panic: every operation of that handle returns the error.
+//! Bytes written here do not pass through std's `Stdout` buffer, and a goro write may still
+//! be on its way when the next `println!` runs: flush goro's handle before using `print!`,
+//! and end std's output with a newline (or flush it) before writing through goro.
+//! Reading goro's stdin and std's at once splits the input between them, and bytes a
+//! `Stdin` read ahead are lost with it: keep one handle for the whole input. A read waiting
+//! for input cannot be cancelled (it sits on a blocking thread), so a program that drops
+//! its runtime while one waits exits only once a line or end-of-input arrives, as with
+//! tokio. A task waiting on a read shows `Stdin::read` at its line, an outside wait the leak
+//! detector does not suspect by age. A descriptor that cannot be duplicated (the process
+//! is out of descriptors, or the stream was closed) does not panic: every operation of that
+//! handle returns the `dup(2)` error (`EMFILE`, `EBADF`).
 
 pub use crate::stdio::{stderr, stdin, stdout, Stderr, Stdin, Stdout};
 pub use futures_io::{AsyncRead, AsyncSeek, AsyncWrite};

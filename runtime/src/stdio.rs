@@ -3,30 +3,32 @@
 //! what users see of it is described in the `io` module docs ("Standard streams").
 
 use crate::fs::File;
+use crate::stats::WaitOp;
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-/// A duplicate of `fd` as a goro file, or why there is none (kept to be returned by every
-/// operation: `io::Error` is not `Clone`).
+/// A duplicate of `fd` as a goro file, or why there is none: the OS error number (kept to
+/// rebuild the error for every operation: `io::Error` is not `Clone`).
 #[derive(Debug)]
-struct Stream(Result<File, (io::ErrorKind, String)>);
+struct Stream(Result<File, i32>);
 
 impl Stream {
-    fn dup(name: &str, fd: BorrowedFd<'_>) -> Stream {
+    fn dup(fd: BorrowedFd<'_>) -> Stream {
         Stream(
             fd.try_clone_to_owned()
                 .map(|fd| File::from_std(std::fs::File::from(fd)))
-                .map_err(|e| (e.kind(), format!("goro::io::{name}: duplicating fd: {e}"))),
+                // `dup(2)` failures always carry an errno; EBADF if somehow not.
+                .map_err(|e| e.raw_os_error().unwrap_or(libc::EBADF)),
         )
     }
 
-    /// The file, or the error as a fresh `io::Error`.
+    /// The file, or the `dup(2)` error again.
     fn file(&mut self) -> io::Result<Pin<&mut File>> {
         match &mut self.0 {
             Ok(file) => Ok(Pin::new(file)),
-            Err((kind, msg)) => Err(io::Error::new(*kind, msg.clone())),
+            Err(errno) => Err(io::Error::from_raw_os_error(*errno)),
         }
     }
 }
@@ -57,26 +59,30 @@ pub struct Stderr(Stream);
 /// # }).unwrap();
 /// ```
 pub fn stdin() -> Stdin {
-    Stdin(Stream::dup("stdin", io::stdin().as_fd()))
+    Stdin(Stream::dup(io::stdin().as_fd()))
 }
 
 /// A handle to the process's standard output. Flush it before the program ends.
 pub fn stdout() -> Stdout {
-    Stdout(Stream::dup("stdout", io::stdout().as_fd()))
+    Stdout(Stream::dup(io::stdout().as_fd()))
 }
 
 /// A handle to the process's standard error. Flush it before the program ends.
 pub fn stderr() -> Stderr {
-    Stderr(Stream::dup("stderr", io::stderr().as_fd()))
+    Stderr(Stream::dup(io::stderr().as_fd()))
 }
 
+/// A stdin read waits on `Stdin::read` at its caller (an outside wait: the terminal or the
+/// pipe's writer ends it), not on the blocking pool's `JoinHandle` inside `File`.
 impl futures_io::AsyncRead for Stdin {
+    #[track_caller]
     fn poll_read(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
-        futures_io::AsyncRead::poll_read(self.0.file()?, cx, buf)
+        let poll = futures_io::AsyncRead::poll_read(self.0.file()?, cx, buf);
+        crate::net::trace::tag(WaitOp::StdinRead, poll)
     }
 }
 
@@ -130,11 +136,58 @@ output_stream!(Stderr);
 
 #[cfg(feature = "tokio-io")]
 impl tokio::io::AsyncRead for Stdin {
+    #[track_caller]
     fn poll_read(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &mut tokio::io::ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        tokio::io::AsyncRead::poll_read(self.0.file()?, cx, buf)
+        let poll = tokio::io::AsyncRead::poll_read(self.0.file()?, cx, buf);
+        crate::net::trace::tag(WaitOp::StdinRead, poll)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, Instant};
+
+    /// A task waiting for input names `Stdin::read` at its own line, an outside wait (not
+    /// the blocking pool's `JoinHandle` inside goro's `File`).
+    #[test]
+    fn a_waiting_read_names_stdin_at_the_caller() {
+        use crate::io::AsyncReadExt;
+        use std::io::Write;
+        let rt = crate::Runtime::builder().processors(1).build().unwrap();
+        rt.block_on(async {
+            let (reader, mut writer) = std::io::pipe().unwrap();
+            let file = File::from_std(std::fs::File::from(std::os::fd::OwnedFd::from(reader)));
+            let mut input = Stdin(Stream(Ok(file)));
+            let read_line = line!() + 3;
+            let task = crate::spawn(async move {
+                let mut buf = [0u8; 5];
+                input.read_exact(&mut buf).await.map(|_| buf)
+            });
+            let deadline = Instant::now() + Duration::from_secs(10);
+            let at = loop {
+                let dump = crate::stats::tasks();
+                let waiting = dump
+                    .groups
+                    .iter()
+                    .find(|g| g.wait_op == Some(WaitOp::StdinRead));
+                if let Some(at) = waiting.and_then(|g| g.suspended_at) {
+                    break at;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "no task waits on Stdin::read:\n{dump}"
+                );
+                crate::time::sleep(Duration::from_millis(5)).await;
+            };
+            assert_eq!((at.file(), at.line()), (file!(), read_line));
+            assert_eq!(WaitOp::StdinRead.kind(), crate::stats::WaitKind::Socket);
+            writer.write_all(b"hello").unwrap();
+            assert_eq!(&task.await.unwrap().unwrap(), b"hello");
+        });
     }
 }

@@ -669,15 +669,23 @@ fn readable_writable_try_read_try_write() {
                 }
             }
             assert!(sent > 0);
-            let full = goro::time::timeout(Duration::from_millis(100), a.writable()).await;
-            assert!(full.is_err(), "writable with the buffers full");
+            // Right after the `WouldBlock`, the readiness is cleared: not writable.
+            let mut writable = std::pin::pin!(a.writable());
+            assert!(
+                poll_once(&mut writable).is_pending(),
+                "writable with the buffers full"
+            );
             // The peer drains it all: writable again.
             let mut sink = vec![0u8; sent];
             b.read_exact(&mut sink).await.unwrap();
-            goro::time::timeout(Duration::from_secs(10), a.writable())
+            goro::time::timeout(Duration::from_secs(10), writable)
                 .await
                 .expect("not writable after the peer read everything")
                 .unwrap();
+            // End-of-stream: readable, and `try_read` says 0.
+            drop(b);
+            a.readable().await.unwrap();
+            assert_eq!(a.try_read(&mut buf).unwrap(), 0);
         });
     });
 }

@@ -161,6 +161,17 @@ fn unix_readable_and_try_read() {
             a.readable().await.unwrap();
             assert_eq!(a.try_read(&mut buf).unwrap(), 4);
             assert_eq!(&buf[..4], b"unix");
+            // Drained: `WouldBlock` clears the readiness, so `readable` waits again.
+            let err = a.try_read(&mut buf).unwrap_err();
+            assert_eq!(err.kind(), std::io::ErrorKind::WouldBlock);
+            let mut readable = std::pin::pin!(a.readable());
+            assert!(
+                poll_once(&mut readable).is_pending(),
+                "readable with nothing to read"
+            );
+            drop(b);
+            readable.await.unwrap();
+            assert_eq!(a.try_read(&mut buf).unwrap(), 0);
         });
     });
 }

@@ -124,6 +124,8 @@ wait_ops! {
     /// service's response body, a request handed to a pooled client connection, hyper's
     /// own channels. Closing the connection ends it, so the peer can wake it.
     HyperConnection = "hyper connection", Socket;
+    /// `io::Stdin` reads: the terminal or the process at the pipe's other end wakes it.
+    StdinRead = "Stdin::read", Socket;
 }
 
 impl WaitOp {

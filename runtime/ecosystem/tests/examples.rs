@@ -279,7 +279,7 @@ fn the_readme_axum_example_runs() {
 }
 
 /// stdio-upper: goro's stdin and stdout (blocking pool, through tokio-util's codec) carry
-/// every line through a pipe, in order, and the last write is flushed before exit.
+/// every line through a pipe, in order.
 #[test]
 fn stdio_upper_pipes_stdin_to_stdout() {
     let mut child = Command::new(example("stdio-upper"))
@@ -302,8 +302,8 @@ fn stdio_upper_pipes_stdin_to_stdout() {
             panic!("stdio-upper did not finish");
         }
     };
-    writer.join().unwrap().unwrap();
     assert!(output.status.success(), "{}", output.status);
+    writer.join().unwrap().unwrap();
     let expected: String = (0..2000).map(|i| format!("LINE {i} OF GORO\n")).collect();
     assert_eq!(String::from_utf8(output.stdout).unwrap(), expected);
 }

@@ -42,7 +42,8 @@ impl<S: mio::event::Source> IoSource<S> {
         self.reg.poller()
     }
 
-    /// Waits for readiness in `dir` (no budget: callers that complete an operation spend it).
+    /// Waits for readiness in `dir`. Spends no budget: the callers that complete an operation
+    /// spend it; `readable`/`writable`, which complete none, spend none (as tokio's).
     pub(crate) fn poll_ready(
         &self,
         cx: &mut Context<'_>,

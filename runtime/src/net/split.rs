@@ -89,8 +89,9 @@ macro_rules! stream_io_traits {
     )*};
 }
 
-/// `futures_io::{AsyncRead, AsyncWrite}` for `$stream` and `&$stream`, and the inherent
-/// `read`, `read_exact`, `write`, `write_all`, `flush`. Reads wait on `WaitOp::$read`,
+/// `futures_io::{AsyncRead, AsyncWrite}` for `$stream` and `&$stream` (and tokio's, with
+/// `tokio-io`), and the inherent `read`, `read_exact`, `write`, `write_all`, `flush`,
+/// `readable`, `writable`, `try_read`, `try_write`, `split`. Reads wait on `WaitOp::$read`,
 /// writes on `WaitOp::$write`.
 macro_rules! stream_io {
     ($stream:ident, $read:ident, $write:ident) => {
@@ -145,6 +146,12 @@ macro_rules! stream_io {
             /// Waits until the stream is readable: data, end-of-stream or an error is
             /// there (tokio's `readable`). It may wake when a read would still block, so
             /// read with [`try_read`](Self::try_read) and wait again on `WouldBlock`.
+            ///
+            /// Unlike tokio's, one task at a time may wait for each direction of a stream
+            /// (a read waits for the same direction): a second waiter takes the first one's
+            /// wake-up. And unlike goro's reads, it spends no cooperative budget (as
+            /// tokio's), so a loop of `readable` and `try_read` on a stream that always has
+            /// data should yield now and then. A waiting task shows the stream's read op.
             #[track_caller]
             pub fn readable(&self) -> impl std::future::Future<Output = std::io::Result<()>> + '_ {
                 crate::net::trace::wait(crate::stats::WaitOp::$read, move |cx| {
@@ -152,8 +159,8 @@ macro_rules! stream_io {
                 })
             }
 
-            /// Waits until the stream is writable (tokio's `writable`); see
-            /// [`readable`](Self::readable).
+            /// Waits until the stream is writable (tokio's `writable`); one waiter at a
+            /// time, no budget: see [`readable`](Self::readable).
             #[track_caller]
             pub fn writable(&self) -> impl std::future::Future<Output = std::io::Result<()>> + '_ {
                 crate::net::trace::wait(crate::stats::WaitOp::$write, move |cx| {

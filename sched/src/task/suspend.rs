@@ -14,8 +14,8 @@
 //!
 //! A task that waits on several goro futures at once (the branches of a `select!`) is
 //! named by the branch polled last, and the `select!` macros poll their branches in a random
-//! order unless told otherwise (`biased;`): such a task can show one branch's wait at one stats cycle and another's at the
-//! next, and when the branches differ in kind (a socket accept and a `JoinHandle`) the leak
+//! order unless told otherwise (`biased;`): such a task can show one branch's wait at one
+//! stats cycle and another's at the next, and when the branches differ in kind (a socket accept and a `JoinHandle`) the leak
 //! detector can judge it differently from cycle to cycle (suspected by age on the
 //! in-process wait, left alone on the socket). Ranking a poll's waits by kind would make
 //! this stable, and was rejected: a branch that returned `Pending` and was then dropped

@@ -362,18 +362,16 @@ impl MissedTickBehavior {
     /// The tick after the one scheduled at `tick` and taken now (a burst needs no clock
     /// reading: its next tick is one period after this one, however late).
     fn next(self, tick: Instant, period: Duration) -> Instant {
-        if self == MissedTickBehavior::Burst {
-            return tick.checked_add(period).unwrap_or_else(far_future);
-        }
-        let now = Instant::now();
-        let late = now.saturating_duration_since(tick);
-        let next = if late <= MISSED_AFTER {
-            tick.checked_add(period)
-        } else {
-            match self {
-                MissedTickBehavior::Burst => tick.checked_add(period),
-                MissedTickBehavior::Delay => now.checked_add(period),
-                MissedTickBehavior::Skip => {
+        let next = match self {
+            MissedTickBehavior::Burst => tick.checked_add(period),
+            MissedTickBehavior::Delay | MissedTickBehavior::Skip => {
+                let now = Instant::now();
+                let late = now.saturating_duration_since(tick);
+                if late <= MISSED_AFTER {
+                    tick.checked_add(period)
+                } else if self == MissedTickBehavior::Delay {
+                    now.checked_add(period)
+                } else {
                     // Below `late`, a time that really passed, so it fits in a u64 of
                     // nanoseconds (584 years); below `period` too, so `left` is positive.
                     let into_period = late.as_nanos() % period.as_nanos();
