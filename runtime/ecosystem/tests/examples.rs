@@ -150,6 +150,11 @@ fn run_to_end(name: &str, args: &[&str]) -> Output {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    output_within_step(name, child)
+}
+
+/// Waits (bounded) for `child` to exit and collects its output; kills it on timeout.
+fn output_within_step(name: &str, child: Child) -> Output {
     let id = child.id();
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
@@ -290,18 +295,7 @@ fn stdio_upper_pipes_stdin_to_stdout() {
     let input: String = (0..2000).map(|i| format!("line {i} of goro\n")).collect();
     let mut stdin = child.stdin.take().unwrap();
     let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
-    let id = child.id();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(child.wait_with_output());
-    });
-    let output = match rx.recv_timeout(STEP) {
-        Ok(output) => output.unwrap(),
-        Err(_) => {
-            signal(id, libc::SIGKILL);
-            panic!("stdio-upper did not finish");
-        }
-    };
+    let output = output_within_step("stdio-upper", child);
     assert!(output.status.success(), "{}", output.status);
     writer.join().unwrap().unwrap();
     let expected: String = (0..2000).map(|i| format!("LINE {i} OF GORO\n")).collect();

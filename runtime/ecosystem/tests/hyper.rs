@@ -262,12 +262,13 @@ fn graceful_shutdown_finishes_in_flight_and_refuses_new() {
     });
 }
 
-/// Serves one connection from `listener` with hyper's HTTP/1.1 server on `GoroTimer`, a
-/// 200 ms header read timeout, and a service that answers `first`.
-fn serve_one_with_header_timeout(
-    listener: TcpListener,
-) -> goro::task::JoinHandle<Result<(), hyper::Error>> {
-    goro::spawn(async move {
+/// Serves one connection on a loopback listener with hyper's HTTP/1.1 server on
+/// `GoroTimer`, a 200 ms header read timeout, and a service that answers `first`.
+async fn serve_one_with_header_timeout(
+) -> (SocketAddr, goro::task::JoinHandle<Result<(), hyper::Error>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = goro::spawn(async move {
         let (stream, _) = listener.accept().await.unwrap();
         let service = hyper::service::service_fn(|_req| async {
             let body = Full::new(Bytes::from_static(b"first"));
@@ -278,7 +279,8 @@ fn serve_one_with_header_timeout(
             .header_read_timeout(Duration::from_millis(200))
             .serve_connection(GoroIo::new(stream), service)
             .await
-    })
+    });
+    (addr, server)
 }
 
 /// Sends half a request head on `client` and checks the server cuts it off after its
@@ -314,9 +316,7 @@ async fn half_head_is_cut_off(
 fn header_read_timeout_fires_on_goro_timer() {
     each_procs(LIMIT, |n| {
         rt(n).block_on(async {
-            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let addr = listener.local_addr().unwrap();
-            let server = serve_one_with_header_timeout(listener);
+            let (addr, server) = serve_one_with_header_timeout().await;
             // Before the connect: the server's timer cannot start earlier than this.
             let start = Instant::now();
             let client = TcpStream::connect(addr).await.unwrap();
@@ -331,9 +331,7 @@ fn header_read_timeout_fires_on_goro_timer() {
 fn header_read_timeout_fires_on_a_kept_alive_connection() {
     each_procs(LIMIT, |n| {
         rt(n).block_on(async {
-            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let addr = listener.local_addr().unwrap();
-            let server = serve_one_with_header_timeout(listener);
+            let (addr, server) = serve_one_with_header_timeout().await;
             // Before the first request: the timer for the second one starts after it.
             let start = Instant::now();
             let mut client = TcpStream::connect(addr).await.unwrap();
